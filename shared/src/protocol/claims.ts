@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { EAR_PROFILE, EVIDENCE_PROFILE, SWNAME } from './constants.js';
+import { nonce, numericDate, ueid, uuid } from './encoding.js';
+import { platform, posture } from './posture.js';
+import { earStatus, verdict } from './verdict.js';
+
+/** Claims of the enrollment request JWS (header carries `jwk`, typ postern-enroll+jwt). */
+export const enrollClaims = z.object({
+  enrollment_token: z.string().min(16).max(256),
+  iat: numericDate,
+  ueid,
+  /** SHA-256 hex of the node-machine-id value, never the raw value. */
+  machine_id: z.string().regex(/^[0-9a-f]{64}$/, 'expected SHA-256 hex'),
+  hostname: z.string().min(1).max(255),
+  platform,
+  serial: z.string().max(128).optional(),
+  agent_version: z.string().max(64),
+});
+export type EnrollClaims = z.infer<typeof enrollClaims>;
+
+/** Claims of an attestation (EAT, RFC 9711 names). */
+export const evidenceClaims = z.object({
+  eat_profile: z.literal(EVIDENCE_PROFILE),
+  iat: numericDate,
+  eat_nonce: nonce,
+  ueid,
+  swname: z.literal(SWNAME),
+  swversion: z.tuple([z.string().max(64)]),
+  device_id: uuid,
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  posture,
+});
+export type EvidenceClaims = z.infer<typeof evidenceClaims>;
+
+/** Claims of the attestation result the backend signs (EAR, draft-ietf-rats-ear-03). */
+export const earClaims = z.object({
+  eat_profile: z.literal(EAR_PROFILE),
+  iss: z.string(),
+  iat: numericDate,
+  exp: numericDate,
+  sub: uuid,
+  ear_verifier_id: z.object({ developer: z.string(), build: z.string() }),
+  ear_status: earStatus,
+  eat_nonce: nonce.optional(),
+  cnf: z.object({ jkt: z.string() }),
+  submods: z.object({
+    device: z.object({
+      ear_status: earStatus,
+      ear_trustworthiness_vector: z.record(z.string(), z.number().int()),
+      ear_appraisal_policy_ids: z.array(z.string()),
+    }),
+  }),
+  postern: z.object({
+    verdict,
+    score: z.number().int().min(0).max(100),
+    failing: z.array(z.string()),
+    group: z.string(),
+  }),
+});
+export type EarClaims = z.infer<typeof earClaims>;

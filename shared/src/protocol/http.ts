@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { compactJws, nonce, numericDate, uuid } from './encoding.js';
+import { checkResult, verdict } from './verdict.js';
+
+/** `POST /v1/enroll` */
+export const enrollRequest = z.object({ request: compactJws });
+export const enrollResponse = z.object({
+  device_id: uuid,
+  status: z.enum(['active', 'pending_approval']),
+  expires_at: numericDate.nullable(),
+  report_interval_s: z.number().int().positive(),
+});
+export type EnrollRequest = z.infer<typeof enrollRequest>;
+export type EnrollResponse = z.infer<typeof enrollResponse>;
+
+/** `GET /v1/nonce` */
+export const nonceResponse = z.object({ nonce, server_time: numericDate });
+/** `POST /v1/attestations` */
+export const attestationRequest = z.object({ token: compactJws });
+export const attestationResponse = z.object({
+  seq: z.number().int().nonnegative(),
+  verdict,
+  score: z.number().int().min(0).max(100),
+  checks: z.array(checkResult),
+  token: compactJws,
+  nonce,
+});
+
+/** `GET /v1/devices/{id}/compliance` */
+export const complianceResponse = z.object({
+  device_id: uuid,
+  verdict,
+  score: z.number().int().min(0).max(100),
+  checks: z.array(checkResult),
+  policy: z.string().nullable(),
+  evaluated_at: numericDate.nullable(),
+  expires_at: numericDate.nullable(),
+});
+export type ComplianceResponse = z.infer<typeof complianceResponse>;
