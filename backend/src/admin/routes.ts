@@ -1,0 +1,125 @@
+import type { Router } from '@koa/router';
+import type { Middleware } from 'koa';
+import { z } from 'zod';
+import { CloseCode } from '@postern/shared';
+import { appendAudit } from '../audit/append.js';
+import type { Backend } from '../context.js';
+import { decide } from '../decisions/decide.js';
+import { toSeconds } from '../devices/repository.js';
+import { createEnrollmentToken } from '../enrollment/tokens.js';
+import { createGatewayKey } from '../gateways/gateway-keys.js';
+import { credentialOf } from '../http/bearer.js';
+import { HttpError } from '../http/http-error.js';
+import { readJson } from '../http/read-json.js';
+import type { Device } from '../store/schema.js';
+import { authenticateAdmin } from './admin-token.js';
+
+const name = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" and "-" only');
+export const newTokenBody = z.object({
+  group: name,
+  uses: z.number().int().min(1).max(100_000).default(1),
+  expires_in_s: z.number().int().min(60).max(365 * 86400).default(86400),
+  device_ttl_s: z.number().int().min(60).max(10 * 365 * 86400).nullable().default(null),
+  owner: z.string().trim().min(1).max(200).nullable().default(null),
+  approval: z.boolean().default(false),
+});
+const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
+
+/** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
+export function adminRoutes(router: Router, backend: Backend): void {
+  const requireAdmin: Middleware = async (ctx, next) => {
+    const presented = credentialOf(ctx, 'Bearer');
+    const admin = presented ? await authenticateAdmin(backend.db, presented) : null;
+    if (!admin) throw new HttpError(401, 'unauthorized', 'the admin token is missing or wrong: it is in the file admin-token in the server data directory', { 'www-authenticate': 'Bearer' });
+    ctx.state.actor = `admin:${admin.name}`;
+    ctx.set('cache-control', 'no-store');
+    await next();
+  };
+  const actor = (state: Record<string, unknown>): string => String(state.actor);
+
+  router.post('/v1/admin/enrollment-tokens', requireAdmin, async (ctx) => {
+    const body = await readJson(ctx, newTokenBody);
+    const { token, row } = await createEnrollmentToken(
+      backend.db,
+      { group: body.group, uses: body.uses, expiresInS: body.expires_in_s, deviceTtlS: body.device_ttl_s, owner: body.owner, approval: body.approval, actor: actor(ctx.state) },
+      backend.now(),
+    );
+    ctx.status = 201;
+    ctx.body = { token, id: row.id, group: row.group_name, uses: row.max_uses, expires_at: toSeconds(row.expires_at), device_ttl_s: row.device_ttl_s, owner: row.owner, approval: row.requires_approval };
+  });
+
+  router.post('/v1/admin/gateway-keys', requireAdmin, async (ctx) => {
+    const body = await readJson(ctx, newGatewayKeyBody);
+    ctx.status = 201;
+    ctx.body = await createGatewayKey(backend.db, body.name, actor(ctx.state));
+  });
+
+  router.get('/v1/admin/devices', requireAdmin, async (ctx) => {
+    const rows = await backend.db.selectFrom('devices').selectAll().orderBy('enrolled_at').execute();
+    const now = backend.now();
+    const devices = [];
+    for (const row of rows) {
+      const decision = await decide(backend.db, backend.policy, row.id, now);
+      devices.push({ ...deviceView(row), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0 });
+    }
+    ctx.body = { devices };
+  });
+
+  router.get('/v1/admin/devices/:id', requireAdmin, async (ctx) => {
+    const decision = await decide(backend.db, backend.policy, ctx.params.id ?? '', backend.now());
+    if (!decision) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
+    ctx.body = { ...deviceView(decision.device), verdict: decision.verdict, score: decision.score, checks: decision.checks, policy: decision.policy, evaluated_at: decision.evaluated_at, expires_at_verdict: decision.expires_at };
+  });
+
+  router.post('/v1/admin/devices/:id/revoke', requireAdmin, async (ctx) => {
+    const device = await changeStatus(backend, ctx.params.id ?? '', 'revoked', actor(ctx.state));
+    // Live streams of the device end now; other replicas refuse its next report.
+    for (const connection of backend.connections.forDevice(device.id)) {
+      connection.send({ type: 'error', code: 'revoked', message: 'this device has been revoked by an administrator' });
+      connection.close(CloseCode.revoked, 'device revoked');
+    }
+    ctx.body = deviceView(device);
+  });
+
+  router.post('/v1/admin/devices/:id/approve', requireAdmin, async (ctx) => {
+    const device = await changeStatus(backend, ctx.params.id ?? '', 'active', actor(ctx.state));
+    for (const connection of backend.connections.forDevice(device.id)) connection.send({ type: 'collect' });
+    ctx.body = deviceView(device);
+  });
+}
+
+async function changeStatus(backend: Backend, id: string, to: 'active' | 'revoked', actor: string): Promise<Device> {
+  if (!z.uuid().safeParse(id).success) throw new HttpError(404, 'unknown_device', `no device ${id}`);
+  return backend.db.transaction().execute(async (trx) => {
+    const current = await trx.selectFrom('devices').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!current) throw new HttpError(404, 'unknown_device', `no device ${id}`);
+    if (to === 'active' && current.status !== 'pending_approval') throw new HttpError(409, 'not_pending', `device ${id} is ${current.status}, not awaiting approval`);
+    if (to === 'revoked' && current.status === 'revoked') return current;
+    const now = new Date(backend.now() * 1000);
+    const updated = await trx
+      .updateTable('devices')
+      .set(to === 'revoked' ? { status: 'revoked', revoked_at: now } : { status: 'active', approved_at: now })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(trx, { actor, kind: to === 'revoked' ? 'device.revoked' : 'device.approved', deviceId: id, detail: { from: current.status, to } });
+    return updated;
+  });
+}
+
+function deviceView(d: Device) {
+  return {
+    device_id: d.id,
+    hostname: d.hostname,
+    platform: d.platform,
+    group: d.group_name,
+    owner: d.owner,
+    status: d.status,
+    kid: d.kid,
+    serial: d.serial,
+    agent_version: d.agent_version,
+    enrolled_at: toSeconds(d.enrolled_at),
+    expires_at: toSeconds(d.expires_at),
+    last_seen_at: toSeconds(d.last_seen_at),
+  };
+}

@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readAdminTokenFile } from '../admin/admin-token.js';
+import { SERVER_INFO_FILE } from '../server.js';
+
+export class AdminCommandError extends Error {}
+
+export interface AdminTarget {
+  url: string;
+  token: string;
+}
+
+/**
+ * Finds the running server and the admin token on this machine: flags and env first,
+ * then the files the server wrote into its data directory.
+ */
+export async function resolveAdminTarget(dataDir: string, flags: { server?: string }): Promise<AdminTarget> {
+  let url = flags.server ?? process.env.POSTERN_SERVER_URL;
+  if (!url) {
+    try {
+      const info = JSON.parse(await readFile(join(dataDir, SERVER_INFO_FILE), 'utf8')) as { url?: unknown };
+      if (typeof info.url === 'string') url = info.url;
+    } catch {
+      // fall through to the error below
+    }
+  }
+  if (!url) throw new AdminCommandError(`no running postern-server found for data directory ${dataDir}: start it with \`postern-server serve\`, or pass --server URL`);
+  const token = process.env.POSTERN_ADMIN_TOKEN ?? (await readAdminTokenFile(dataDir));
+  if (!token) throw new AdminCommandError(`no admin token in ${join(dataDir, 'admin-token')}: run this on the server's machine as its user, or set POSTERN_ADMIN_TOKEN`);
+  return { url: url.replace(/\/+$/, ''), token };
+}
+
+export async function adminRequest<T = unknown>(target: AdminTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`${target.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new AdminCommandError(`cannot reach postern-server at ${target.url}: ${(error as Error).message}. Is it running?`);
+  }
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AdminCommandError(`postern-server answered ${response.status} with a body that is not JSON`);
+  }
+  if (!response.ok) {
+    const message = (json as { error?: { message?: string } }).error?.message ?? `HTTP ${response.status}`;
+    throw new AdminCommandError(message);
+  }
+  return json as T;
+}

@@ -1,0 +1,22 @@
+import type { Kysely } from 'kysely';
+import type { ServerKeys } from './keys/signing-keys.js';
+import type { Logger } from './logging/logger.js';
+import type { Metrics } from './metrics/metrics.js';
+import type { Policy } from './policy/types.js';
+import type { Database } from './store/schema.js';
+import type { ConnectionRegistry } from './stream/connection-registry.js';
+
+/** What every route and the stream share: built once in server.ts. */
+export interface Backend {
+  db: Kysely<Database>;
+  policy: Policy;
+  keys: ServerKeys;
+  /** `iss` of the results this backend signs: its public URL. */
+  issuer: string;
+  metrics: Metrics;
+  log: Logger;
+  connections: ConnectionRegistry;
+  /** Seconds since the epoch; injected so tests can move the clock. */
+  now(): number;
+  settings: { maxSkewS: number; attestationTimeoutS: number };
+}

@@ -1,0 +1,74 @@
+import type { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { isAllowed } from '@postern/shared';
+import type { Backend } from '../context.js';
+import { credentialOf } from '../http/bearer.js';
+import { HttpError } from '../http/http-error.js';
+import { decide } from './decide.js';
+import { DpopInvalid, verifyDpopProof } from './dpop.js';
+import { EarInvalid, verifyEar } from './ear.js';
+
+/**
+ * `GET /v1/authz`: forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
+ * 200 allows, 401 means missing or invalid credentials, 403 not compliant. Nothing else on purpose:
+ * nginx treats any other status as an error.
+ */
+export function authzRoutes(router: Router, backend: Backend): void {
+  const challenge = { 'www-authenticate': 'DPoP algs="ES256"' };
+  const deny = (message: string): never => {
+    backend.metrics.authz.inc({ outcome: 'unauthenticated' });
+    throw new HttpError(401, 'invalid_token', message, challenge);
+  };
+
+  router.all('/v1/authz', async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    const token = credentialOf(ctx, 'DPoP');
+    const proof = ctx.get('dpop');
+    if (!token || !proof) return deny('present the device posture token as "Authorization: DPoP <token>" with a "DPoP" proof header (`postern-agent token`)');
+    const now = backend.now();
+    let claims;
+    try {
+      claims = await verifyEar(backend.keys, backend.issuer, token, now);
+      await verifyDpopProof(backend.db, proof, { method: originalMethod(ctx), url: originalUrl(ctx), accessToken: token, jkt: claims.cnf.jkt, now });
+    } catch (error) {
+      if (error instanceof EarInvalid || error instanceof DpopInvalid) return deny(error.message);
+      throw error;
+    }
+    // The token proves who the device is; the verdict is today's, so revocation is immediate.
+    const decision = await decide(backend.db, backend.policy, claims.sub, now);
+    if (!decision || decision.device.kid !== claims.cnf.jkt) return deny('the device this token names is not enrolled with this key');
+    ctx.set('x-postern-device', decision.device.id);
+    ctx.set('x-postern-verdict', decision.verdict);
+    ctx.set('x-postern-score', String(decision.score));
+    if (isAllowed(decision.verdict)) {
+      backend.metrics.authz.inc({ outcome: 'allowed' });
+      ctx.status = 200;
+      ctx.body = { allow: true, device_id: decision.device.id, verdict: decision.verdict, score: decision.score };
+      return;
+    }
+    backend.metrics.authz.inc({ outcome: 'denied' });
+    ctx.status = 403;
+    ctx.body = {
+      error: { code: 'not_compliant', message: `device ${decision.device.hostname} is ${decision.verdict}` },
+      device_id: decision.device.id,
+      verdict: decision.verdict,
+      score: decision.score,
+      failing: decision.checks.filter((c) => c.status !== 'pass').map((c) => ({ id: c.id, status: c.status, message: c.message, remediation: c.remediation })),
+    };
+  });
+}
+
+// Gateways pass the original request in forwarding headers; a direct call is its own original.
+function originalMethod(ctx: Context): string {
+  return (ctx.get('x-forwarded-method') || ctx.get('x-original-method') || ctx.method).toUpperCase();
+}
+
+function originalUrl(ctx: Context): string {
+  const forwardedUri = ctx.get('x-forwarded-uri') || ctx.get('x-original-uri');
+  const originalFull = ctx.get('x-original-url');
+  if (originalFull) return originalFull;
+  if (!forwardedUri) return `${ctx.protocol}://${ctx.host}${ctx.path}`;
+  const proto = ctx.get('x-forwarded-proto') || ctx.protocol;
+  const host = ctx.get('x-forwarded-host') || ctx.host;
+  return `${proto}://${host}${forwardedUri}`;
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
+import { EAR_PROFILE, earClaims, earStatusOf, type CheckResult, type EarClaims, type Verdict } from '@postern/shared';
+import type { ServerKeys } from '../keys/signing-keys.js';
+
+export const VERIFIER_BUILD = 'postern-backend/0.1.0';
+
+export interface EarInput {
+  deviceId: string;
+  kid: string;
+  group: string;
+  verdict: Verdict;
+  score: number;
+  checks: readonly CheckResult[];
+  policyRef: string;
+  nonce?: string;
+  now: number;
+  lifetimeS: number;
+}
+
+/**
+ * Signs an attestation result (EAR, draft-ietf-rats-ear-03) the device can carry to a gateway
+ * (passport model). `cnf.jkt` binds it to the device key, so it is useless without a DPoP proof.
+ */
+export async function signEar(keys: ServerKeys, issuer: string, input: EarInput): Promise<string> {
+  const status = earStatusOf(input.verdict);
+  const configuration = input.verdict === 'compliant' ? 2 : input.verdict === 'grace' ? 32 : input.verdict === 'noncompliant' ? 96 : 0;
+  const claims: Omit<EarClaims, 'iss' | 'iat' | 'exp' | 'sub'> = {
+    eat_profile: EAR_PROFILE,
+    ear_verifier_id: { developer: 'https://postern.dev', build: VERIFIER_BUILD },
+    ear_status: status,
+    ...(input.nonce ? { eat_nonce: input.nonce } : {}),
+    cnf: { jkt: input.kid },
+    submods: {
+      device: {
+        ear_status: status,
+        // AR4SI trustworthiness claims: 2 affirming, 32 warning, 96 contraindicated, 0 none.
+        ear_trustworthiness_vector: { 'instance-identity': 2, configuration },
+        ear_appraisal_policy_ids: [input.policyRef],
+      },
+    },
+    postern: { verdict: input.verdict, score: input.score, failing: input.checks.filter((c) => c.status !== 'pass').map((c) => c.id), group: input.group },
+  };
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: keys.active.kid })
+    .setIssuer(issuer)
+    .setSubject(input.deviceId)
+    .setIssuedAt(input.now)
+    .setExpirationTime(input.now + input.lifetimeS)
+    .setJti(randomUUID())
+    .sign(keys.active.privateKey);
+}
+
+export class EarInvalid extends Error {
+  readonly code = 'invalid_token';
+}
+
+/** Verifies an EAR this backend issued: our keys only, ES256 only, not expired, claims by schema. */
+export async function verifyEar(keys: ServerKeys, issuer: string, token: string, now: number): Promise<EarClaims> {
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, createLocalJWKSet(keys.jwks), { algorithms: ['ES256'], issuer, currentDate: new Date(now * 1000), clockTolerance: 5 }));
+  } catch (error) {
+    throw new EarInvalid(`the posture token is not valid: ${(error as Error).message}`);
+  }
+  const parsed = earClaims.safeParse(payload);
+  if (!parsed.success) throw new EarInvalid('the posture token does not carry Postern attestation-result claims');
+  return parsed.data;
+}

@@ -1,0 +1,78 @@
+import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
+import type { Kysely } from 'kysely';
+import { deviceKid, ENROLL_TYP, enrollClaims, publicP256Jwk, type EnrollResponse } from '@postern/shared';
+import { appendAudit } from '../audit/append.js';
+import { describeIssues } from '../attestation/verify-evidence.js';
+import { HttpError } from '../http/http-error.js';
+import type { Database } from '../store/schema.js';
+import { consumeEnrollmentToken } from './tokens.js';
+
+const MAX_SKEW_S = 300;
+
+/**
+ * Enrolls a device from a self-signed request (the JWS embeds the new public key and proves
+ * possession of it, as in ACME). The token is spent and the device created in one transaction.
+ */
+export async function enrollDevice(db: Kysely<Database>, request: string, options: { now: number; reportIntervalS: number }): Promise<EnrollResponse> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(request);
+  } catch {
+    throw new HttpError(400, 'malformed', 'the enrollment request is not a readable JWS');
+  }
+  if (header.alg !== 'ES256') throw new HttpError(400, 'bad_signature', `algorithm ${JSON.stringify(header.alg)} is refused: enrollment requests must be signed ES256`);
+  if (header.typ !== ENROLL_TYP) throw new HttpError(400, 'malformed', `the JWS header typ must be "${ENROLL_TYP}"`);
+  const jwk = publicP256Jwk.safeParse(header.jwk);
+  if (!jwk.success) throw new HttpError(400, 'malformed', 'the JWS header must carry the device public key as a P-256 "jwk" without private members');
+
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(request, await importJWK(jwk.data, 'ES256'), { algorithms: ['ES256'] }));
+  } catch {
+    throw new HttpError(400, 'bad_signature', 'the enrollment request signature does not verify with its embedded key');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    throw new HttpError(400, 'malformed', 'the enrollment claims are not JSON');
+  }
+  const parsed = enrollClaims.safeParse(json);
+  if (!parsed.success) throw new HttpError(400, 'malformed', `the enrollment claims do not match the protocol: ${describeIssues(parsed.error.issues)}`);
+  const claims = parsed.data;
+  if (Math.abs(options.now - claims.iat) > MAX_SKEW_S) throw new HttpError(400, 'clock_skew', `iat is ${claims.iat - options.now} s away from the server's clock: synchronise the device clock`);
+
+  const kid = await deviceKid(jwk.data);
+  return db.transaction().execute(async (trx) => {
+    const existing = await trx.selectFrom('devices').select('id').where('kid', '=', kid).executeTakeFirst();
+    // Checked before spending the token, so a retried enrollment does not burn a use.
+    if (existing) throw new HttpError(409, 'already_enrolled', `this key is already enrolled as device ${existing.id}`);
+    const token = await consumeEnrollmentToken(trx, claims.enrollment_token, options.now);
+    if (!token) throw new HttpError(401, 'invalid_token', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    const expiresAt = token.device_ttl_s === null ? null : new Date((options.now + token.device_ttl_s) * 1000);
+    const status = token.requires_approval ? 'pending_approval' : 'active';
+    const device = await trx
+      .insertInto('devices')
+      .values({
+        kid,
+        public_jwk: JSON.stringify(jwk.data),
+        ueid: claims.ueid,
+        machine_id: claims.machine_id,
+        hostname: claims.hostname,
+        platform: claims.platform,
+        serial: claims.serial ?? null,
+        agent_version: claims.agent_version,
+        group_name: token.group_name,
+        owner: token.owner,
+        status,
+        expires_at: expiresAt,
+        enrollment_token_id: token.id,
+      })
+      .onConflict((oc) => oc.column('kid').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!device) throw new HttpError(409, 'already_enrolled', 'this key was enrolled by a concurrent request');
+    await appendAudit(trx, { actor: `token:${token.id}`, kind: 'device.enrolled', deviceId: device.id, detail: { hostname: claims.hostname, platform: claims.platform, group: token.group_name, status } });
+    return { device_id: device.id, status, expires_at: expiresAt === null ? null : Math.floor(expiresAt.getTime() / 1000), report_interval_s: options.reportIntervalS };
+  });
+}

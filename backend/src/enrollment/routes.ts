@@ -1,0 +1,27 @@
+import type { Router } from '@koa/router';
+import { enrollRequest } from '@postern/shared';
+import type { Backend } from '../context.js';
+import { HttpError } from '../http/http-error.js';
+import { readJson } from '../http/read-json.js';
+import { KeyedLimiter } from '../ratelimit/token-bucket.js';
+import { enrollDevice } from './enroll.js';
+
+export function enrollmentRoutes(router: Router, backend: Backend): void {
+  // Guessing tokens is the attack; 10 attempts a minute per address is plenty for people.
+  const limiter = new KeyedLimiter(10, 10 / 60);
+  router.post('/v1/enroll', async (ctx) => {
+    if (!limiter.take(ctx.ip)) {
+      backend.metrics.enrollments.inc({ outcome: 'rate_limited' });
+      throw new HttpError(429, 'rate_limited', 'too many enrollment attempts from this address: wait a minute', { 'retry-after': '60' });
+    }
+    const body = await readJson(ctx, enrollRequest);
+    try {
+      ctx.body = await enrollDevice(backend.db, body.request, { now: backend.now(), reportIntervalS: backend.policy.report_interval_s });
+      ctx.status = 201;
+      backend.metrics.enrollments.inc({ outcome: 'enrolled' });
+    } catch (error) {
+      backend.metrics.enrollments.inc({ outcome: error instanceof HttpError ? error.code : 'error' });
+      throw error;
+    }
+  });
+}

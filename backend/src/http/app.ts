@@ -1,0 +1,34 @@
+import { Router } from '@koa/router';
+import Koa from 'koa';
+import { adminRoutes } from '../admin/routes.js';
+import { attestationRoutes } from '../attestation/routes.js';
+import type { Backend } from '../context.js';
+import { authzRoutes } from '../decisions/authz-route.js';
+import { complianceRoutes } from '../decisions/compliance-route.js';
+import { enrollmentRoutes } from '../enrollment/routes.js';
+import { jwksRoutes } from '../keys/jwks-route.js';
+import { errorHandler } from './error-handler.js';
+import { healthRoutes } from './health-routes.js';
+
+/** The whole HTTP surface, in order. Read this first. */
+export function createApp(backend: Backend, options: { trustProxy: boolean }): Koa {
+  const app = new Koa({ proxy: options.trustProxy });
+  const router = new Router();
+
+  healthRoutes(router, backend); //      /healthz, /metrics
+  jwksRoutes(router, backend); //        /.well-known/jwks.json
+  enrollmentRoutes(router, backend); //  POST /v1/enroll
+  attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
+  complianceRoutes(router, backend); //  GET /v1/devices/:id/compliance
+  authzRoutes(router, backend); //       GET /v1/authz (forward-auth)
+  adminRoutes(router, backend); //       /v1/admin/*
+
+  app.use(errorHandler(backend.log));
+  app.use(async (ctx, next) => {
+    ctx.set('x-content-type-options', 'nosniff');
+    await next();
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

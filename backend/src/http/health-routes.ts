@@ -1,0 +1,19 @@
+import type { Router } from '@koa/router';
+import { sql } from 'kysely';
+import type { Backend } from '../context.js';
+import { HttpError } from './http-error.js';
+
+export function healthRoutes(router: Router, backend: Backend): void {
+  router.get('/healthz', async (ctx) => {
+    try {
+      await sql`select 1`.execute(backend.db);
+    } catch {
+      throw new HttpError(503, 'database_unavailable', 'the database does not answer');
+    }
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = backend.metrics.registry.contentType;
+    ctx.body = await backend.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,5 @@
+export { startServer, type RunningServer } from './server.js';
+export { resolveServerConfig, type ServerConfig } from './config.js';
+export { openStore, type Store } from './store/open.js';
+export { defaultPolicy } from './policy/default-policy.js';
+export { evaluatePosture, verdictAt, scoreOf } from './policy/evaluate.js';

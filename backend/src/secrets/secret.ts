@@ -1,0 +1,32 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** SHA-256 hex: the only form in which tokens and keys are stored. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Constant-time equality of two hex digests of equal length. */
+export function digestsEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+export function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/**
+ * Credentials that name their own row (`<prefix>_<id>_<secret>`) so the server can fetch the row
+ * by id and compare the secret's hash in constant time, instead of searching by the secret.
+ */
+export function newIdentifiedSecret(prefix: string, id: string): string {
+  return `${prefix}_${id.replaceAll('-', '')}_${randomHex(32)}`;
+}
+
+export function parseIdentifiedSecret(prefix: string, presented: string): { id: string } | null {
+  const match = new RegExp(`^${prefix}_([0-9a-f]{32})_[0-9a-f]{64}$`).exec(presented);
+  const hex = match?.[1];
+  if (!hex) return null;
+  return { id: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` };
+}

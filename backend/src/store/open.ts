@@ -1,0 +1,76 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from './migrate.js';
+import { pglitePool } from './pglite-pool.js';
+import type { Database } from './schema.js';
+
+export type StoreKind = 'pglite' | 'postgresql';
+export interface Store {
+  db: Kysely<Database>;
+  kind: StoreKind;
+  /** Where the data lives, for the start-up line: a directory or a URL without its password. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export class DatabaseUnavailableError extends Error {
+  readonly code = 'database_unavailable';
+}
+
+const INT8 = 20;
+
+/**
+ * Opens PostgreSQL when a URL is given, else the embedded PGlite database in `dataDir`,
+ * and migrates it. One SQL dialect, one set of migrations for both.
+ */
+export async function openStore(options: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number }): Promise<Store> {
+  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir);
+  try {
+    await migrateToLatest(store.db);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+async function openPostgres(url: string, max: number): Promise<Store> {
+  // seq and ids are bigint; the protocol bounds them to safe integers, so read them as numbers.
+  const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
+  const pool = new pg.Pool({ connectionString: url, max, types });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new DatabaseUnavailableError(`cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is running.`, { cause: error });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgresql', location: redact(url), close: () => db.destroy() };
+}
+
+async function openPglite(dataDir: string): Promise<Store> {
+  const dir = join(dataDir, 'pglite');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const { PGlite } = await import('@electric-sql/pglite');
+  let instance;
+  try {
+    instance = await PGlite.create(dir, { parsers: { [INT8]: (v: string) => Number(v) } });
+  } catch (error) {
+    throw new DatabaseUnavailableError(`cannot open the embedded database in ${dir}: ${(error as Error).message}. Is another postern-server using this data directory?`, { cause: error });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(instance) }) });
+  return { db, kind: 'pglite', location: dir, close: () => db.destroy() };
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}

@@ -1,0 +1,135 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Timestamps are `timestamptz`: read as Date, written as Date. */
+type Timestamp = ColumnType<Date, Date | undefined, Date>;
+type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date | null>;
+/** jsonb columns are written as JSON text (pg would turn a JS array into a PostgreSQL array). */
+type Json<T> = ColumnType<T, string, string>;
+
+export interface EnrollmentTokensTable {
+  id: Generated<string>;
+  token_hash: string;
+  group_name: string;
+  max_uses: number;
+  uses: Generated<number>;
+  expires_at: Date;
+  device_ttl_s: number | null;
+  owner: string | null;
+  requires_approval: boolean;
+  created_at: Timestamp;
+  created_by: string;
+}
+
+export type DeviceStatus = 'active' | 'pending_approval' | 'revoked';
+
+export interface DevicesTable {
+  id: Generated<string>;
+  kid: string;
+  public_jwk: Json<{ kty: 'EC'; crv: 'P-256'; x: string; y: string }>;
+  ueid: string;
+  machine_id: string;
+  hostname: string;
+  platform: string;
+  serial: string | null;
+  agent_version: string;
+  group_name: string;
+  owner: string | null;
+  status: DeviceStatus;
+  enrolled_at: Timestamp;
+  expires_at: Date | null;
+  approved_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  enrollment_token_id: string | null;
+  /** Highest accepted seq; -1 before the first report. Strictly increasing across reconnects. */
+  last_seq: Generated<number>;
+  last_seen_at: NullableTimestamp;
+}
+
+/** Latest accepted posture and its evaluation, one row per device, kept always. */
+export interface DevicePostureTable {
+  device_id: string;
+  seq: number;
+  attested_at: Date;
+  received_at: Date;
+  posture: Json<unknown>;
+  verdict: string;
+  score: number;
+  checks: Json<unknown>;
+  policy_id: string;
+  evaluated_at: Date;
+}
+
+/** Attestation history, pruned by retention. */
+export interface AttestationsTable {
+  id: Generated<number>;
+  device_id: string;
+  seq: number;
+  attested_at: Date;
+  received_at: Date;
+  posture: Json<unknown>;
+  verdict: string;
+  score: number;
+}
+
+export interface GatewayKeysTable {
+  id: Generated<string>;
+  name: string;
+  key_hash: string;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface AdminTokensTable {
+  id: Generated<string>;
+  name: string;
+  token_hash: string;
+  created_at: Timestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  private_jwk: Json<Record<string, string>>;
+  public_jwk: Json<Record<string, string>>;
+  created_at: Timestamp;
+  retired_at: NullableTimestamp;
+}
+
+/** Nonces issued over plain HTTP (`GET /v1/nonce`); WebSocket nonces live in the connection. */
+export interface NoncesTable {
+  nonce_hash: string;
+  expires_at: Date;
+}
+
+/** DPoP proof identifiers seen recently, shared by all replicas. */
+export interface DpopJtisTable {
+  jti_hash: string;
+  expires_at: Date;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  actor: string;
+  kind: string;
+  device_id: string | null;
+  detail: Json<Record<string, unknown>>;
+}
+
+export interface Database {
+  enrollment_tokens: EnrollmentTokensTable;
+  devices: DevicesTable;
+  device_posture: DevicePostureTable;
+  attestations: AttestationsTable;
+  gateway_keys: GatewayKeysTable;
+  admin_tokens: AdminTokensTable;
+  signing_keys: SigningKeysTable;
+  nonces: NoncesTable;
+  dpop_jtis: DpopJtisTable;
+  audit_log: AuditLogTable;
+}
+
+export type Device = Selectable<DevicesTable>;
+export type NewDevice = Insertable<DevicesTable>;
+export type DeviceUpdate = Updateable<DevicesTable>;
+export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
+export type DevicePosture = Selectable<DevicePostureTable>;

@@ -1,0 +1,133 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { agentFrame, CloseCode, MAX_FRAME_BYTES, SUBPROTOCOL, type ServerFrame } from '@postern/shared';
+import { AttestationError } from '../attestation/attestation-error.js';
+import { exchangeAttestation } from '../attestation/exchange.js';
+import { describeIssues } from '../attestation/verify-evidence.js';
+import type { Backend } from '../context.js';
+import { newNonce } from '../nonces/nonce.js';
+import { TokenBucket } from '../ratelimit/token-bucket.js';
+import type { AgentConnection } from './connection-registry.js';
+
+const FRAMES_PER_SECOND = 0.5;
+const FRAME_BURST = 20;
+const MAX_REFUSALS_BEFORE_CLOSE = 5;
+const MAX_RATE_STRIKES = 3;
+
+/**
+ * The agent stream (`GET /v1/agent`, subprotocol postern.v1). The server speaks first with a
+ * challenge; the first valid attestation authenticates the connection and binds it to a device.
+ */
+export function createAgentStream(backend: Backend) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES, // larger frames are closed with 1009 by ws itself
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+
+  wss.on('connection', (ws: WebSocket) => {
+    if (ws.protocol !== SUBPROTOCOL) {
+      ws.close(CloseCode.malformedFrame, `subprotocol ${SUBPROTOCOL} is required`);
+      return;
+    }
+    serve(backend, ws);
+  });
+
+  return {
+    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    },
+    close(): Promise<void> {
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      return new Promise((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function serve(backend: Backend, ws: WebSocket): void {
+  const { metrics } = backend;
+  metrics.connections.inc();
+  let nonce = newNonce();
+  let deviceId: string | null = null;
+  let refusals = 0;
+  let rateStrikes = 0;
+  let queue: Promise<void> = Promise.resolve();
+  const bucket = new TokenBucket(FRAME_BURST, FRAMES_PER_SECOND);
+
+  const connection: AgentConnection = {
+    send: (frame: ServerFrame) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    },
+    close: (code, reason) => closeWith(code, reason),
+  };
+  const closeWith = (code: number, reason: string) => {
+    metrics.framesRejected.inc({ close_code: String(code) });
+    ws.close(code, reason.slice(0, 120));
+  };
+  const refuse = (error: AttestationError) => {
+    nonce = newNonce();
+    connection.send({ type: 'error', code: error.code, message: error.message, nonce });
+    if (error.code === 'revoked') return closeWith(CloseCode.revoked, 'device revoked or expired');
+    if (deviceId === null) return closeWith(CloseCode.authenticationFailed, 'authentication failed');
+    if (++refusals >= MAX_REFUSALS_BEFORE_CLOSE) closeWith(CloseCode.authenticationFailed, 'too many refused attestations');
+  };
+
+  const timer = setTimeout(() => {
+    if (deviceId === null) closeWith(CloseCode.attestationTimeout, `no valid attestation within ${backend.settings.attestationTimeoutS} s`);
+  }, backend.settings.attestationTimeoutS * 1000);
+  timer.unref();
+
+  connection.send({ type: 'challenge', nonce, server_time: backend.now() });
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (!bucket.take()) {
+      backend.metrics.attestationsRejected.inc({ code: 'rate_limited' });
+      if (++rateStrikes > MAX_RATE_STRIKES) return closeWith(CloseCode.rateLimited, 'rate limited');
+      nonce = newNonce();
+      connection.send({ type: 'error', code: 'rate_limited', message: `too many frames: at most ${FRAME_BURST} at once and one every ${1 / FRAMES_PER_SECOND} s after that`, nonce });
+      return;
+    }
+    // Frames are handled one at a time, so each is checked against the nonce the previous answer issued.
+    queue = queue.then(() => handle(data, isBinary)).catch((error: unknown) => {
+      backend.log.error({ err: error }, 'agent frame handling failed');
+      closeWith(1011, 'internal error');
+    });
+  });
+
+  const handle = async (data: RawData, isBinary: boolean) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (isBinary) return closeWith(CloseCode.malformedFrame, 'frames must be JSON text');
+    let json: unknown;
+    try {
+      json = JSON.parse(data.toString());
+    } catch {
+      return closeWith(CloseCode.malformedFrame, 'frame is not valid JSON');
+    }
+    const frame = agentFrame.safeParse(json);
+    if (!frame.success) return closeWith(CloseCode.malformedFrame, `frame does not match the protocol: ${describeIssues(frame.error.issues)}`);
+
+    const expected = nonce;
+    try {
+      const { device, result } = await exchangeAttestation(backend, frame.data.token, expected, deviceId);
+      if (deviceId === null) {
+        deviceId = device.id;
+        clearTimeout(timer);
+        backend.connections.add(device.id, connection);
+      }
+      refusals = 0;
+      nonce = newNonce();
+      connection.send({ type: 'result', seq: result.seq, verdict: result.verdict, score: result.score, checks: result.checks, token: result.token, nonce });
+    } catch (error) {
+      if (!(error instanceof AttestationError)) throw error;
+      refuse(error);
+    }
+  };
+
+  ws.on('close', () => {
+    clearTimeout(timer);
+    metrics.connections.dec();
+    if (deviceId !== null) backend.connections.remove(deviceId, connection);
+  });
+  ws.on('error', (error) => backend.log.debug({ err: error }, 'agent socket error'));
+}
