@@ -18,5 +18,5 @@ export interface Backend {
   connections: ConnectionRegistry;
   /** Seconds since the epoch; injected so tests can move the clock. */
   now(): number;
-  settings: { maxSkewS: number; attestationTimeoutS: number };
+  settings: { maxSkewS: number; attestationTimeoutS: number; enrollFailuresPerMinute: number };
 }

@@ -43,7 +43,11 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
     log,
     connections: new ConnectionRegistry(),
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
-    settings: { maxSkewS: 120, attestationTimeoutS: Number(process.env.POSTERN_ATTESTATION_TIMEOUT_S ?? 30) },
+    settings: {
+      maxSkewS: 120,
+      attestationTimeoutS: Number(process.env.POSTERN_ATTESTATION_TIMEOUT_S ?? 30),
+      enrollFailuresPerMinute: Number(process.env.POSTERN_ENROLL_FAILURES_PER_MINUTE ?? 10),
+    },
   };
   const app = createApp(backend, { trustProxy: config.trustProxy });
   const stream = createAgentStream(backend);

@@ -7,12 +7,14 @@ import { KeyedLimiter } from '../ratelimit/token-bucket.js';
 import { enrollDevice } from './enroll.js';
 
 export function enrollmentRoutes(router: Router, backend: Backend): void {
-  // Guessing tokens is the attack; 10 attempts a minute per address is plenty for people.
-  const limiter = new KeyedLimiter(10, 10 / 60);
+  // Guessing tokens is the attack, so refused attempts are what is limited: a fleet enrolling
+  // from behind one address is not slowed, a guesser gets 10 tries a minute.
+  const perMinute = backend.settings.enrollFailuresPerMinute;
+  const failures = new KeyedLimiter(perMinute, perMinute / 60);
   router.post('/v1/enroll', async (ctx) => {
-    if (!limiter.take(ctx.ip)) {
+    if (!failures.available(ctx.ip)) {
       backend.metrics.enrollments.inc({ outcome: 'rate_limited' });
-      throw new HttpError(429, 'rate_limited', 'too many enrollment attempts from this address: wait a minute', { 'retry-after': '60' });
+      throw new HttpError(429, 'rate_limited', 'too many refused enrollment attempts from this address: wait a minute and check the token', { 'retry-after': '60' });
     }
     const body = await readJson(ctx, enrollRequest);
     try {
@@ -20,6 +22,7 @@ export function enrollmentRoutes(router: Router, backend: Backend): void {
       ctx.status = 201;
       backend.metrics.enrollments.inc({ outcome: 'enrolled' });
     } catch (error) {
+      if (error instanceof HttpError && error.status < 500) failures.take(ctx.ip);
       backend.metrics.enrollments.inc({ outcome: error instanceof HttpError ? error.code : 'error' });
       throw error;
     }

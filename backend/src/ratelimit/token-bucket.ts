@@ -12,12 +12,17 @@ export class TokenBucket {
   }
 
   take(): boolean {
+    if (!this.available()) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Whether one more event would be allowed, without spending it. */
+  available(): boolean {
     const now = this.clock();
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return this.tokens >= 1;
   }
 }
 
@@ -29,6 +34,10 @@ export class KeyedLimiter {
     private readonly perSecond: number,
     private readonly maxKeys = 10_000,
   ) {}
+
+  available(key: string): boolean {
+    return this.buckets.get(key)?.bucket.available() ?? true;
+  }
 
   take(key: string): boolean {
     const now = Date.now();

@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const serverBin = join(repoRoot, 'backend/bin/postern-server.js');
+export const agentBin = join(repoRoot, 'agent/bin/postern-agent.js');
+
+/** A real `postern-server serve` process on a free port, with its own database. */
+export class ServerProcess {
+  private stderr = '';
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+    readonly db: TestDatabase,
+    readonly adminToken: string,
+  ) {
+    child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-20_000)));
+  }
+
+  static async start(kind: DatabaseKind, env: Record<string, string> = {}): Promise<ServerProcess> {
+    const db = await testDatabase(kind);
+    const child = spawn(process.execPath, [serverBin, 'serve', '--port', '0', '--data', db.dataDir], {
+      env: { ...process.env, POSTERN_LOG_LEVEL: 'warn', ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`postern-server did not start within 30 s:\n${err}`)), 30_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /ready at (http:\/\/\S+)/.exec(out);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolveUrl(m[1]);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`postern-server exited with ${code}:\n${err}`));
+      });
+    });
+    const adminToken = (await readFile(join(db.dataDir, 'admin-token'), 'utf8')).trim();
+    return new ServerProcess(child, url, db, adminToken);
+  }
+
+  get log(): string {
+    return this.stderr;
+  }
+
+  async admin<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await response.json()) as T;
+    if (!response.ok) throw new Error(`admin ${method} ${path} → ${response.status}: ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  async enrollmentToken(options: { group?: string; uses?: number; expires_in_s?: number; approval?: boolean; device_ttl_s?: number } = {}): Promise<string> {
+    const created = await this.admin<{ token: string }>('POST', '/v1/admin/enrollment-tokens', { group: 'employees', ...options });
+    return created.token;
+  }
+
+  async gatewayKey(): Promise<string> {
+    return (await this.admin<{ key: string }>('POST', '/v1/admin/gateway-keys', { name: 'test-gateway' })).key;
+  }
+
+  async compliance(deviceId: string, key: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${this.url}/v1/devices/${deviceId}/compliance`, { headers: { authorization: `Bearer ${key}` } });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  async metric(name: string, labels = ''): Promise<number> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels}`) && (labels !== '' || /^\S+ /.test(l.slice(name.length - 1))));
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    await this.db.cleanup();
+  }
+}
