@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import type { CheckResult, Posture } from '@postern/shared';
+import { healthyLinuxPosture, healthyMacPosture, unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '../../../test/testenv/postures.js';
+import { defaultPolicy } from './default-policy.js';
+import { evaluatePosture, scoreOf, verdictAt } from './evaluate.js';
+
+const NOW = 1_800_000_000;
+const active = { status: 'active' as const, expires_at: null };
+
+function judge(posture: Posture, previous?: CheckResult[], now = NOW) {
+  const evaluation = evaluatePosture(defaultPolicy, posture, { now, ...(previous ? { previous } : {}) });
+  return { ...evaluation, verdict: verdictAt(defaultPolicy, active, { attested_at: now, checks: evaluation.checks }, now) };
+}
+
+describe('the default policy', () => {
+  it('scores a healthy Linux device 100 and compliant', () => {
+    expect(judge(healthyLinuxPosture(NOW))).toMatchObject({ score: 100, verdict: 'compliant' });
+  });
+
+  it('scores a healthy Mac 100 and compliant', () => {
+    expect(judge(healthyMacPosture(NOW))).toMatchObject({ score: 100, verdict: 'compliant' });
+  });
+
+  it('blocks an unencrypted system volume and gives the Linux remediation', () => {
+    const result = judge(unencryptedLinuxPosture(NOW));
+    expect(result.verdict).toBe('noncompliant');
+    expect(result.score).toBe(70);
+    expect(result.checks.find((c) => c.id === 'disk_encryption.system_volume')).toMatchObject({ status: 'fail', failing_since: NOW, remediation: expect.stringMatching(/LUKS/) });
+  });
+
+  it('fails the firewall check when one Windows profile is off, naming the profile', () => {
+    const check = judge(windowsPostureWithPublicFirewallOff(NOW)).checks.find((c) => c.id === 'firewall.enabled');
+    expect(check).toMatchObject({ status: 'fail', message: expect.stringMatching(/Public/) });
+  });
+
+  it('classifies Windows by build number, not by the product name', () => {
+    const p = windowsPostureWithPublicFirewallOff(NOW);
+    if (p.os.status !== 'ok') throw new Error('fixture');
+    const old = { ...p, os: { ...p.os, name: 'Windows 10 Pro', version: '10.0.19044', build: '19044' } };
+    expect(judge(old).checks[0]).toMatchObject({ status: 'fail' });
+    const win11 = { ...p, os: { ...p.os, name: 'Windows 10 Enterprise', build: '22631' } };
+    expect(judge(win11).checks[0]).toMatchObject({ status: 'pass' });
+  });
+
+  it('fails an old or unsupported distribution and passes a newer one', () => {
+    const p = healthyLinuxPosture(NOW);
+    if (p.os.status !== 'ok') throw new Error('fixture');
+    expect(judge({ ...p, os: { ...p.os, version: '20.04' } }).checks[0]?.status).toBe('fail');
+    expect(judge({ ...p, os: { ...p.os, version: '24.10' } }).checks[0]?.status).toBe('pass');
+    expect(judge({ ...p, os: { ...p.os, id: 'gentoo', name: 'Gentoo' } }).checks[0]).toMatchObject({ status: 'fail', message: expect.stringMatching(/not a supported/) });
+  });
+
+  it('gives pending security updates a grace period of seven days, then blocks', () => {
+    const p = healthyLinuxPosture(NOW);
+    if (p.patches.status !== 'ok') throw new Error('fixture');
+    const behind: Posture = { ...p, patches: { ...p.patches, pending_security: 4 } };
+    const first = judge(behind);
+    expect(first.verdict).toBe('grace');
+    expect(first.score).toBe(80);
+    const sixDays = judge(behind, first.checks, NOW + 6 * 86400);
+    expect(sixDays.verdict).toBe('grace');
+    expect(sixDays.checks[3]?.failing_since).toBe(NOW);
+    expect(judge(behind, first.checks, NOW + 7 * 86400 + 1).verdict).toBe('noncompliant');
+  });
+
+  it('restarts the grace period once the failure has been fixed in between', () => {
+    const p = healthyLinuxPosture(NOW);
+    if (p.patches.status !== 'ok') throw new Error('fixture');
+    const behind: Posture = { ...p, patches: { ...p.patches, pending_security: 4 } };
+    const first = judge(behind);
+    const fixed = judge(p, first.checks, NOW + 86400);
+    expect(judge(behind, fixed.checks, NOW + 10 * 86400).checks[3]?.failing_since).toBe(NOW + 10 * 86400);
+  });
+
+  it('leaves a device unknown, not compliant, when an enforced section could not be read', () => {
+    const p = healthyLinuxPosture(NOW);
+    const unread: Posture = { ...p, firewall: { status: 'error', collected_at: NOW, error: 'permission denied: run the agent as root' } };
+    const result = judge(unread);
+    expect(result.verdict).toBe('unknown');
+    expect(result.checks[2]).toMatchObject({ status: 'unknown', message: expect.stringMatching(/permission denied/) });
+    expect(result.score).toBe(75);
+  });
+
+  it('makes a device unknown when its last report is older than the maximum age', () => {
+    const { checks } = judge(healthyLinuxPosture(NOW));
+    expect(verdictAt(defaultPolicy, active, { attested_at: NOW, checks }, NOW + defaultPolicy.max_age_s)).toBe('compliant');
+    expect(verdictAt(defaultPolicy, active, { attested_at: NOW, checks }, NOW + defaultPolicy.max_age_s + 1)).toBe('unknown');
+    expect(verdictAt(defaultPolicy, active, null, NOW)).toBe('unknown');
+  });
+
+  it('puts revocation, expiry and pending approval before any posture', () => {
+    const { checks } = judge(healthyLinuxPosture(NOW));
+    const latest = { attested_at: NOW, checks };
+    expect(verdictAt(defaultPolicy, { status: 'revoked', expires_at: null }, latest, NOW)).toBe('revoked');
+    expect(verdictAt(defaultPolicy, { status: 'active', expires_at: NOW - 1 }, latest, NOW)).toBe('revoked');
+    expect(verdictAt(defaultPolicy, { status: 'pending_approval', expires_at: null }, latest, NOW)).toBe('pending');
+  });
+
+  it('computes the score as the weighted share of passed checks', () => {
+    const check = (status: CheckResult['status'], weight: number): CheckResult => ({ id: 'x', status, severity: 'low', weight, message: '', remediation: null, failing_since: null });
+    expect(scoreOf([check('pass', 30), check('fail', 10)])).toBe(75);
+    expect(scoreOf([check('unknown', 10)])).toBe(0);
+    expect(scoreOf([])).toBe(100);
+  });
+});

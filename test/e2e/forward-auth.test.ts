@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseKinds } from '../testenv/databases.js';
+import { FakeDevice } from '../testenv/fake-device.js';
+import { unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '../testenv/postures.js';
+import { ServerProcess } from '../testenv/server-process.js';
+
+describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
+  let server: ServerProcess;
+  let gatewayKey: string;
+  let authz: string;
+
+  beforeAll(async () => {
+    server = await ServerProcess.start(kind);
+    gatewayKey = await server.gatewayKey();
+    authz = `${server.url}/v1/authz`;
+  });
+  afterAll(() => server?.stop());
+
+  async function deviceWithResult(posture?: Parameters<FakeDevice['report']>[1]) {
+    const device = await FakeDevice.create();
+    await device.enroll(server.url, await server.enrollmentToken());
+    const { session, answer } = await device.report(server.url, posture);
+    session.close();
+    if (answer.type !== 'result') throw new Error(`report refused: ${JSON.stringify(answer)}`);
+    return { device, token: answer.token };
+  }
+
+  const ask = (headers: Record<string, string>) => fetch(authz, { headers });
+
+  it('allows a compliant device presenting its result token with a DPoP proof, and names it in headers', async () => {
+    const { device, token } = await deviceWithResult();
+    const response = await ask({ authorization: `DPoP ${token}`, dpop: await device.dpopProof(authz, token) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-postern-device')).toBe(device.deviceId);
+    expect(response.headers.get('x-postern-verdict')).toBe('compliant');
+    expect(response.headers.get('x-postern-score')).toBe('100');
+  });
+
+  it('checks the proof against the original request a gateway forwards', async () => {
+    const { device, token } = await deviceWithResult();
+    const original = 'https://app.example.com/reports/q3?page=2';
+    const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/reports/q3?page=2', 'x-forwarded-method': 'POST' };
+    const ok = await ask({ ...headers, authorization: `DPoP ${token}`, dpop: await device.dpopProof(original, token, { method: 'POST' }) });
+    expect(ok.status).toBe(200);
+    const wrongMethod = await ask({ ...headers, authorization: `DPoP ${token}`, dpop: await device.dpopProof(original, token, { method: 'GET' }) });
+    expect(wrongMethod.status).toBe(401);
+    const wrongUrl = await ask({ ...headers, authorization: `DPoP ${token}`, dpop: await device.dpopProof('https://evil.example.com/reports/q3', token, { method: 'POST' }) });
+    expect(wrongUrl.status).toBe(401);
+  });
+
+  it('refuses a DPoP proof used twice', async () => {
+    const { device, token } = await deviceWithResult();
+    const proof = await device.dpopProof(authz, token);
+    expect((await ask({ authorization: `DPoP ${token}`, dpop: proof })).status).toBe(200);
+    const replay = await ask({ authorization: `DPoP ${token}`, dpop: proof });
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { error: { message: string } }).error.message).toMatch(/already used/);
+  });
+
+  it('refuses proofs that are stale, for another token, or signed by another key', async () => {
+    const { device, token } = await deviceWithResult();
+    const other = await deviceWithResult();
+    const stale = await device.dpopProof(authz, token, { iat: Math.floor(Date.now() / 1000) - 600 });
+    expect((await ask({ authorization: `DPoP ${token}`, dpop: stale })).status).toBe(401);
+    const forOtherToken = await device.dpopProof(authz, other.token);
+    expect((await ask({ authorization: `DPoP ${token}`, dpop: forOtherToken })).status).toBe(401);
+    // A thief holding the token but not the device key signs with its own key.
+    const thiefProof = await other.device.dpopProof(authz, token);
+    expect((await ask({ authorization: `DPoP ${token}`, dpop: thiefProof })).status).toBe(401);
+  });
+
+  it('refuses missing credentials, a bearer token without proof, and a result token signed by anyone but the server', async () => {
+    const { device, token } = await deviceWithResult();
+    const missing = await ask({});
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toMatch(/DPoP/);
+    expect((await ask({ authorization: `Bearer ${token}` })).status).toBe(401);
+    const [header, payload] = token.split('.');
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+    expect((await ask({ authorization: `DPoP ${unsigned}`, dpop: await device.dpopProof(authz, unsigned) })).status).toBe(401);
+    const selfSigned = await new SignJWT(JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as Record<string, unknown>)
+      .setProtectedHeader(JSON.parse(Buffer.from(header ?? '', 'base64url').toString()) as { alg: string })
+      .sign(device.privateKey);
+    expect((await ask({ authorization: `DPoP ${selfSigned}`, dpop: await device.dpopProof(authz, selfSigned) })).status).toBe(401);
+  });
+
+  it('denies a noncompliant device with 403 naming the failing checks and their remediation', async () => {
+    const { device, token } = await deviceWithResult(unencryptedLinuxPosture());
+    const response = await ask({ authorization: `DPoP ${token}`, dpop: await device.dpopProof(authz, token) });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('x-postern-verdict')).toBe('noncompliant');
+    const body = (await response.json()) as { failing: Array<{ id: string; remediation: string }> };
+    expect(body.failing).toEqual([expect.objectContaining({ id: 'disk_encryption.system_volume', remediation: expect.stringMatching(/LUKS/) })]);
+  });
+
+  it('reports a Windows profile with the firewall off as failing', async () => {
+    const { device, token } = await deviceWithResult(windowsPostureWithPublicFirewallOff());
+    const response = await ask({ authorization: `DPoP ${token}`, dpop: await device.dpopProof(authz, token) });
+    expect(response.status).toBe(403);
+    const body = (await response.json()) as { failing: Array<{ id: string; message: string; remediation: string }> };
+    expect(body.failing[0]).toMatchObject({ id: 'firewall.enabled', message: expect.stringMatching(/Public/), remediation: expect.stringMatching(/Set-NetFirewallProfile/) });
+  });
+
+  it('denies a revoked device at once, though its result token has not expired', async () => {
+    const { device, token } = await deviceWithResult();
+    await server.admin('POST', `/v1/admin/devices/${device.deviceId}/revoke`);
+    const response = await ask({ authorization: `DPoP ${token}`, dpop: await device.dpopProof(authz, token) });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('x-postern-verdict')).toBe('revoked');
+  });
+
+  it('answers the compliance API only to gateways with a key', async () => {
+    const { device } = await deviceWithResult();
+    expect((await fetch(`${server.url}/v1/devices/${device.deviceId}/compliance`)).status).toBe(401);
+    const forged = `pgk_${randomUUID().replaceAll('-', '')}_${'0'.repeat(64)}`;
+    expect((await server.compliance(device.deviceId, forged)).status).toBe(401);
+    const ok = await server.compliance(device.deviceId, gatewayKey);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ device_id: device.deviceId, verdict: 'compliant', score: 100, policy: 'default@1' });
+    expect(typeof ok.body.expires_at).toBe('number');
+    expect((await server.compliance(randomUUID(), gatewayKey)).status).toBe(404);
+  });
+
+  it('publishes the keys that verify result tokens offline', async () => {
+    const { token } = await deviceWithResult();
+    const { createRemoteJWKSet, jwtVerify } = await import('jose');
+    const jwks = createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, { algorithms: ['ES256'], issuer: server.url });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(payload).toMatchObject({ eat_profile: 'tag:ietf.org,2026:rats/ear#03', ear_status: 'affirming', postern: { verdict: 'compliant', score: 100, group: 'employees' } });
+    const { privateKey } = await generateKeyPair('ES256');
+    const foreign = await new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: protectedHeader.kid ?? '' }).sign(privateKey);
+    await expect(jwtVerify(foreign, jwks, { algorithms: ['ES256'] })).rejects.toThrow();
+  });
+});
