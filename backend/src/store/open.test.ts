@@ -1,0 +1,72 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { migrateToLatest } from './migrate.js';
+import { DatabaseUnavailableError, openStore } from './open.js';
+
+describe.each(databaseKinds)('the %s store', (kind) => {
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    await database?.cleanup();
+    database = undefined;
+  });
+
+  it('migrates an empty database, and migrating again changes nothing', async () => {
+    database = await testDatabase(kind);
+    const store = await openStore(database);
+    expect(store.kind).toBe(kind);
+    expect(await migrateToLatest(store.db)).toEqual([]);
+    const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(store.db);
+    expect(tables.rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['admin_tokens', 'attestations', 'audit_log', 'device_posture', 'devices', 'dpop_jtis', 'enrollment_tokens', 'gateway_keys', 'nonces', 'signing_keys']),
+    );
+    await store.close();
+  });
+
+  it('keeps its data across a close and reopen', async () => {
+    database = await testDatabase(kind);
+    const first = await openStore(database);
+    await first.db.insertInto('gateway_keys').values({ name: 'edge', key_hash: 'ab'.repeat(32) }).execute();
+    await first.close();
+    const second = await openStore(database);
+    expect(await second.db.selectFrom('gateway_keys').select('name').execute()).toEqual([{ name: 'edge' }]);
+    await second.close();
+  });
+
+  it('reads bigint columns as numbers and jsonb as objects', async () => {
+    database = await testDatabase(kind);
+    const store = await openStore(database);
+    const row = await store.db.insertInto('audit_log').values({ actor: 't', kind: 'device.enrolled', detail: JSON.stringify({ a: [1, 2] }) }).returning(['id', 'detail']).executeTakeFirstOrThrow();
+    expect(typeof row.id).toBe('number');
+    expect(row.detail).toEqual({ a: [1, 2] });
+    await store.close();
+  });
+
+  it('keeps a transaction apart from statements running beside it', async () => {
+    database = await testDatabase(kind);
+    const store = await openStore(database);
+    let releaseTransaction!: () => void;
+    const gate = new Promise<void>((r) => (releaseTransaction = r));
+    const inTransaction = store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('gateway_keys').values({ name: 'rolled-back', key_hash: 'cd'.repeat(32) }).execute();
+      await gate;
+      throw new Error('roll back');
+    });
+    const outside = store.db.insertInto('gateway_keys').values({ name: 'kept', key_hash: 'ef'.repeat(32) }).execute();
+    releaseTransaction();
+    await expect(inTransaction).rejects.toThrow('roll back');
+    await outside;
+    expect(await store.db.selectFrom('gateway_keys').select('name').execute()).toEqual([{ name: 'kept' }]);
+    await store.close();
+  });
+});
+
+describe('opening PostgreSQL that is not there', () => {
+  it('says which URL failed, hides its password, and says what to check', async () => {
+    const error = await openStore({ databaseUrl: 'postgres://postern:s3cret@127.0.0.1:1/postern', dataDir: '/nonexistent' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
+    expect((error as Error).message).toMatch(/postgres:\/\/postern:\*\*\*@127\.0\.0\.1:1\/postern/);
+    expect((error as Error).message).not.toMatch(/s3cret/);
+    expect((error as Error).message).toMatch(/DATABASE_URL/);
+  });
+});
