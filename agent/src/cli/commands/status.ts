@@ -1,0 +1,59 @@
+import { describeChecks, describeVerdict } from '../../results/describe.js';
+import { formatAge, formatTime, openState, printJson } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+
+const HOW_TO_ENROLL = 'enroll it with: postern-agent enroll --server URL --token TOKEN (ask your administrator for a token)';
+
+export async function statusCommand(opts: { json?: boolean; state?: string }): Promise<void> {
+  const { store } = openState(opts.state);
+  const device = await store.readDevice();
+  if (!device) {
+    if (opts.json) printJson({ enrolled: false, state_dir: store.dir });
+    else process.stdout.write(`This device is not enrolled (state directory ${store.dir}): ${HOW_TO_ENROLL}\n`);
+    process.exitCode = ExitCode.error;
+    return;
+  }
+  const last = await store.readLastResult();
+
+  if (opts.json) {
+    printJson({
+      enrolled: true,
+      state_dir: store.dir,
+      device: {
+        device_id: device.device_id,
+        server: device.server,
+        status: device.status,
+        group: device.group,
+        kid: device.kid,
+        enrolled_at: device.enrolled_at,
+        expires_at: device.expires_at,
+        report_interval_s: device.report_interval_s,
+      },
+      // The EAR token is left out: `postern-agent token` is the one place that prints it.
+      last_result: last && { seq: last.seq, verdict: last.verdict, score: last.score, checks: last.checks, received_at: last.received_at },
+    });
+    return;
+  }
+
+  const out: string[] = [];
+  const group = device.group ? `, group ${device.group}` : '';
+  out.push(`Device    ${device.device_id} (${device.status.replace('_', ' ')}${group})`);
+  out.push(`Server    ${device.server}`);
+  out.push(`Enrolled  ${formatTime(device.enrolled_at)}${device.expires_at !== null ? `; access ends ${formatTime(device.expires_at)}` : ''}`);
+  if (device.status === 'revoked') {
+    out.push('This device was revoked or its enrollment expired: ask your administrator, then enroll again with `postern-agent enroll --force`.');
+  }
+  if (!last) {
+    out.push('No report has been accepted yet: run `postern-agent run --once`, or start the postern-agent service.');
+  } else {
+    out.push(`Result    ${describeVerdict(last)}, ${formatAge(last.received_at)} (${formatTime(last.received_at)})`);
+    // Reports come every interval; a much older result means the agent is not running or cannot reach the server.
+    if (Date.now() / 1000 - last.received_at > 3 * device.report_interval_s) {
+      out.push('          This result is old: is the agent running, and can it reach the server?');
+    }
+    const fixes = describeChecks(last.checks);
+    if (fixes.length) out.push('To fix:', ...fixes);
+    else if (last.verdict === 'compliant' && device.status !== 'revoked') out.push('All checks pass.');
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}

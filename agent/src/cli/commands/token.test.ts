@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accessTokenHash } from '@postern/shared';
+import { EmbeddedJWK, jwtVerify, SignJWT, generateKeyPair } from 'jose';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeEnrollment } from '../../testenv/fake-enrollment.js';
+import { rejectionOf } from '../../testenv/rejection.js';
+import type { StateStore } from '../../state/store.js';
+import { tokenCommand } from './token.js';
+
+async function earToken(expiresIn: string): Promise<string> {
+  const { privateKey } = await generateKeyPair('ES256');
+  return new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setIssuedAt().setExpirationTime(expiresIn).sign(privateKey);
+}
+
+describe('postern-agent token', () => {
+  let dir: string;
+  let store: StateStore;
+  let out: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'postern-token-'));
+    store = (await fakeEnrollment(dir)).store;
+    out = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out += String(chunk);
+      return true;
+    });
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const saveToken = async (token: string) =>
+    store.writeLastResult({ version: 1, seq: 1, verdict: 'compliant', score: 100, checks: [], token, received_at: 1 });
+
+  it('prints the stored token and a DPoP proof for the URL, bound to that token', async () => {
+    const token = await earToken('1h');
+    await saveToken(token);
+    await tokenCommand({ state: dir, url: 'https://app.example.com/docs?page=2', method: 'GET', json: true });
+
+    const printed = JSON.parse(out);
+    expect(printed.authorization).toBe(`DPoP ${token}`);
+    const { payload } = await jwtVerify(printed.dpop, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    expect(payload).toMatchObject({ htm: 'GET', htu: 'https://app.example.com/docs', ath: accessTokenHash(token) });
+  });
+
+  it('refuses an expired token and says how to get a fresh one', async () => {
+    await saveToken(await earToken('-1m'));
+    expect((await rejectionOf(tokenCommand({ state: dir, url: 'https://a.example/' }))).message).toMatch(/expired .* run `postern-agent run --once`/);
+  });
+});

@@ -1,0 +1,80 @@
+import { Command, Option } from 'commander';
+import { STATE_ENV, SYSTEM_STATE_DIR } from '../state/paths.js';
+import { AGENT_VERSION } from '../version.js';
+import { collectCommand } from './commands/collect.js';
+import { enrollCommand } from './commands/enroll.js';
+import { runCommand } from './commands/run.js';
+import { statusCommand } from './commands/status.js';
+import { tokenCommand } from './commands/token.js';
+
+const stateOption = () =>
+  new Option('--state <dir>', 'state directory: device key, enrollment, last result').env(STATE_ENV);
+
+const ENVIRONMENT = `
+Environment:
+  POSTERN_SERVER        server URL for enroll, and for run instead of the enrolled one
+  POSTERN_ENROLL_TOKEN  enrollment token for enroll (keeps it out of the process list)
+  ${STATE_ENV.padEnd(20)}  state directory, when --state is not given
+  POSTERN_DEBUG         set to 1 to print stack traces of unexpected errors
+
+State directory: --state, else $${STATE_ENV}, else ${SYSTEM_STATE_DIR} when run as root,
+else \${XDG_STATE_HOME:-~/.local/state}/postern-agent.
+
+Exit status: 0 success, 1 error, 3 this device is revoked or its enrollment expired.`;
+
+/** The `postern-agent` command line. */
+export function buildProgram(): Command {
+  const program = new Command('postern-agent')
+    .description('Postern device agent: proves this device\'s security posture to a Postern server with a key that never leaves it.')
+    .version(AGENT_VERSION, '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', ENVIRONMENT);
+
+  program
+    .command('enroll')
+    .description('enroll this device with a one-time token from your administrator; makes the device key')
+    .addOption(new Option('--server <url>', 'Postern server, e.g. https://postern.example.com').env('POSTERN_SERVER'))
+    .addOption(new Option('--token <token>', 'enrollment token').env('POSTERN_ENROLL_TOKEN'))
+    .addOption(stateOption())
+    .option('--force', 'forget the current enrollment and key, and enroll again')
+    .addHelpText('after', '\nExample:\n  postern-agent enroll --server https://postern.example.com --token "$TOKEN"')
+    .action(enrollCommand);
+
+  program
+    .command('run')
+    .description('report this device\'s posture to the server: at every interval, when asked, and when it changes; reconnects on its own')
+    .option('--once', 'send one report, print the verdict and what to fix, and exit (0 when the server accepted it)')
+    .option('--http', 'with --once: use plain HTTPS instead of WebSocket (for proxies that break WebSocket)')
+    .addOption(new Option('--server <url>', 'use this server instead of the one saved at enrollment').env('POSTERN_SERVER'))
+    .addOption(stateOption())
+    .action(runCommand);
+
+  program
+    .command('collect')
+    .description('read this device\'s posture and print it; sends nothing and needs no enrollment')
+    .option('--json', 'print the posture object exactly as it would be reported')
+    .action(collectCommand);
+
+  program
+    .command('status')
+    .description('show the last verdict and score, when it was given, and how to fix each failing check')
+    .option('--json', 'print as JSON')
+    .addOption(stateOption())
+    .action(statusCommand);
+
+  program
+    .command('token')
+    .description('print the stored attestation token and a DPoP proof, to call a protected resource by hand')
+    .option('--url <url>', 'URL of the request the DPoP proof is for')
+    .option('--method <method>', 'HTTP method of that request', 'GET')
+    .option('--json', 'print {authorization, dpop, expires_at} as JSON')
+    .addOption(stateOption())
+    .addHelpText(
+      'after',
+      '\nExample:\n  postern-agent token --url https://app.example.com/ --json > t.json\n' +
+        '  curl -H "Authorization: $(jq -r .authorization t.json)" -H "DPoP: $(jq -r .dpop t.json)" https://app.example.com/',
+    )
+    .action(tokenCommand);
+
+  return program;
+}

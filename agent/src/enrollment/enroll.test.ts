@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compactVerify, EmbeddedJWK } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rejectionOf } from '../testenv/rejection.js';
+import { FileKeyStore } from '../keystore/file-key-store.js';
+import { StateStore } from '../state/store.js';
+import { hashMachineId } from './device-facts.js';
+import { enroll, type EnrollOptions } from './enroll.js';
+
+const TOKEN = 'pet_secret_0123456789abcdef';
+const DEVICE_ID = '0b6f1c2e-8a1d-4c3b-9e7f-2a5d6c8b9e01';
+
+function answer(status: number, body: unknown, headers: Record<string, string> = {}): typeof fetch {
+  return async () => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+describe('enroll', () => {
+  let dir: string;
+  let base: Omit<EnrollOptions, 'fetch'>;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'postern-enroll-'));
+    base = {
+      server: 'http://127.0.0.1:9/',
+      enrollmentToken: TOKEN,
+      store: new StateStore(dir),
+      keyStore: new FileKeyStore(dir),
+      facts: { machine_id: hashMachineId('m'), hostname: 'host', platform: 'linux' },
+    };
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('posts {request} to /v1/enroll and saves device.json on 201', async () => {
+    let seen: { url: string; body: { request: string } } | undefined;
+    const fetchSpy: typeof fetch = async (url, init) => {
+      seen = { url: String(url), body: JSON.parse(String(init?.body)) };
+      return new Response(JSON.stringify({ device_id: DEVICE_ID, status: 'pending_approval', expires_at: null, report_interval_s: 120 }), { status: 201 });
+    };
+    const device = await enroll({ ...base, fetch: fetchSpy });
+
+    expect(seen?.url).toBe('http://127.0.0.1:9/v1/enroll');
+    const { payload } = await compactVerify(seen!.body.request, EmbeddedJWK, { algorithms: ['ES256'] });
+    const claims = JSON.parse(new TextDecoder().decode(payload));
+    expect(claims.ueid).toBe(device.ueid);
+
+    const key = await base.keyStore.load();
+    expect(await base.store.readDevice()).toEqual(device);
+    expect(device).toMatchObject({ device_id: DEVICE_ID, server: 'http://127.0.0.1:9', kid: key?.kid, status: 'pending_approval', report_interval_s: 120, last_seq: 0 });
+  });
+
+  it('explains a 401 as an unknown, expired or used-up token, and never repeats the token', async () => {
+    const err = await rejectionOf(enroll({ ...base, fetch: answer(401, { error: { code: 'invalid_token', message: 'no' } }) }));
+    expect(err.message).toBe('the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    expect(err.message).not.toContain(TOKEN);
+    expect(await base.store.readDevice()).toBeNull();
+  });
+
+  it.each([
+    [400, 'malformed_request'],
+    [409, 'already_enrolled'],
+    [429, 'rate_limited'],
+    [500, 'server_error'],
+  ])('maps HTTP %i to the error code %s', async (status, code) => {
+    await expect(enroll({ ...base, fetch: answer(status, {}, { 'retry-after': '30' }) })).rejects.toMatchObject({ code });
+  });
+
+  it('refuses a 201 whose body does not match the protocol', async () => {
+    await expect(enroll({ ...base, fetch: answer(201, { device_id: 'x' }) })).rejects.toMatchObject({ code: 'bad_response' });
+  });
+
+  it('says the server is unreachable when the connection fails', async () => {
+    const failing: typeof fetch = async () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+    };
+    await expect(enroll({ ...base, fetch: failing })).rejects.toThrow(/could not reach http:\/\/127\.0\.0\.1:9 \(.*ECONNREFUSED/);
+  });
+
+  it('refuses to enroll again unless forced, and with --force makes a new key', async () => {
+    const ok = answer(201, { device_id: DEVICE_ID, status: 'active', expires_at: null, report_interval_s: 300 });
+    const first = await enroll({ ...base, fetch: ok });
+    await expect(enroll({ ...base, fetch: ok })).rejects.toMatchObject({ code: 'already_enrolled' });
+    const second = await enroll({ ...base, fetch: ok, force: true });
+    expect(second.kid).not.toBe(first.kid);
+    expect(second.ueid).not.toBe(first.ueid);
+  });
+});

@@ -1,0 +1,121 @@
+import { enrollResponse, httpError, type EnrollResponse } from '@postern/shared';
+import { EnrollmentError, reasonOf } from '../errors.js';
+import type { KeyStore } from '../keystore/key-store.js';
+import type { DeviceState } from '../state/files.js';
+import type { StateStore } from '../state/store.js';
+import { AGENT_VERSION } from '../version.js';
+import { readDeviceFacts, type DeviceFacts } from './device-facts.js';
+import { buildEnrollRequest, newUeid } from './request.js';
+import { normalizeServerUrl } from './server-url.js';
+
+export interface EnrollOptions {
+  server: string;
+  enrollmentToken: string;
+  store: StateStore;
+  keyStore: KeyStore;
+  /** Forget an existing enrollment and key and enroll again. */
+  force?: boolean;
+  /** Overrides for tests. */
+  fetch?: typeof fetch;
+  facts?: DeviceFacts;
+  agentVersion?: string;
+  now?: () => number;
+  timeoutMs?: number;
+}
+
+/**
+ * Enroll this device: make a fresh key, send `POST /v1/enroll` with a request signed
+ * by it, and save `device.json` when the server answers 201.
+ *
+ * Each enrollment gets a new key: the server refuses a key it already knows (409),
+ * and `--force` is for starting over (a re-imaged or revoked device).
+ */
+export async function enroll(options: EnrollOptions): Promise<DeviceState> {
+  const server = normalizeServerUrl(options.server);
+  const { store, keyStore } = options;
+  const now = options.now ?? Date.now;
+
+  const existing = await store.readDevice().catch((err: unknown) => {
+    if (options.force) return null; // a corrupt file is exactly what --force is for
+    throw err;
+  });
+  if (existing && !options.force) {
+    throw new EnrollmentError(
+      'already_enrolled',
+      `this device is already enrolled as ${existing.device_id} with ${existing.server}: use --force to enroll it again with a new key`,
+    );
+  }
+
+  const facts = options.facts ?? (await readDeviceFacts());
+  await store.ensureDir();
+  if (options.force) await store.forgetEnrollment();
+  const key = await keyStore.create();
+  const ueid = newUeid();
+  const request = await buildEnrollRequest({
+    key,
+    enrollmentToken: options.enrollmentToken,
+    ueid,
+    facts,
+    agentVersion: options.agentVersion ?? AGENT_VERSION,
+    now,
+  });
+
+  const body = await postEnroll(server, request, options.fetch ?? fetch, options.timeoutMs ?? 30_000);
+  const device: DeviceState = {
+    version: 1,
+    device_id: body.device_id,
+    server,
+    ueid,
+    kid: key.kid,
+    status: body.status,
+    group: null,
+    expires_at: body.expires_at,
+    report_interval_s: body.report_interval_s,
+    enrolled_at: Math.floor(now() / 1000),
+    last_seq: 0,
+  };
+  await store.writeDevice(device);
+  return device;
+}
+
+async function postEnroll(server: string, request: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<EnrollResponse> {
+  const url = `${server}/v1/enroll`;
+  let response: Response;
+  try {
+    response = await fetchImpl(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ request }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    throw new EnrollmentError('unreachable', `could not reach ${server} (${reasonOf(cause)}): check the server URL and this device's network`, { cause: err });
+  }
+
+  const json: unknown = await response.json().catch(() => undefined);
+  if (response.status === 201) {
+    const parsed = enrollResponse.safeParse(json);
+    if (!parsed.success) {
+      throw new EnrollmentError('bad_response', `${server} answered the enrollment with a body this agent does not understand: check that the URL points at a Postern server of a matching version`);
+    }
+    return parsed.data;
+  }
+  const serverSays = httpError.safeParse(json);
+  const detail = serverSays.success ? ` (${serverSays.data.error.message})` : '';
+  switch (response.status) {
+    case 400:
+      throw new EnrollmentError('malformed_request', `the server refused the enrollment request as malformed${detail}: check that the agent and server versions match`);
+    case 401:
+      throw new EnrollmentError('token_rejected', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    case 409:
+      throw new EnrollmentError('already_enrolled', 'the server already knows this device key: run `postern-agent enroll --force` to enroll again with a new key');
+    case 429: {
+      const retry = response.headers.get('retry-after');
+      const wait = retry && /^\d+$/.test(retry) ? `${retry} seconds` : 'a minute';
+      throw new EnrollmentError('rate_limited', `too many enrollment attempts: wait ${wait} and try again`);
+    }
+    default:
+      throw new EnrollmentError('server_error', `the server answered the enrollment with HTTP ${response.status}${detail}: try again later, or tell your administrator`);
+  }
+}

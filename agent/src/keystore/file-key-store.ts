@@ -1,0 +1,97 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deviceKid, publicP256Jwk } from '@postern/shared';
+import { exportJWK, generateKeyPair, importJWK } from 'jose';
+import { z } from 'zod';
+import { KeyStoreError } from '../errors.js';
+import { writeFileAtomic } from '../state/atomic-write.js';
+import { StateFile } from '../state/paths.js';
+import type { DeviceKey, KeyStore } from './key-store.js';
+
+const privateP256Jwk = z.object({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  d: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  kid: z.string().optional(),
+});
+type PrivateP256Jwk = z.infer<typeof privateP256Jwk>;
+
+/**
+ * Device key kept as a private JWK in `<dir>/device-key.jwk`, mode 0600.
+ * The file is created with that mode (never widened then narrowed), and a key
+ * file others can read is refused, as ssh refuses an unprotected private key.
+ */
+export class FileKeyStore implements KeyStore {
+  readonly path: string;
+
+  constructor(dir: string) {
+    this.path = join(dir, StateFile.deviceKey);
+  }
+
+  async load(): Promise<DeviceKey | null> {
+    let text: string;
+    try {
+      if (process.platform !== 'win32') {
+        const { mode } = await stat(this.path);
+        if ((mode & 0o077) !== 0) {
+          throw new KeyStoreError(
+            'key_unprotected',
+            `${this.path} can be read by other users (mode ${(mode & 0o777).toString(8)}): run \`chmod 600 ${this.path}\`, or enroll again with --force if the key may have leaked`,
+          );
+        }
+      }
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if (err instanceof KeyStoreError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new KeyStoreError('key_permission_denied', `cannot read ${this.path}: permission denied; run as the user that enrolled this device (root for the system service)`, { cause: err });
+      }
+      throw new KeyStoreError('key_io', `cannot read ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    let parsed: PrivateP256Jwk;
+    try {
+      parsed = privateP256Jwk.parse(JSON.parse(text));
+    } catch {
+      // Never echo the file: it holds the private key.
+      throw new KeyStoreError('key_corrupt', `${this.path} is not a P-256 private JWK: enroll again with \`postern-agent enroll --force\``);
+    }
+    return fromPrivateJwk(parsed);
+  }
+
+  async create(): Promise<DeviceKey> {
+    // extractable so the private JWK can be written once; the CryptoKey used for signing afterwards is not.
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const exported = await exportJWK(privateKey);
+    const jwk = privateP256Jwk.parse({ kty: exported.kty, crv: exported.crv, x: exported.x, y: exported.y, d: exported.d });
+    const kid = await deviceKid(publicHalf(jwk));
+    try {
+      await writeFileAtomic(this.path, `${JSON.stringify({ ...jwk, kid })}\n`, 0o600);
+    } catch (err) {
+      throw new KeyStoreError('key_io', `cannot write ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    return fromPrivateJwk(jwk);
+  }
+}
+
+async function fromPrivateJwk(jwk: PrivateP256Jwk): Promise<DeviceKey> {
+  const publicJwk = publicHalf(jwk);
+  const kid = await deviceKid(publicJwk);
+  const privateKey = await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d }, 'ES256', { extractable: false });
+  if (privateKey instanceof Uint8Array) throw new KeyStoreError('key_corrupt', 'the device key did not import as a private key');
+  return {
+    kid,
+    publicJwk,
+    async sign(data) {
+      // WebCrypto ECDSA already yields the raw r || s form JWS wants.
+      return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, data));
+    },
+  };
+}
+
+function publicHalf(jwk: PrivateP256Jwk) {
+  return publicP256Jwk.parse({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y });
+}

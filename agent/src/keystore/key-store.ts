@@ -1,0 +1,22 @@
+import type { PublicP256Jwk } from '@postern/shared';
+
+/**
+ * A device key: ECDSA P-256, used for ES256 only. The private half is never exposed,
+ * only a `sign` operation, so a key held by a TPM or the Secure Enclave (both P-256)
+ * can stand behind the same interface as the file-based key.
+ */
+export interface DeviceKey {
+  /** RFC 7638 SHA-256 thumbprint of the public key, base64url. */
+  readonly kid: string;
+  readonly publicJwk: PublicP256Jwk;
+  /** ES256 signature over `data`: SHA-256, then ECDSA P-256, as raw `r || s` (64 bytes, RFC 7518 §3.4). */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Where device keys live: a file today, hardware later. */
+export interface KeyStore {
+  /** The device key, or null when none was created yet. */
+  load(): Promise<DeviceKey | null>;
+  /** Make a new device key, replacing any existing one. */
+  create(): Promise<DeviceKey>;
+}

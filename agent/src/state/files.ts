@@ -1,0 +1,40 @@
+import { checkResult, compactJws, numericDate, ueid, uuid, verdict } from '@postern/shared';
+import { z } from 'zod';
+
+/**
+ * `device.json`: who this device is to the server. Written at enrollment, then
+ * updated when `seq` advances (before each report is sent) or the server changes
+ * the reporting interval.
+ */
+export const deviceState = z.object({
+  version: z.literal(1),
+  device_id: uuid,
+  /** Base URL of the backend, without a trailing slash (`https://postern.example.com`). */
+  server: z.url({ protocol: /^https?$/ }),
+  ueid,
+  /** RFC 7638 thumbprint of the device key; must match device-key.jwk. */
+  kid: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  status: z.enum(['active', 'pending_approval', 'revoked']),
+  /** Group the enrollment token placed the device in; learnt from the first attestation result. */
+  group: z.string().nullable(),
+  /** When the device's access ends (contractors), integer seconds, or null. */
+  expires_at: numericDate.nullable(),
+  report_interval_s: z.number().int().positive(),
+  enrolled_at: numericDate,
+  /** The last `seq` put in an attestation; the next one is at least this plus one. */
+  last_seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+export type DeviceState = z.infer<typeof deviceState>;
+
+/** `last-result.json`: the last verdict the server gave, with its EAR token. */
+export const lastResult = z.object({
+  version: z.literal(1),
+  seq: z.number().int().nonnegative(),
+  verdict,
+  score: z.number().int().min(0).max(100),
+  checks: z.array(checkResult),
+  /** EAR JWT bound to the device key (`cnf.jkt`): useless without a DPoP proof from that key. */
+  token: compactJws,
+  received_at: numericDate,
+});
+export type LastResult = z.infer<typeof lastResult>;

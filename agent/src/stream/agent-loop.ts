@@ -1,0 +1,148 @@
+import { CloseCode, type Posture } from '@postern/shared';
+import type { Collector } from '../collectors/collect.js';
+import { StreamError } from '../errors.js';
+import type { DeviceKey, KeyStore } from '../keystore/key-store.js';
+import type { Logger } from '../log.js';
+import type { DeviceState } from '../state/files.js';
+import type { StateStore } from '../state/store.js';
+import { AGENT_VERSION } from '../version.js';
+import { Backoff } from './backoff.js';
+import { describeClose } from './close-reason.js';
+import { loadIdentity } from './identity.js';
+import { runConnection, type ConnectionEnd, type OnceOutcome } from './connection.js';
+import { openWsTransport, type Transport, type TransportHandlers } from './ws-transport.js';
+
+export interface AgentLoopOptions {
+  store: StateStore;
+  keyStore: KeyStore;
+  collector: Collector;
+  /** Whether two postures differ in anything but collection times. */
+  postureChanged(a: Posture, b: Posture): boolean;
+  log: Logger;
+  /** Use this server instead of the one saved at enrollment. */
+  server?: string | undefined;
+  /** Posture re-check period (default 60 s). */
+  checkIntervalMs?: number;
+  answerTimeoutMs?: number;
+  backoff?: Backoff;
+  now?: () => number;
+  agentVersion?: string;
+  /** Replace the WebSocket (tests). */
+  openTransport?: (url: string, handlers: TransportHandlers) => Transport;
+}
+
+export interface RunningAgent {
+  /** Settles when the agent stopped: resolves after `stop()`, rejects when it cannot go on (revoked, not enrolled). */
+  readonly done: Promise<void>;
+  /** Close the connection cleanly (1000) and end the loop. */
+  stop(): void;
+}
+
+/**
+ * The long-running agent: connect, report, and reconnect with jittered
+ * exponential backoff whenever the connection ends, until stopped or revoked.
+ */
+export function startAgent(options: AgentLoopOptions): RunningAgent {
+  const stopper = new AbortController();
+  let closeCurrent: ((code: number, reason: string) => void) | undefined;
+
+  const done = (async () => {
+    const { key, url } = await loadIdentity(options);
+    const backoff = options.backoff ?? new Backoff();
+    while (!stopper.signal.aborted) {
+      // Re-read each time: the report interval may have changed on an earlier connection.
+      const device = await options.store.requireDevice();
+      const end = await runConnection(connectionOptions(options, device, key, url, false, (close) => {
+        closeCurrent = close;
+        if (stopper.signal.aborted) close(1000, 'agent stopping');
+      }));
+      closeCurrent = undefined;
+      if (stopper.signal.aborted) return;
+      if (end.fatal) {
+        await markRevoked(options.store);
+        throw end.fatal;
+      }
+      if (end.authenticated) backoff.reset();
+      const delay = end.code === CloseCode.rateLimited ? backoff.nextLonger() : backoff.next();
+      options.log.info(`${describeClose(end.code, end.reason, end.error)}; reconnecting in ${formatDelay(delay)}`);
+      await sleep(delay, stopper.signal);
+    }
+  })();
+
+  return {
+    done,
+    stop() {
+      stopper.abort();
+      closeCurrent?.(1000, 'agent stopping');
+    },
+  };
+}
+
+/**
+ * One report over one connection (`run --once`): resolves with the server's answer,
+ * rejects when there was none (unreachable, closed early, revoked).
+ */
+export async function reportOnce(options: AgentLoopOptions & { signal?: AbortSignal }): Promise<OnceOutcome> {
+  const { device, key, url } = await loadIdentity(options);
+  const end: ConnectionEnd = await runConnection(
+    connectionOptions(options, device, key, url, true, (close) => {
+      if (options.signal?.aborted) close(1000, 'agent stopping');
+      options.signal?.addEventListener('abort', () => close(1000, 'agent stopping'), { once: true });
+    }),
+  );
+  if (end.fatal) {
+    await markRevoked(options.store);
+    throw end.fatal;
+  }
+  if (end.outcome) return end.outcome;
+  if (options.signal?.aborted) throw new StreamError('interrupted', 'stopped before the server answered the report');
+  throw new StreamError('no_answer', `no report was accepted: ${describeClose(end.code, end.reason, end.error)}`);
+}
+
+function connectionOptions(
+  options: AgentLoopOptions,
+  device: DeviceState,
+  key: DeviceKey,
+  url: string,
+  once: boolean,
+  onTransport: (close: (code: number, reason: string) => void) => void,
+): Parameters<typeof runConnection>[0] {
+  const agentVersion = options.agentVersion ?? AGENT_VERSION;
+  return {
+    url,
+    device,
+    key,
+    store: options.store,
+    collector: options.collector,
+    postureChanged: options.postureChanged,
+    log: options.log,
+    once,
+    checkIntervalMs: options.checkIntervalMs ?? 60_000,
+    answerTimeoutMs: options.answerTimeoutMs ?? 30_000,
+    now: options.now ?? Date.now,
+    agentVersion,
+    openTransport: options.openTransport ?? ((u, h) => openWsTransport(u, h, { userAgent: `postern-agent/${agentVersion}` })),
+    onTransport,
+  };
+}
+
+async function markRevoked(store: StateStore): Promise<void> {
+  await store.updateDevice((d) => ({ ...d, status: 'revoked' })).catch(() => {});
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function formatDelay(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
