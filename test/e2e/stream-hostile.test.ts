@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { exportSPKI, generateKeyPair, importJWK } from 'jose';
+import { exportSPKI, generateKeyPair, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, EVIDENCE_PROFILE, type ServerFrame } from '@postern/shared';
 import { databaseKinds } from '../testenv/databases.js';

@@ -12,17 +12,37 @@ export const agentBin = join(repoRoot, 'agent/bin/postern-agent.js');
 export class ServerProcess {
   private stderr = '';
   private constructor(
-    readonly child: ChildProcess,
-    readonly url: string,
+    public child: ChildProcess,
+    public url: string,
     readonly db: TestDatabase,
     readonly adminToken: string,
+    private readonly env: Record<string, string>,
   ) {
+    this.follow(child);
+  }
+
+  private follow(child: ChildProcess): void {
     child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-20_000)));
   }
 
   static async start(kind: DatabaseKind, env: Record<string, string> = {}): Promise<ServerProcess> {
     const db = await testDatabase(kind);
-    const child = spawn(process.execPath, [serverBin, 'serve', '--port', '0', '--data', db.dataDir], {
+    const { child, url } = await ServerProcess.spawnServer(db, env, '0');
+    const adminToken = (await readFile(join(db.dataDir, 'admin-token'), 'utf8')).trim();
+    return new ServerProcess(child, url, db, adminToken, env);
+  }
+
+  /** Stops the process and starts it again on the same port and database. */
+  async restart(): Promise<void> {
+    await this.kill();
+    const { child, url } = await ServerProcess.spawnServer(this.db, this.env, new URL(this.url).port);
+    this.child = child;
+    this.url = url;
+    this.follow(child);
+  }
+
+  private static async spawnServer(db: TestDatabase, env: Record<string, string>, port: string): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(process.execPath, [serverBin, 'serve', '--port', port, '--data', db.dataDir], {
       env: { ...process.env, POSTERN_LOG_LEVEL: 'warn', ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -44,8 +64,7 @@ export class ServerProcess {
         reject(new Error(`postern-server exited with ${code}:\n${err}`));
       });
     });
-    const adminToken = (await readFile(join(db.dataDir, 'admin-token'), 'utf8')).trim();
-    return new ServerProcess(child, url, db, adminToken);
+    return { child, url };
   }
 
   get log(): string {
@@ -83,12 +102,15 @@ export class ServerProcess {
     return line ? Number(line.split(' ').pop()) : 0;
   }
 
+  private async kill(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+
   async stop(): Promise<void> {
-    if (this.child.exitCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGTERM');
-      await exited;
-    }
+    await this.kill();
     await this.db.cleanup();
   }
 }
