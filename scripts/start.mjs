@@ -76,8 +76,9 @@ function shutdown(code) {
   setTimeout(() => process.exit(code), 10_000).unref();
 }
 
+// A terminal's Ctrl-C reaches this process from the terminal and again from pnpm: act once.
 process.on('SIGINT', () => {
-  process.stdout.write('\nStopping…\n');
+  if (!stopping) process.stdout.write('\nStopping…\n');
   shutdown(0);
 });
 process.on('SIGTERM', () => shutdown(0));
