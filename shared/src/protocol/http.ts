@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { compactJws, nonce, numericDate, uuid } from './encoding.js';
+import { resultFrame } from './frames.js';
 import { checkResult, verdict } from './verdict.js';
 
 /** `POST /v1/enroll` */
@@ -17,14 +18,8 @@ export type EnrollResponse = z.infer<typeof enrollResponse>;
 export const nonceResponse = z.object({ nonce, server_time: numericDate });
 /** `POST /v1/attestations` */
 export const attestationRequest = z.object({ token: compactJws });
-export const attestationResponse = z.object({
-  seq: z.number().int().nonnegative(),
-  verdict,
-  score: z.number().int().min(0).max(100),
-  checks: z.array(checkResult),
-  token: compactJws,
-  nonce,
-});
+/** The result frame's fields, without `type`. */
+export const attestationResponse = resultFrame.omit({ type: true });
 
 /** `GET /v1/devices/{id}/compliance` */
 export const complianceResponse = z.object({
