@@ -80,6 +80,12 @@ describe.each(databaseKinds)('the real agent and server processes on %s', (kind)
     }
   });
 
+  it('reports over plain HTTP when WebSocket is not an option', async () => {
+    const once = await agent(['run', '--once', '--http']);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stdout).toMatch(/report \d+ accepted \(over HTTP\)/);
+  });
+
   it("lets a gateway decide on the agent's own token and DPoP proof", async () => {
     const url = `${server.url}/v1/authz`;
     const headers = JSON.parse((await agent(['token', '--url', url, '--json'])).stdout) as { authorization: string; dpop: string };
