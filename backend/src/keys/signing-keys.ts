@@ -1,7 +1,10 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { deviceKid } from '@postern/shared';
 import type { Database } from '../store/schema.js';
+
+/** Advisory-lock key for creating the first signing key (any constant unique to this purpose). */
+const FIRST_KEY_LOCK = 7_301_001;
 
 export interface SigningKey {
   kid: string;
@@ -20,19 +23,21 @@ export interface ServerKeys {
  * Keys live in the database so every replica signs and verifies with the same set.
  */
 export async function loadServerKeys(db: Kysely<Database>): Promise<ServerKeys> {
-  let rows = await db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).orderBy('created_at', 'desc').execute();
+  const current = () => db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).orderBy('created_at', 'desc').execute();
+  let rows = await current();
   if (rows.length === 0) {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const publicJwk = await exportJWK(publicKey);
-    const kid = await deviceKid(publicJwk);
-    const privateJwk = await exportJWK(privateKey);
-    // Two replicas starting together may both generate; the loser's key is simply never used.
-    await db
-      .insertInto('signing_keys')
-      .values({ kid, private_jwk: JSON.stringify(privateJwk), public_jwk: JSON.stringify(publicJwk) })
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-    rows = await db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).orderBy('created_at', 'desc').execute();
+    // Replicas starting together on an empty database must agree on one first key, or each
+    // would publish a JWKS the others' tokens do not verify against: decide under a lock.
+    await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${FIRST_KEY_LOCK})`.execute(trx);
+      const existing = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst();
+      if (existing) return;
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      const publicJwk = await exportJWK(publicKey);
+      const kid = await deviceKid(publicJwk);
+      await trx.insertInto('signing_keys').values({ kid, private_jwk: JSON.stringify(await exportJWK(privateKey)), public_jwk: JSON.stringify(publicJwk) }).execute();
+    });
+    rows = await current();
   }
   const newest = rows[0];
   if (!newest) throw new Error('no signing key could be created');
