@@ -2,14 +2,18 @@ import type { Kysely } from 'kysely';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
 import type { Metrics } from './metrics/metrics.js';
-import type { Policy } from './policy/types.js';
+import type { ClusterEvents } from './events/cluster-events.js';
+import type { PolicyCache } from './policy/policy-cache.js';
 import type { Database } from './store/schema.js';
 import type { ConnectionRegistry } from './stream/connection-registry.js';
 
 /** What every route and the stream share: built once in server.ts. */
 export interface Backend {
   db: Kysely<Database>;
-  policy: Policy;
+  /** Active policies per group, kept current by cluster events. */
+  policies: PolicyCache;
+  /** Tells every replica (this one included) about changes it must act on at once. */
+  events: ClusterEvents;
   keys: ServerKeys;
   /** `iss` of the results this backend signs: its public URL. */
   issuer: string;

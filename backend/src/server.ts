@@ -2,16 +2,19 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { AGENT_STREAM_PATH } from '@postern/shared';
+import { AGENT_STREAM_PATH, CloseCode } from '@postern/shared';
 import { ensureAdminToken } from './admin/admin-token.js';
 import type { ServerConfig } from './config.js';
 import type { Backend } from './context.js';
 import { pruneDpopJtis } from './decisions/dpop.js';
+import { createClusterEvents, type ClusterEvent } from './events/cluster-events.js';
+import { sweepEndedExceptions } from './exceptions/exceptions.js';
 import { createApp } from './http/app.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics } from './metrics/metrics.js';
-import { defaultPolicy } from './policy/default-policy.js';
+import { PolicyCache } from './policy/policy-cache.js';
+import { ensureDefaultPolicy } from './policy/versions.js';
 import { openStore, type Store } from './store/open.js';
 import { ConnectionRegistry } from './stream/connection-registry.js';
 import { createAgentStream } from './stream/agent-stream.js';
@@ -33,10 +36,14 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { path: adminTokenPath, created } = await ensureAdminToken(store.db, config.dataDir);
   if (created) log.info({ path: adminTokenPath }, 'wrote the initial admin token');
+  if (await ensureDefaultPolicy(store.db)) log.info('stored the built-in default policy as default@1');
+  const policies = await PolicyCache.load(store.db);
+  const events = await createClusterEvents(store, log);
 
   const backend: Backend = {
     db: store.db,
-    policy: defaultPolicy,
+    policies,
+    events,
     keys: await loadServerKeys(store.db),
     issuer: '',
     metrics: createMetrics(),
@@ -49,6 +56,9 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
       enrollFailuresPerMinute: Number(process.env.POSTERN_ENROLL_FAILURES_PER_MINUTE ?? 10),
     },
   };
+  events.subscribe((event) => handleClusterEvent(backend, event));
+  // After a lost LISTEN connection, notifications may have been missed: reload what they would have changed.
+  events.onResync(() => policies.reload());
   const app = createApp(backend, { trustProxy: config.trustProxy });
   const stream = createAgentStream(backend);
   const http: Server = createServer(app.callback());
@@ -74,6 +84,16 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
     pruneDpopJtis(store.db, backend.now()).catch((error: unknown) => log.warn({ err: error }, 'pruning DPoP proof ids failed'));
   }, 60_000);
   pruner.unref();
+  const sweepEvery = Number(process.env.POSTERN_EXCEPTION_SWEEP_S ?? 5) * 1000;
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepEndedExceptions(backend)
+      .catch((error: unknown) => log.warn({ err: error }, 'recording ended exceptions failed'))
+      .finally(() => (sweeping = false));
+  }, sweepEvery);
+  sweeper.unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -84,6 +104,8 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
     close: () =>
       (closing ??= (async () => {
         clearInterval(pruner);
+        clearInterval(sweeper);
+        await events.close();
         await stream.close();
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
@@ -93,4 +115,36 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
         await rm(join(config.dataDir, SERVER_INFO_FILE), { force: true });
       })()),
   };
+}
+
+/** What a replica does when it (or another replica) changed something every replica must act on. */
+async function handleClusterEvent(backend: Backend, event: ClusterEvent): Promise<void> {
+  switch (event.type) {
+    case 'policy.activated':
+      await backend.policies.reload();
+      return;
+    case 'collect.devices':
+      for (const id of event.device_ids) for (const connection of backend.connections.forDevice(id)) connection.send({ type: 'collect' });
+      return;
+    case 'device.revoked':
+      for (const connection of backend.connections.forDevice(event.device_id)) {
+        connection.send({ type: 'error', code: 'revoked', message: 'this device has been revoked by an administrator' });
+        connection.close(CloseCode.revoked, 'device revoked');
+      }
+      return;
+    case 'collect.groups': {
+      // Only this replica's own connections, looked up in pages: the group of a device may have changed since it connected.
+      const connected = backend.connections.deviceIds();
+      for (let i = 0; i < connected.length; i += 1000) {
+        const rows = await backend.db.selectFrom('devices').select(['id', 'group_name']).where('id', 'in', connected.slice(i, i + 1000)).execute();
+        for (const row of rows) {
+          const judgedBy = backend.policies.hasOwn(row.group_name) ? row.group_name : 'default';
+          if (event.groups.includes(judgedBy) || event.groups.includes(row.group_name)) {
+            for (const connection of backend.connections.forDevice(row.id)) connection.send({ type: 'collect' });
+          }
+        }
+      }
+      return;
+    }
+  }
 }

@@ -42,3 +42,14 @@ export function windowsPostureWithPublicFirewallOff(now = Math.floor(Date.now() 
     patches: { status: 'ok', collected_at: now, pending: 0, pending_security: 0, last_installed_at: now - 7200, auto_updates: true, source: 'windows_update' },
   };
 }
+
+/** The same posture with `pending` security updates waiting. */
+export function withPendingSecurity(posture: Posture, pending: number): Posture {
+  if (posture.patches.status !== 'ok') return posture;
+  return { ...posture, patches: { ...posture.patches, pending: Math.max(posture.patches.pending, pending), pending_security: pending } };
+}
+
+/** The same posture with the optional screen-lock section. */
+export function withScreenLock(posture: Posture, idleMinutes: number | null, enabled: boolean | null = true): Posture {
+  return { ...posture, screen_lock: { status: 'ok', collected_at: posture.os.collected_at, enabled, idle_minutes: idleMinutes } };
+}

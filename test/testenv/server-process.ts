@@ -32,9 +32,10 @@ export class ServerProcess {
     return new ServerProcess(child, url, db, adminToken, env);
   }
 
-  /** Stops the process and starts it again on the same port and database. */
-  async restart(): Promise<void> {
+  /** Stops the process and starts it again on the same port and database; `whileStopped` runs in between. */
+  async restart(whileStopped?: () => Promise<void>): Promise<void> {
     await this.kill();
+    await whileStopped?.();
     const { child, url } = await ServerProcess.spawnServer(this.db, this.env, new URL(this.url).port);
     this.child = child;
     this.url = url;

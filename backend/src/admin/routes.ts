@@ -1,20 +1,18 @@
 import type { Router } from '@koa/router';
-import type { Middleware } from 'koa';
 import { z } from 'zod';
-import { CloseCode } from '@postern/shared';
 import { appendAudit } from '../audit/append.js';
 import type { Backend } from '../context.js';
 import { decide } from '../decisions/decide.js';
 import { toSeconds } from '../devices/repository.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { createGatewayKey } from '../gateways/gateway-keys.js';
-import { credentialOf } from '../http/bearer.js';
+import { setDeviceGroup } from '../devices/set-group.js';
 import { HttpError } from '../http/http-error.js';
 import { readJson } from '../http/read-json.js';
+import { groupName as name } from '../policy/document.js';
 import type { Device } from '../store/schema.js';
-import { authenticateAdmin } from './admin-token.js';
+import { actorOf, requireAdmin as adminGuard } from './require-admin.js';
 
-const name = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" and "-" only');
 export const newTokenBody = z.object({
   group: name,
   uses: z.number().int().min(1).max(100_000).default(1),
@@ -24,17 +22,11 @@ export const newTokenBody = z.object({
   approval: z.boolean().default(false),
 });
 const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
+const setGroupBody = z.object({ group: name });
 
 /** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
 export function adminRoutes(router: Router, backend: Backend): void {
-  const requireAdmin: Middleware = async (ctx, next) => {
-    const presented = credentialOf(ctx, 'Bearer');
-    const admin = presented ? await authenticateAdmin(backend.db, presented) : null;
-    if (!admin) throw new HttpError(401, 'unauthorized', 'the admin token is missing or wrong: it is in the file admin-token in the server data directory', { 'www-authenticate': 'Bearer' });
-    ctx.state.actor = `admin:${admin.name}`;
-    ctx.set('cache-control', 'no-store');
-    await next();
-  };
+  const requireAdmin = adminGuard(backend);
   const actor = (state: Record<string, unknown>): string => String(state.actor);
 
   router.post('/v1/admin/enrollment-tokens', requireAdmin, async (ctx) => {
@@ -59,31 +51,36 @@ export function adminRoutes(router: Router, backend: Backend): void {
     const now = backend.now();
     const devices = [];
     for (const row of rows) {
-      const decision = await decide(backend.db, backend.policy, row.id, now);
+      const decision = await decide(backend.db, backend.policies, row.id, now);
       devices.push({ ...deviceView(row), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0 });
     }
     ctx.body = { devices };
   });
 
   router.get('/v1/admin/devices/:id', requireAdmin, async (ctx) => {
-    const decision = await decide(backend.db, backend.policy, ctx.params.id ?? '', backend.now());
+    const decision = await decide(backend.db, backend.policies, ctx.params.id ?? '', backend.now());
     if (!decision) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
     ctx.body = { ...deviceView(decision.device), verdict: decision.verdict, score: decision.score, checks: decision.checks, policy: decision.policy, evaluated_at: decision.evaluated_at, expires_at_verdict: decision.expires_at };
   });
 
+  router.post('/v1/admin/devices/:id/group', requireAdmin, async (ctx) => {
+    const body = await readJson(ctx, setGroupBody);
+    const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, actor: actorOf(ctx) });
+    if (!device) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
+    const decision = await decide(backend.db, backend.policies, device.id, backend.now());
+    ctx.body = { ...deviceView(device), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0, policy: decision?.policy ?? null };
+  });
+
   router.post('/v1/admin/devices/:id/revoke', requireAdmin, async (ctx) => {
     const device = await changeStatus(backend, ctx.params.id ?? '', 'revoked', actor(ctx.state));
-    // Live streams of the device end now; other replicas refuse its next report.
-    for (const connection of backend.connections.forDevice(device.id)) {
-      connection.send({ type: 'error', code: 'revoked', message: 'this device has been revoked by an administrator' });
-      connection.close(CloseCode.revoked, 'device revoked');
-    }
+    // Live streams of the device end now, on every replica; every replica refuses its next report.
+    await backend.events.publish({ type: 'device.revoked', device_id: device.id });
     ctx.body = deviceView(device);
   });
 
   router.post('/v1/admin/devices/:id/approve', requireAdmin, async (ctx) => {
     const device = await changeStatus(backend, ctx.params.id ?? '', 'active', actor(ctx.state));
-    for (const connection of backend.connections.forDevice(device.id)) connection.send({ type: 'collect' });
+    await backend.events.publish({ type: 'collect.devices', device_ids: [device.id] });
     ctx.body = deviceView(device);
   });
 }

@@ -5,13 +5,16 @@ import { signEar } from '../decisions/ear.js';
 import { checksOf, findLatestPosture, toSeconds } from '../devices/repository.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 import { evaluatePosture, policyRef, verdictAt } from '../policy/evaluate.js';
+import { activeExceptions } from '../exceptions/active.js';
+import type { PolicyCache } from '../policy/policy-cache.js';
+import { failingIds } from '../policy/reevaluate.js';
 import type { Policy } from '../policy/types.js';
 import type { Database, Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
 
 export interface IngestDeps {
   db: Kysely<Database>;
-  policy: Policy;
+  policies: PolicyCache;
   keys: ServerKeys;
   issuer: string;
 }
@@ -32,12 +35,12 @@ export interface IngestResult {
  */
 export async function ingestEvidence(deps: IngestDeps, device: Device, claims: EvidenceClaims, now: number): Promise<IngestResult> {
   const standing = { status: device.status, expires_at: toSeconds(device.expires_at) };
-  if (verdictAt(deps.policy, standing, null, now) === 'revoked') throw new AttestationError('revoked', 'this device is revoked or its enrollment has expired: enroll it again');
+  if (verdictAt(deps.policies.forGroup(device.group_name), standing, null, now) === 'revoked') throw new AttestationError('revoked', 'this device is revoked or its enrollment has expired: enroll it again');
 
   const outcome = await deps.db.transaction().execute(async (trx) => {
     const advanced = await trx
       .updateTable('devices')
-      .set({ last_seq: claims.seq, last_seen_at: new Date(now * 1000) })
+      .set({ last_seq: claims.seq, last_seen_at: new Date(now * 1000), agent_version: claims.swversion[0] })
       .where('id', '=', device.id)
       .where('last_seq', '<', claims.seq)
       .where('status', '!=', 'revoked')
@@ -48,11 +51,14 @@ export async function ingestEvidence(deps: IngestDeps, device: Device, claims: E
       if (current?.status === 'revoked') throw new AttestationError('revoked', 'this device has been revoked');
       throw new AttestationError('replayed_seq', `seq ${claims.seq} is not above the last accepted seq ${current?.last_seq ?? '?'}: each report needs a higher seq`);
     }
+    // The group is read in this transaction, so an admin's group change is never judged by the old group's policy.
+    const policy: Policy = deps.policies.forGroup(advanced.group_name);
     const previous = await findLatestPosture(trx, device.id);
     const previousChecks = checksOf(previous);
-    const { checks, score } = evaluatePosture(deps.policy, claims.posture, { now, previous: previousChecks });
+    const exceptions = (await activeExceptions(trx, [device.id], now)).get(device.id) ?? [];
+    const { checks, score } = evaluatePosture(policy, claims.posture, { now, previous: previousChecks, attestedAt: claims.iat, agentVersion: claims.swversion[0], exceptions });
     const liveStanding = { status: advanced.status, expires_at: standing.expires_at };
-    const verdict = verdictAt(deps.policy, liveStanding, { attested_at: claims.iat, checks }, now);
+    const verdict = verdictAt(policy, liveStanding, { attested_at: claims.iat, checks }, now);
     const previousVerdict = previous ? (previous.verdict as Verdict) : null;
     const row = {
       seq: claims.seq,
@@ -62,7 +68,7 @@ export async function ingestEvidence(deps: IngestDeps, device: Device, claims: E
       verdict,
       score,
       checks: JSON.stringify(checks),
-      policy_id: policyRef(deps.policy),
+      policy_id: policyRef(policy),
       evaluated_at: new Date(now * 1000),
     };
     await trx
@@ -78,7 +84,7 @@ export async function ingestEvidence(deps: IngestDeps, device: Device, claims: E
     if (changed) {
       await appendAudit(trx, { actor: 'postern', kind: 'device.verdict_changed', deviceId: device.id, detail: { from: changed.from, to: changed.to, score, failing: failingIds(checks), policy: row.policy_id } });
     }
-    return { verdict, score, checks, changed, group: advanced.group_name };
+    return { verdict, score, checks, changed, group: advanced.group_name, policy };
   });
 
   const token = await signEar(deps.keys, deps.issuer, {
@@ -88,14 +94,10 @@ export async function ingestEvidence(deps: IngestDeps, device: Device, claims: E
     verdict: outcome.verdict,
     score: outcome.score,
     checks: outcome.checks,
-    policyRef: policyRef(deps.policy),
+    policyRef: policyRef(outcome.policy),
     nonce: claims.eat_nonce,
     now,
-    lifetimeS: Math.min(deps.policy.max_age_s, 2 * deps.policy.report_interval_s),
+    lifetimeS: Math.min(outcome.policy.max_age_s, 2 * outcome.policy.report_interval_s),
   });
   return { seq: claims.seq, verdict: outcome.verdict, score: outcome.score, checks: outcome.checks, token, changed: outcome.changed };
-}
-
-function failingIds(checks: readonly CheckResult[]): string[] {
-  return checks.filter((c) => c.status !== 'pass').map((c) => c.id);
 }

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import { sql, type Kysely } from 'kysely';
+import type { AuditRow, Database } from '../store/schema.js';
+import { entryHash, GENESIS_HASH } from './chain.js';
 
 export type AuditKind =
   | 'enrollment_token.created'
@@ -7,7 +8,12 @@ export type AuditKind =
   | 'device.enrolled'
   | 'device.approved'
   | 'device.revoked'
-  | 'device.verdict_changed';
+  | 'device.group_changed'
+  | 'device.verdict_changed'
+  | 'policy.applied'
+  | 'exception.granted'
+  | 'exception.revoked'
+  | 'exception.ended';
 
 export interface AuditEntry {
   actor: string;
@@ -16,10 +22,31 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Appends one entry to the audit log; callers pass their transaction so the entry commits with the change. */
-export async function appendAudit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
-  await db
+/** Advisory-lock key that serializes appends to the chain across replicas (any constant unique to this purpose). */
+const AUDIT_CHAIN_LOCK = 7_301_002;
+
+/**
+ * Appends one entry to the hash-chained audit log. Callers pass their transaction so the entry
+ * commits with the change it records (a bare database handle gets a transaction of its own).
+ *
+ * Appends are serialized with `pg_advisory_xact_lock`, held to the end of the transaction, so
+ * concurrent replicas cannot fork the chain (a unique index on `prev_hash` backs this up).
+ * Take it last: append after every other write of the transaction, or two transactions
+ * locking rows in opposite orders could deadlock.
+ */
+export async function appendAudit(db: Kysely<Database>, entry: AuditEntry): Promise<AuditRow> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => appendAudit(trx, entry));
+  await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(db);
+  const last = await db.selectFrom('audit_log').select('hash').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  // The id is part of the hashed content, so take it before inserting.
+  const { rows } = await sql<{ id: number | string }>`select nextval(pg_get_serial_sequence('audit_log', 'id')) as id`.execute(db);
+  const id = Number(rows[0]?.id);
+  const row = { id, at: new Date(), actor: entry.actor, kind: entry.kind, device_id: entry.deviceId ?? null, detail: entry.detail ?? {}, prev_hash: prevHash };
+  const hash = entryHash(row);
+  return db
     .insertInto('audit_log')
-    .values({ actor: entry.actor, kind: entry.kind, device_id: entry.deviceId ?? null, detail: JSON.stringify(entry.detail ?? {}) })
-    .execute();
+    .values({ ...row, detail: JSON.stringify(row.detail), hash } as never)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

@@ -35,7 +35,7 @@ export function authzRoutes(router: Router, backend: Backend): void {
       throw error;
     }
     // The token proves who the device is; the verdict is today's, so revocation is immediate.
-    const decision = await decide(backend.db, backend.policy, claims.sub, now);
+    const decision = await decide(backend.db, backend.policies, claims.sub, now);
     if (!decision || decision.device.kid !== claims.cnf.jkt) return deny('the device this token names is not enrolled with this key');
     ctx.set('x-postern-device', decision.device.id);
     ctx.set('x-postern-verdict', decision.verdict);

@@ -2,11 +2,12 @@ import type { CheckResult, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
 import { checksOf, findDevice, findLatestPosture, toSeconds } from '../devices/repository.js';
 import { policyRef, verdictAt } from '../policy/evaluate.js';
-import type { Policy } from '../policy/types.js';
+import type { PolicyCache } from '../policy/policy-cache.js';
 import type { Database, Device } from '../store/schema.js';
 
 export interface Decision {
   device: Device;
+  group: string;
   verdict: Verdict;
   score: number;
   checks: CheckResult[];
@@ -17,10 +18,12 @@ export interface Decision {
 }
 
 /** The device's verdict right now, from its latest stored evaluation. */
-export async function decide(db: Kysely<Database>, policy: Policy, deviceId: string, now: number): Promise<Decision | null> {
+export async function decide(db: Kysely<Database>, policies: PolicyCache, deviceId: string, now: number): Promise<Decision | null> {
   const device = await findDevice(db, deviceId);
   if (!device) return null;
   const latest = await findLatestPosture(db, device.id);
+  // Stored checks are judged with the version that produced them (after an apply, that is the new one).
+  const policy = (latest ? policies.byReference(latest.policy_id) : undefined) ?? policies.forGroup(device.group_name);
   const checks = checksOf(latest);
   const attestedAt = toSeconds(latest?.attested_at ?? null);
   const verdict = verdictAt(
@@ -31,6 +34,7 @@ export async function decide(db: Kysely<Database>, policy: Policy, deviceId: str
   );
   return {
     device,
+    group: device.group_name,
     verdict,
     score: latest?.score ?? 0,
     checks,

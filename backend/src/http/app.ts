@@ -1,5 +1,8 @@
 import { Router } from '@koa/router';
 import Koa from 'koa';
+import { auditRoutes } from '../admin/audit-routes.js';
+import { exceptionRoutes } from '../admin/exception-routes.js';
+import { policyRoutes } from '../admin/policy-routes.js';
 import { adminRoutes } from '../admin/routes.js';
 import { attestationRoutes } from '../attestation/routes.js';
 import type { Backend } from '../context.js';
@@ -21,7 +24,10 @@ export function createApp(backend: Backend, options: { trustProxy: boolean }): K
   attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
   complianceRoutes(router, backend); //  GET /v1/devices/:id/compliance
   authzRoutes(router, backend); //       GET /v1/authz (forward-auth)
-  adminRoutes(router, backend); //       /v1/admin/*
+  adminRoutes(router, backend); //       /v1/admin/enrollment-tokens, gateway-keys, devices
+  policyRoutes(router, backend); //      /v1/admin/policies
+  exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
+  auditRoutes(router, backend); //       /v1/admin/audit
 
   app.use(errorHandler(backend.log));
   app.use(async (ctx, next) => {

@@ -12,7 +12,7 @@ export function errorHandler(log: Logger): Middleware {
       if (error instanceof HttpError) {
         ctx.status = error.status;
         ctx.set(error.headers);
-        ctx.body = { error: { code: error.code, message: error.message } };
+        ctx.body = { error: { code: error.code, message: error.message, ...error.details } };
         return;
       }
       log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');

@@ -5,6 +5,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Extra members of the error object, e.g. `problems` of an invalid policy. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }

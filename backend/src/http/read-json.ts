@@ -3,10 +3,11 @@ import type { z } from 'zod';
 import { describeIssues } from '../attestation/verify-evidence.js';
 import { HttpError } from './http-error.js';
 
-const LIMIT = 64 * 1024;
+const DEFAULT_LIMIT = 64 * 1024;
 
-/** Reads a JSON body of at most 64 KiB and validates it; every failure is a 4xx that says why. */
-export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
+/** Reads a JSON body of at most 64 KiB (or `limit` bytes) and validates it; every failure is a 4xx that says why. */
+export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, limit = DEFAULT_LIMIT): Promise<z.infer<S>> {
+  const LIMIT = limit;
   if (!ctx.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > LIMIT) throw new HttpError(413, 'too_large', `the body is larger than ${LIMIT} bytes`);

@@ -1,4 +1,4 @@
-import type { CheckResult, Platform, Posture, Verdict } from '@postern/shared';
+import type { CheckException, CheckResult, Platform, Posture, Verdict } from '@postern/shared';
 import { catalog } from './catalog.js';
 import type { Policy, PolicyCheck } from './types.js';
 
@@ -7,33 +7,54 @@ export interface Evaluation {
   score: number;
 }
 
+/** An active exception of a device, as the evaluator needs it. */
+export interface ActiveException extends CheckException {
+  check_id: string;
+}
+
+export interface EvaluateOptions {
+  now: number;
+  /** The last evaluation's checks, so a failure keeps the time it started across reports, reconnects and restarts. */
+  previous?: readonly CheckResult[];
+  /** `iat` of the report; defaults to `now`. */
+  attestedAt?: number;
+  agentVersion?: string | null;
+  /** The device's exceptions; those still running at `now` are attached to their check's result. */
+  exceptions?: readonly ActiveException[];
+}
+
 /**
- * Runs every check of the policy against one posture. `previous` carries the last evaluation's
- * checks so a failure keeps the time it started across reports, reconnects and restarts.
+ * Runs every check of the policy against one posture. Pure: the same policy, posture and options
+ * always give the same result.
  */
-export function evaluatePosture(policy: Policy, posture: Posture, options: { now: number; previous?: readonly CheckResult[] }): Evaluation {
-  const platform: Platform | 'default' = posture.os.status === 'ok' ? posture.os.platform : 'default';
-  const checks = policy.checks.map((def): CheckResult => {
+export function evaluatePosture(policy: Policy, posture: Posture, options: EvaluateOptions): Evaluation {
+  const platform: Platform | null = posture.os.status === 'ok' ? posture.os.platform : null;
+  const context = { attestedAt: options.attestedAt ?? options.now, agentVersion: options.agentVersion ?? null };
+  const checks: CheckResult[] = [];
+  for (const def of policy.checks) {
+    if (def.platforms && platform !== null && !def.platforms.includes(platform)) continue;
     const entry = catalog.get(def.id);
     // Policies are validated against the catalog when loaded; an unknown id here is a programming error.
-    if (!entry) throw new Error(`policy ${policy.id} names check ${def.id}, which is not in the catalog`);
-    const finding = entry.check.evaluate(posture, entry.params.parse(def.params) as never);
+    if (!entry) throw new Error(`policy ${policyRef(policy)} names check ${def.id}, which is not in the catalog`);
+    const finding = entry.evaluate(posture, def.params, context);
     const before = options.previous?.find((c) => c.id === def.id);
     const failingSince = finding.status === 'fail' ? (before?.status === 'fail' && before.failing_since !== null ? before.failing_since : options.now) : null;
-    return {
+    const exception = options.exceptions?.find((e) => e.check_id === def.id && e.until > options.now);
+    checks.push({
       id: def.id,
       status: finding.status,
       severity: def.severity,
       weight: def.weight,
       message: finding.message,
-      remediation: finding.status === 'pass' ? null : remediationFor(def, platform),
+      remediation: finding.status === 'pass' ? null : remediationFor(def, platform, finding.reason ?? (finding.status === 'unknown' ? 'unknown' : 'default')),
       failing_since: failingSince,
-    };
-  });
+      exception: exception ? { id: exception.id, until: exception.until, reason: exception.reason, granted_by: exception.granted_by } : null,
+    });
+  }
   return { checks, score: scoreOf(checks) };
 }
 
-/** The weighted share of passed checks, 0–100. */
+/** The weighted share of passed checks, 0–100 (a waived or unknown check is not a passed one). */
 export function scoreOf(checks: readonly CheckResult[]): number {
   const total = checks.reduce((sum, c) => sum + c.weight, 0);
   if (total === 0) return 100;
@@ -47,8 +68,8 @@ export interface DeviceStanding {
 }
 
 /**
- * The verdict at time `now` (seconds) from stored checks. Derived on every read, so staleness
- * and the end of a grace period take effect without waiting for the next report.
+ * The verdict at time `now` (seconds) from stored checks. Derived on every read, so staleness,
+ * the end of a grace period and the end of an exception take effect without a new report.
  */
 export function verdictAt(
   policy: Policy,
@@ -64,7 +85,8 @@ export function verdictAt(
   for (const check of latest.checks) {
     const def: PolicyCheck | undefined = policy.checks.find((c) => c.id === check.id);
     if (!def || def.enforcement === 'notify') continue;
-    if (check.status === 'unknown') undecided = true;
+    if (check.exception && check.exception.until > now) continue;
+    if (check.status === 'unknown' && (def.on_unknown ?? policy.on_unknown) === 'unknown') undecided = true;
     if (check.status !== 'fail') continue;
     if (def.enforcement === 'block') return 'noncompliant';
     const since = check.failing_since ?? now;
@@ -76,10 +98,17 @@ export function verdictAt(
   return inGrace ? 'grace' : 'compliant';
 }
 
-function remediationFor(def: PolicyCheck, platform: Platform | 'default'): string | null {
-  return def.remediation[platform] ?? def.remediation.default ?? null;
+/** The policy's own text for this platform and state, else the catalog's. */
+export function remediationFor(def: PolicyCheck, platform: Platform | null, reason: string): string | null {
+  for (const source of [platform ? def.remediation[platform] : undefined, def.remediation.default]) {
+    if (typeof source === 'string') return source;
+    const text = source?.[reason] ?? source?.default;
+    if (text) return text;
+  }
+  const builtIn = catalog.get(def.id)?.remediation[platform ?? 'linux'];
+  return builtIn?.[reason] ?? builtIn?.default ?? null;
 }
 
-export function policyRef(policy: Policy): string {
+export function policyRef(policy: Pick<Policy, 'id' | 'version'>): string {
   return `${policy.id}@${policy.version}`;
 }

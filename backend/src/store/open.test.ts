@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { appendAudit } from '../audit/append.js';
 import { migrateToLatest } from './migrate.js';
 import { DatabaseUnavailableError, openStore } from './open.js';
 
@@ -18,7 +19,7 @@ describe.each(databaseKinds)('the %s store', (kind) => {
     expect(await migrateToLatest(store.db)).toEqual([]);
     const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(store.db);
     expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['admin_tokens', 'attestations', 'audit_log', 'device_posture', 'devices', 'dpop_jtis', 'enrollment_tokens', 'gateway_keys', 'nonces', 'signing_keys']),
+      expect.arrayContaining(['active_policies', 'admin_tokens', 'attestations', 'audit_log', 'device_exceptions', 'device_posture', 'devices', 'dpop_jtis', 'enrollment_tokens', 'gateway_keys', 'nonces', 'policy_versions', 'signing_keys']),
     );
     await store.close();
   });
@@ -36,7 +37,7 @@ describe.each(databaseKinds)('the %s store', (kind) => {
   it('reads bigint columns as numbers and jsonb as objects', async () => {
     database = await testDatabase(kind);
     const store = await openStore(database);
-    const row = await store.db.insertInto('audit_log').values({ actor: 't', kind: 'device.enrolled', detail: JSON.stringify({ a: [1, 2] }) }).returning(['id', 'detail']).executeTakeFirstOrThrow();
+    const row = await appendAudit(store.db, { actor: 't', kind: 'device.enrolled', detail: { a: [1, 2] } });
     expect(typeof row.id).toBe('number');
     expect(row.detail).toEqual({ a: [1, 2] });
     await store.close();

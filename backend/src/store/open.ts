@@ -12,6 +12,8 @@ export interface Store {
   kind: StoreKind;
   /** Where the data lives, for the start-up line: a directory or a URL without its password. */
   location: string;
+  /** PostgreSQL only: the connection URL, for the dedicated LISTEN connection (events/cluster-events.ts). */
+  connectionUrl?: string;
   close(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ async function openPostgres(url: string, max: number): Promise<Store> {
     throw new DatabaseUnavailableError(`cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is running.`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgresql', location: redact(url), close: () => db.destroy() };
+  return { db, kind: 'postgresql', location: redact(url), connectionUrl: url, close: () => db.destroy() };
 }
 
 async function openPglite(dataDir: string): Promise<Store> {

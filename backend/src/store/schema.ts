@@ -113,6 +113,46 @@ export interface AuditLogTable {
   kind: string;
   device_id: string | null;
   detail: Json<Record<string, unknown>>;
+  /** Hash of the previous entry (64 zeros for the first): see audit/chain.ts. */
+  prev_hash: string;
+  /** SHA-256 of this entry's canonical content, `prev_hash` included. */
+  hash: string;
+}
+
+/** Immutable policy versions (a trigger refuses UPDATE and DELETE). */
+export interface PolicyVersionsTable {
+  id: Generated<number>;
+  /** The slot: a device group, or `default` for every group without its own. */
+  group_name: string;
+  version: number;
+  /** The parsed document (as written, before defaults), validated again when loaded. */
+  document: Json<unknown>;
+  source: string;
+  format: 'yaml' | 'json';
+  source_sha256: string;
+  author: string;
+  message: string;
+  created_at: Timestamp;
+}
+
+export interface ActivePoliciesTable {
+  group_name: string;
+  version_id: number;
+  activated_at: Timestamp;
+  activated_by: string;
+}
+
+export interface DeviceExceptionsTable {
+  id: Generated<string>;
+  device_id: string;
+  check_id: string;
+  until: Date;
+  reason: string;
+  granted_by: string;
+  granted_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+  ended_processed_at: NullableTimestamp;
 }
 
 export interface Database {
@@ -126,6 +166,9 @@ export interface Database {
   nonces: NoncesTable;
   dpop_jtis: DpopJtisTable;
   audit_log: AuditLogTable;
+  policy_versions: PolicyVersionsTable;
+  active_policies: ActivePoliciesTable;
+  device_exceptions: DeviceExceptionsTable;
 }
 
 export type Device = Selectable<DevicesTable>;
@@ -133,3 +176,6 @@ export type NewDevice = Insertable<DevicesTable>;
 export type DeviceUpdate = Updateable<DevicesTable>;
 export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
 export type DevicePosture = Selectable<DevicePostureTable>;
+export type PolicyVersion = Selectable<PolicyVersionsTable>;
+export type DeviceException = Selectable<DeviceExceptionsTable>;
+export type AuditRow = Selectable<AuditLogTable>;

@@ -26,6 +26,11 @@ export class ConnectionRegistry {
     return [...(this.byDevice.get(deviceId) ?? [])];
   }
 
+  /** Devices with at least one live, authenticated stream on this replica. */
+  deviceIds(): string[] {
+    return [...this.byDevice.keys()];
+  }
+
   all(): AgentConnection[] {
     return [...this.byDevice.values()].flatMap((s) => [...s]);
   }

@@ -7,6 +7,15 @@ export type Verdict = z.infer<typeof verdict>;
 export const severity = z.enum(['critical', 'high', 'medium', 'low']);
 export type Severity = z.infer<typeof severity>;
 
+/** A break-glass exception waiving one check of one device until a time (set by an admin, audited). */
+export const checkException = z.object({
+  id: z.string(),
+  until: numericDate,
+  reason: z.string(),
+  granted_by: z.string(),
+});
+export type CheckException = z.infer<typeof checkException>;
+
 export const checkResult = z.object({
   id: z.string(),
   status: z.enum(['pass', 'fail', 'unknown']),
@@ -15,6 +24,8 @@ export const checkResult = z.object({
   message: z.string(),
   remediation: z.string().nullable(),
   failing_since: numericDate.nullable(),
+  /** Set while an exception waives this check: its status is still reported, but it does not decide the verdict. */
+  exception: checkException.nullable().optional(),
 });
 export type CheckResult = z.infer<typeof checkResult>;
 

@@ -1,16 +1,31 @@
 import { z } from 'zod';
 import type { CatalogCheck } from '../types.js';
+import { RUN_PRIVILEGED, unreadable } from './common.js';
 
-export const firewallEnabledParams = z.object({});
+export const firewallEnabledParams = z.strictObject({});
 
 export const firewallEnabled: CatalogCheck<z.infer<typeof firewallEnabledParams>> = {
   id: 'firewall.enabled',
+  summary: 'a host firewall filters inbound traffic, on every profile (Windows: Domain, Private and Public)',
+  section: 'firewall',
+  params: firewallEnabledParams,
+  reasons: ['off', 'profile_off'],
   evaluate(posture) {
     const fw = posture.firewall;
-    if (fw.status !== 'ok') return { status: 'unknown', message: `firewall could not be read: ${fw.error}` };
+    const missing = unreadable('the firewall', fw);
+    if (missing || fw.status !== 'ok') return missing!;
     const off = fw.profiles.filter((p) => !p.enabled).map((p) => p.name);
-    if (!fw.enabled) return { status: 'fail', message: 'no host firewall is filtering incoming traffic' };
-    if (off.length > 0) return { status: 'fail', message: `the firewall is off for profile${off.length > 1 ? 's' : ''} ${off.join(', ')}` };
+    if (!fw.enabled) return { status: 'fail', reason: 'off', message: 'no host firewall is filtering incoming traffic' };
+    if (off.length > 0) return { status: 'fail', reason: 'profile_off', message: `the firewall is off for profile${off.length > 1 ? 's' : ''} ${off.join(', ')}` };
     return { status: 'pass', message: `host firewall is on (${fw.backend})` };
+  },
+  remediation: {
+    linux: { default: 'Enable a host firewall that drops unsolicited inbound traffic, for example `ufw enable` or `systemctl enable --now firewalld`.', unknown: RUN_PRIVILEGED.linux },
+    darwin: { default: 'Turn on the firewall: System Settings > Network > Firewall.', unknown: RUN_PRIVILEGED.darwin },
+    win32: {
+      default: 'Turn on Windows Defender Firewall for the Domain, Private and Public profiles: `Set-NetFirewallProfile -All -Enabled True`.',
+      profile_off: 'Turn on Windows Defender Firewall for the profile named in the message, e.g. `Set-NetFirewallProfile -Profile Public -Enabled True` (or `-All`).',
+      unknown: RUN_PRIVILEGED.win32,
+    },
   },
 };

@@ -1,0 +1,41 @@
+import type { Router } from '@koa/router';
+import { z } from 'zod';
+import { listAudit } from '../audit/list.js';
+import { verifyAuditChain } from '../audit/verify.js';
+import type { Backend } from '../context.js';
+import { HttpError } from '../http/http-error.js';
+import { requireAdmin } from './require-admin.js';
+
+const listQuery = z.object({
+  device: z.uuid().optional(),
+  actor: z.string().max(200).optional(),
+  kind: z.string().max(100).optional(),
+  since: z.coerce.number().int().nonnegative().optional(),
+  until: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+/** The audit log: filtered listing, and verification of its hash chain. */
+export function auditRoutes(router: Router, backend: Backend): void {
+  const admin = requireAdmin(backend);
+
+  router.get('/v1/admin/audit', admin, async (ctx) => {
+    const parsed = listQuery.safeParse(ctx.query);
+    if (!parsed.success) throw new HttpError(400, 'malformed', `bad filter: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const q = parsed.data;
+    ctx.body = {
+      entries: await listAudit(backend.db, {
+        ...(q.device ? { deviceId: q.device } : {}),
+        ...(q.actor ? { actor: q.actor } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+        ...(q.since !== undefined ? { since: q.since } : {}),
+        ...(q.until !== undefined ? { until: q.until } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+      }),
+    };
+  });
+
+  router.get('/v1/admin/audit/verify', admin, async (ctx) => {
+    ctx.body = await verifyAuditChain(backend.db);
+  });
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import type { CatalogCheck } from '../types.js';
+import { duration } from '../duration-schema.js';
+
+export const reportMaxAgeParams = z.strictObject({ max_age: duration.default(15 * 60) });
+
+const SECTIONS = ['os', 'disk_encryption', 'firewall', 'patches', 'screen_lock', 'secure_boot', 'antivirus'] as const;
+const FIX = {
+  default: 'Keep the agent running (`postern-agent run`, installed as a service) and the device online, so it reports on schedule.',
+  stale_sections: 'The agent sent facts it had collected long before: restart it (`postern-agent run`) and check its log for collectors that hang.',
+};
+
+/**
+ * Freshness. The maximum age also sets when a device's verdict turns `unknown` for lack of a
+ * new report (enforced at every read, whatever this check's enforcement); the check itself
+ * fails a report whose sections were collected longer than `max_age` before it was signed.
+ */
+export const reportMaxAge: CatalogCheck<z.infer<typeof reportMaxAgeParams>> = {
+  id: 'report.max_age',
+  summary: 'the newest report is at most `max_age` old (older: the verdict is unknown), and so is every section in it',
+  section: 'report',
+  params: reportMaxAgeParams,
+  reasons: ['stale_sections'],
+  evaluate(posture, { max_age }, context) {
+    const stale: string[] = [];
+    for (const name of SECTIONS) {
+      const section = posture[name];
+      if (section && context.attestedAt - section.collected_at > max_age) stale.push(`${name} (${context.attestedAt - section.collected_at} s old)`);
+    }
+    return stale.length > 0
+      ? { status: 'fail', reason: 'stale_sections', message: `sections collected more than ${max_age} s before the report: ${stale.join(', ')}` }
+      : { status: 'pass', message: `the report and its sections are fresh (at most ${max_age} s old)` };
+  },
+  remediation: { linux: FIX, darwin: FIX, win32: FIX },
+};

@@ -1,0 +1,99 @@
+import type { CheckResult, Verdict } from '@postern/shared';
+import type { Kysely } from 'kysely';
+import { checksOf, toSeconds } from '../devices/repository.js';
+import { activeExceptions } from '../exceptions/active.js';
+import type { Database } from '../store/schema.js';
+import { policyRef, verdictAt } from './evaluate.js';
+import type { PolicyCache } from './policy-cache.js';
+import { judgeStored, storedDevices, type DeviceSelection } from './reevaluate.js';
+import type { Policy } from './types.js';
+
+type Status = CheckResult['status'] | 'absent';
+
+export interface DeviceDiff {
+  device_id: string;
+  hostname: string;
+  group: string;
+  from: Verdict;
+  to: Verdict;
+  score_from: number;
+  score_to: number;
+  /** Checks whose status differs between the two policies, with the new message. */
+  checks: Array<{ id: string; from: Status; to: Status; message: string }>;
+}
+
+export interface DiffReport {
+  group: string;
+  /** Policy references that judge these devices now. */
+  policy_from: string[];
+  policy_to: string;
+  devices: number;
+  changed: number;
+  unchanged: number;
+  transitions: Record<string, number>;
+  /** Devices whose verdict changes, then devices whose checks change with the same verdict; at most `limit`. */
+  differences: DeviceDiff[];
+  truncated: boolean;
+}
+
+/**
+ * A dry run: judges every device the new policy would judge, from its latest stored posture, and
+ * compares with its verdict now. Writes nothing. Reads the fleet in pages.
+ */
+export async function diffPolicy(
+  deps: { db: Kysely<Database>; policies: PolicyCache; now(): number },
+  candidate: Policy,
+  options: { limit?: number; batchSize?: number } = {},
+): Promise<DiffReport> {
+  const limit = options.limit ?? 1000;
+  const now = deps.now();
+  const selection: DeviceSelection = { slot: candidate.id, ownGroups: deps.policies.slots().filter((s) => deps.policies.hasOwn(s)) };
+  const report: DiffReport = { group: candidate.id, policy_from: [], policy_to: policyRef(candidate), devices: 0, changed: 0, unchanged: 0, transitions: {}, differences: [], truncated: false };
+  const fromRefs = new Set<string>();
+  const verdictChanges: DeviceDiff[] = [];
+  const checkChanges: DeviceDiff[] = [];
+  for await (const batch of storedDevices(deps.db, selection, options.batchSize)) {
+    const exceptions = await activeExceptions(deps.db, batch.map((d) => d.device_id), now);
+    for (const device of batch) {
+      const current = deps.policies.byReference(device.posture_row.policy_id) ?? deps.policies.forGroup(device.group_name);
+      const next = judgeStored(candidate, device, exceptions.get(device.device_id) ?? [], now);
+      if (!next) continue;
+      report.devices++;
+      fromRefs.add(device.posture_row.policy_id);
+      const storedChecks = checksOf(device.posture_row);
+      const attestedAt = toSeconds(device.posture_row.attested_at) ?? now;
+      const from = verdictAt(current, { status: device.status, expires_at: toSeconds(device.expires_at) }, { attested_at: attestedAt, checks: storedChecks }, now);
+      const checks = compareChecks(storedChecks, next.checks);
+      if (from === next.verdict && checks.length === 0) {
+        report.unchanged++;
+        continue;
+      }
+      const diff: DeviceDiff = { device_id: device.device_id, hostname: device.hostname, group: device.group_name, from, to: next.verdict, score_from: device.posture_row.score, score_to: next.score, checks };
+      if (from !== next.verdict) {
+        report.changed++;
+        const key = `${from}→${next.verdict}`;
+        report.transitions[key] = (report.transitions[key] ?? 0) + 1;
+        if (verdictChanges.length < limit) verdictChanges.push(diff);
+        else report.truncated = true;
+      } else {
+        report.unchanged++;
+        if (checkChanges.length < limit) checkChanges.push(diff);
+        else report.truncated = true;
+      }
+    }
+  }
+  report.policy_from = [...fromRefs].sort();
+  report.differences = [...verdictChanges, ...checkChanges].slice(0, limit);
+  if (verdictChanges.length + checkChanges.length > limit) report.truncated = true;
+  return report;
+}
+
+function compareChecks(before: readonly CheckResult[], after: readonly CheckResult[]): DeviceDiff['checks'] {
+  const out: DeviceDiff['checks'] = [];
+  for (const check of after) {
+    const old = before.find((c) => c.id === check.id);
+    if (old?.status !== check.status) out.push({ id: check.id, from: old?.status ?? 'absent', to: check.status, message: check.message });
+  }
+  for (const old of before) if (!after.some((c) => c.id === old.id)) out.push({ id: old.id, from: old.status, to: 'absent', message: 'not in the new policy' });
+  return out;
+}
