@@ -1,35 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../testenv/databases.js';
-import { agentBin, serverBin, ServerProcess } from '../testenv/server-process.js';
-
-const run = promisify(execFile);
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(bin: string, args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { adminCli, cli } from '../testenv/cli.js';
+import { agentBin, ServerProcess } from '../testenv/server-process.js';
 
 describe.each(databaseKinds)('the real agent and server processes on %s', (kind) => {
   let server: ServerProcess;
   let state: string;
   let deviceId: string;
-  const admin = (args: string[]) => cli(serverBin, [...args, '--data', server.db.dataDir], server.db.databaseUrl ? { DATABASE_URL: server.db.databaseUrl } : {});
+  const admin = (args: string[]) => adminCli(server, args);
   const agent = (args: string[]) => cli(agentBin, [...args, '--state', state]);
 
   beforeAll(async () => {
