@@ -18,9 +18,7 @@ export function summarizePosture(p: Posture): string[] {
   line('disk encryption', p.disk_encryption, () => {
     const d = p.disk_encryption as Extract<Posture['disk_encryption'], { status: 'ok' }>;
     if (d.volumes.length === 0) return 'no volumes found';
-    return d.volumes
-      .map((v) => `${v.mount}${v.system ? ' (system)' : ''} ${v.encrypted ? `encrypted (${v.method ?? 'unknown method'}, ${v.state})` : 'not encrypted'}`)
-      .join('; ');
+    return d.volumes.map((v) => `${v.mount}${v.system ? ' (system)' : ''} ${describeVolume(v)}`).join('; ');
   });
   line('firewall', p.firewall, () => {
     const f = p.firewall as Extract<Posture['firewall'], { status: 'ok' }>;
@@ -34,13 +32,36 @@ export function summarizePosture(p: Posture): string[] {
   });
   line('screen lock', p.screen_lock, () => {
     const s = p.screen_lock as Extract<NonNullable<Posture['screen_lock']>, { status: 'ok' }>;
-    return `${yes(s.enabled)}${s.idle_minutes !== null ? `, after ${s.idle_minutes} min idle` : ''}`;
+    const scope = s.scope === 'machine' ? ' (machine policy)' : s.scope === 'console_user' ? ' (user at the console)' : '';
+    return `${yes(s.enabled)}${s.idle_minutes !== null ? `, after ${s.idle_minutes} min idle` : ''}${scope}`;
   });
-  line('secure boot', p.secure_boot, () => yes((p.secure_boot as Extract<NonNullable<Posture['secure_boot']>, { status: 'ok' }>).enabled));
+  line('secure boot', p.secure_boot, () => {
+    const b = p.secure_boot as Extract<NonNullable<Posture['secure_boot']>, { status: 'ok' }>;
+    const details = [b.mode, b.system_integrity_protection ? `SIP ${b.system_integrity_protection}` : undefined].filter(Boolean);
+    return `${yes(b.enabled)}${details.length ? ` (${details.join(', ')})` : ''}`;
+  });
   line('antivirus', p.antivirus, () => {
     const a = p.antivirus as Extract<NonNullable<Posture['antivirus']>, { status: 'ok' }>;
     const products = a.products.map((x) => `${x.name}${x.enabled ? '' : ' (disabled)'}`).join(', ');
     return `${a.active ? 'active' : 'not active'}${products ? `: ${products}` : ''}`;
   });
   return lines;
+}
+
+type Volume = Extract<Posture['disk_encryption'], { status: 'ok' }>['volumes'][number];
+
+const DETAILS: Record<NonNullable<Volume['detail']>, string> = {
+  paused: 'paused',
+  deferred: 'turns on at the next login',
+  waiting_for_activation: 'waiting for activation',
+  hardware_only: 'hardware encryption only',
+};
+
+/** "encrypted (luks2)", "encrypting (filevault, 35%, paused)", "not encrypted (turns on at the next login)". */
+function describeVolume(v: Volume): string {
+  const extra = [v.progress === undefined ? undefined : `${v.progress}%`, v.detail ? DETAILS[v.detail] : undefined].filter(Boolean);
+  if (v.state === 'off') return `not encrypted${extra.length ? ` (${extra.join(', ')})` : ''}`;
+  const parts = [v.method ?? 'unknown method', ...extra];
+  const state = v.state === 'on' ? 'encrypted' : v.state === 'unknown' ? 'encryption state unknown' : v.state;
+  return `${state} (${parts.join(', ')})`;
 }

@@ -1,11 +1,15 @@
 import { Command, Option } from 'commander';
 import { STATE_ENV, SYSTEM_STATE_DIR } from '../state/paths.js';
 import { AGENT_VERSION } from '../version.js';
-import { collectCommand } from './commands/collect.js';
-import { enrollCommand } from './commands/enroll.js';
-import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
-import { tokenCommand } from './commands/token.js';
+
+/**
+ * Each command's module is loaded when the command runs, so `collect` never loads the
+ * WebSocket client or the key store, and the agent stays small.
+ */
+const lazy =
+  <A extends unknown[]>(load: () => Promise<(...args: A) => Promise<void>>) =>
+  async (...args: A): Promise<void> =>
+    (await load())(...args);
 
 const stateOption = () =>
   new Option('--state <dir>', 'state directory: device key, enrollment, last result').env(STATE_ENV);
@@ -38,7 +42,7 @@ export function buildProgram(): Command {
     .addOption(stateOption())
     .option('--force', 'forget the current enrollment and key, and enroll again')
     .addHelpText('after', '\nExample:\n  postern-agent enroll --server https://postern.example.com --token "$TOKEN"')
-    .action(enrollCommand);
+    .action(lazy(async () => (await import('./commands/enroll.js')).enrollCommand));
 
   program
     .command('run')
@@ -47,20 +51,28 @@ export function buildProgram(): Command {
     .option('--http', 'with --once: use plain HTTPS instead of WebSocket (for proxies that break WebSocket)')
     .addOption(new Option('--server <url>', 'use this server instead of the one saved at enrollment').env('POSTERN_SERVER'))
     .addOption(stateOption())
-    .action(runCommand);
+    .action(lazy(async () => (await import('./commands/run.js')).runCommand));
 
   program
     .command('collect')
     .description('read this device\'s posture and print it; sends nothing and needs no enrollment')
     .option('--json', 'print the posture object exactly as it would be reported')
-    .action(collectCommand);
+    .option('--replay <file>', 'compute the posture from a diagnostic bundle (postern-agent diag) instead of this device')
+    .action(lazy(async () => (await import('./commands/collect.js')).collectCommand));
+
+  program
+    .command('diag')
+    .description('record every probe\'s command, exit code and output (secrets and serial numbers redacted) and the posture, for support')
+    .requiredOption('--out <file>', 'where to write the bundle (JSON, readable by you only)')
+    .addHelpText('after', '\nSupport replays it on any machine with:\n  postern-agent collect --json --replay FILE')
+    .action(lazy(async () => (await import('./commands/diag.js')).diagCommand));
 
   program
     .command('status')
     .description('show the last verdict and score, when it was given, and how to fix each failing check')
     .option('--json', 'print as JSON')
     .addOption(stateOption())
-    .action(statusCommand);
+    .action(lazy(async () => (await import('./commands/status.js')).statusCommand));
 
   program
     .command('token')
@@ -74,7 +86,7 @@ export function buildProgram(): Command {
       '\nExample:\n  postern-agent token --url https://app.example.com/ --json > t.json\n' +
         '  curl -H "Authorization: $(jq -r .authorization t.json)" -H "DPoP: $(jq -r .dpop t.json)" https://app.example.com/',
     )
-    .action(tokenCommand);
+    .action(lazy(async () => (await import('./commands/token.js')).tokenCommand));
 
   return program;
 }

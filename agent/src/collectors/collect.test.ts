@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { posture, type Posture } from '@postern/shared';
-import { describe, expect, it, vi } from 'vitest';
-import { fixture } from '../../fixtures/load-fixture.js';
-import { createCollector, NOT_SUPPORTED, postureChanged } from './collect.js';
-import { LSBLK_JSON_ARGS } from './linux/disk-encryption.js';
+import { describe, expect, it } from 'vitest';
+import { debianVm, macBook, windowsLaptop } from '../../fixtures/devices.js';
+import { createCollector, postureChanged, stillReading } from './collect.js';
 import { parseEnvFile } from './linux/parse-env-file.js';
+import { linuxProbes } from './linux/probes.js';
 import {
   commandLine,
   liveProbeContext,
@@ -16,30 +16,8 @@ import {
   type ProbeRecording,
 } from './probe.js';
 
-vi.mock('systeminformation', () => {
-  const osInfo = async () => ({ distro: 'macOS', release: '14.6.1', build: '23G93' });
-  return { osInfo, default: { osInfo } };
-});
-
 const collected_at = RECORDING_DEFAULT_NOW / 1000;
-
-/** A Debian 12 machine assembled from this development VM's captures. */
-const debianVm: ProbeRecording = {
-  kernel: '6.1.0-28-amd64',
-  arch: 'x64',
-  files: {
-    '/etc/os-release': fixture('linux/os-release-debian-13.txt'),
-    '/proc/self/mountinfo': fixture('linux/mountinfo-debian12-vm.txt'),
-  },
-  commands: {
-    [commandLine('lsblk', LSBLK_JSON_ARGS)]: fixture('linux/lsblk-J-debian12-vm.txt'),
-    'nft -j list ruleset': fixture('linux/nft-j-list-ruleset-empty-debian12-vm.txt'),
-    'iptables -S': fixture('linux/iptables-S-accept-all-debian12-vm.txt'),
-    'systemctl is-active firewalld': { code: 3, stdout: 'inactive\n', stderr: '' },
-    'apt list --upgradable': fixture('linux/apt-list-upgradable-debian12-vm.txt'),
-    'apt-config shell UU APT::Periodic::Unattended-Upgrade': '',
-  },
-};
+const debian = debianVm();
 
 /** A context whose clock a test moves, counting the commands it is asked to run. */
 function steppedContext(recording: ProbeRecording) {
@@ -58,7 +36,7 @@ function steppedContext(recording: ProbeRecording) {
 
 describe('createCollector', () => {
   it('collects every section on Linux into a posture the shared schema accepts', async () => {
-    const result = await createCollector({ ctx: recordedProbeContext(debianVm) }).collect();
+    const result = await createCollector({ ctx: recordedProbeContext(debian) }).collect();
     expect(posture.parse(result)).toEqual(result);
     expect(result).toEqual({
       os: {
@@ -96,11 +74,71 @@ describe('createCollector', () => {
         auto_updates: false,
         source: 'apt',
       },
+      screen_lock: {
+        status: 'error',
+        collected_at,
+        error: "cannot tell who is logged in at the screen: loginctl exited with code 1: System has not been booted with systemd as init system (PID 1). Can't operate.",
+      },
+      secure_boot: { status: 'error', collected_at, error: 'Secure Boot not supported on BIOS firmware: this machine did not boot through UEFI' },
+      antivirus: { status: 'ok', collected_at, active: false, products: [] },
+    });
+  });
+
+  it("collects every section on macOS from a MacBook's recorded answers", async () => {
+    const result = await createCollector({ ctx: recordedProbeContext(macBook()) }).collect();
+    expect(posture.parse(result)).toEqual(result);
+    expect(result).toEqual({
+      os: { status: 'ok', collected_at, platform: 'darwin', id: 'macos', name: 'macOS', version: '13.3.1', version_extra: '(a)', build: '22E772610a', kernel: '22.4.0', arch: 'arm64' },
+      disk_encryption: { status: 'ok', collected_at, volumes: [{ mount: '/', encrypted: true, method: 'filevault', state: 'on', system: true }] },
+      firewall: { status: 'ok', collected_at, enabled: true, backend: 'alf', profiles: [] },
+      patches: { status: 'ok', collected_at, pending: 1, pending_security: 1, last_installed_at: null, auto_updates: null, source: 'softwareupdate' },
+      screen_lock: { status: 'ok', collected_at, enabled: true, idle_minutes: 10, scope: 'console_user' },
+      secure_boot: { status: 'ok', collected_at, enabled: true, mode: 'full', system_integrity_protection: 'enabled' },
+      antivirus: {
+        status: 'ok',
+        collected_at,
+        active: true,
+        products: [
+          { name: 'XProtect', enabled: true, up_to_date: null },
+          { name: 'Gatekeeper', enabled: true, up_to_date: null },
+        ],
+      },
+    });
+  });
+
+  it("collects every section on Windows from a laptop's recorded answers", async () => {
+    const result = await createCollector({ ctx: recordedProbeContext(windowsLaptop()) }).collect();
+    expect(posture.parse(result)).toEqual(result);
+    expect(result).toEqual({
+      os: { status: 'ok', collected_at, platform: 'win32', id: 'windows', name: 'Windows 11 Enterprise', version: '10.0.26100.3000', build: '26100', kernel: '10.0.26100', arch: 'x64' },
+      disk_encryption: {
+        status: 'ok',
+        collected_at,
+        volumes: [
+          { mount: 'C:', encrypted: true, method: 'bitlocker', state: 'on', system: true },
+          { mount: 'E:', encrypted: false, method: null, state: 'off' },
+        ],
+      },
+      firewall: {
+        status: 'ok',
+        collected_at,
+        enabled: true,
+        backend: 'windows',
+        profiles: [
+          { name: 'Domain', enabled: false },
+          { name: 'Private', enabled: true },
+          { name: 'Public', enabled: true },
+        ],
+      },
+      patches: { status: 'ok', collected_at, pending: 6, pending_security: 2, last_installed_at: Date.UTC(2020, 8, 9) / 1000, auto_updates: null, source: 'windows_update' },
+      screen_lock: { status: 'ok', collected_at, enabled: true, idle_minutes: 10, scope: 'console_user' },
+      secure_boot: { status: 'ok', collected_at, enabled: true },
+      antivirus: { status: 'ok', collected_at, active: true, products: [{ name: 'Windows Defender', enabled: true, up_to_date: true }] },
     });
   });
 
   it('reuses the patches reading until its TTL has passed, re-reading the other sections every time', async () => {
-    const { ctx, state } = steppedContext(debianVm);
+    const { ctx, state } = steppedContext(debian);
     const collector = createCollector({ ctx, patchesTtlMs: 60_000 });
     const aptRuns = () => state.calls.filter((c) => c === 'apt list --upgradable').length;
     const lsblkRuns = () => state.calls.filter((c) => c.startsWith('lsblk')).length;
@@ -119,7 +157,7 @@ describe('createCollector', () => {
   });
 
   it('retries a failed patches probe after five minutes rather than the full TTL', async () => {
-    const { ctx, state } = steppedContext({ ...debianVm, commands: { ...debianVm.commands, 'apt list --upgradable': { code: 100, stdout: '', stderr: 'E: lock\n' } } });
+    const { ctx, state } = steppedContext({ ...debian, commands: { ...debian.commands, 'apt list --upgradable': { code: 100, stdout: '', stderr: 'E: lock\n' } } });
     const collector = createCollector({ ctx });
     const aptRuns = () => state.calls.filter((c) => c === 'apt list --upgradable').length;
     expect((await collector.collect()).patches.status).toBe('error');
@@ -132,7 +170,7 @@ describe('createCollector', () => {
   });
 
   it('turns a probe that throws into an error section and keeps the other sections', async () => {
-    const ctx = recordedProbeContext(debianVm);
+    const ctx = recordedProbeContext(debian);
     const broken: ProbeContext = {
       ...ctx,
       readFile: async (path) => {
@@ -146,23 +184,48 @@ describe('createCollector', () => {
     expect(posture.parse(result)).toEqual(result);
   });
 
-  it.each(['darwin', 'win32'] as const)('reports every section but os as not supported yet on %s', async (platform) => {
-    const result = await createCollector({ ctx: recordedProbeContext({ platform, kernel: '23.6.0', arch: 'arm64' }) }).collect();
-    expect(posture.parse(result)).toEqual(result);
-    expect(result.os).toEqual({
-      status: 'ok',
-      collected_at,
-      platform,
-      id: platform === 'darwin' ? 'macos' : 'windows',
-      name: 'macOS',
-      version: '14.6.1',
-      build: '23G93',
-      kernel: '23.6.0',
-      arch: 'arm64',
-    });
-    for (const name of ['disk_encryption', 'firewall', 'patches'] as const) {
-      expect(result[name]).toEqual({ status: 'error', collected_at, error: NOT_SUPPORTED });
-    }
+  it('serves the last pending-updates reading while a new one runs, so a slow scan never holds a report', async () => {
+    const { ctx, state } = steppedContext(debian);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slowCtx: ProbeContext = {
+      ...ctx,
+      exec: async (command, args, options) => {
+        if (command === 'apt' && state.calls.filter((c) => c.startsWith('apt ')).length > 0) await gate;
+        return ctx.exec(command, args, options);
+      },
+    };
+    const collector = createCollector({ ctx: slowCtx, patchesTtlMs: 60_000 });
+    const first = await collector.collect();
+    state.now += 61_000;
+    const second = await collector.collect();
+    expect(second.patches).toEqual(first.patches);
+    release();
+  });
+
+  it('reports a slow section as still being read when its first reading outlasts the wait, then delivers it', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const base = recordedProbeContext(debian);
+    const ctx: ProbeContext = { ...base, exec: async (c, a, o) => (c === 'apt' ? gate.then(() => base.exec(c, a, o)) : base.exec(c, a, o)) };
+    const collector = createCollector({ ctx, slowFirstReadWaitMs: 20 });
+    const first = await collector.collect();
+    expect(first.patches).toEqual({ status: 'error', collected_at, error: stillReading('patches') });
+    expect(first.os.status).toBe('ok');
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await collector.collect()).patches).toMatchObject({ status: 'ok', pending: 136 });
+  });
+
+  it('reads only the sections whose time has come: secure boot once an hour, the firewall and antivirus every time', async () => {
+    const { ctx, state } = steppedContext(debian);
+    const collector = createCollector({ ctx });
+    await collector.collect();
+    state.now += 60_000;
+    await collector.collect();
+    const runs = (prefix: string) => state.calls.filter((c) => c.startsWith(prefix)).length;
+    expect({ nft: runs('nft '), ps: runs('ps '), mokutil: runs('mokutil ') }).toEqual({ nft: 2, ps: 2, mokutil: 1 });
+    expect(linuxProbes.secure_boot.ttlMs).toBeGreaterThan(60_000);
   });
 
   it.runIf(process.platform === 'linux')(
@@ -216,5 +279,27 @@ describe('postureChanged', () => {
     const changed = base();
     changed.patches = { status: 'ok', collected_at: 100, pending: 0, pending_security: 0, last_installed_at: null, auto_updates: null, source: 'apt' };
     expect(postureChanged(base(), changed)).toBe(true);
+  });
+});
+
+describe('the shared posture schema', () => {
+  it('still accepts postures of older agents, without the optional facts added for macOS and Windows', () => {
+    const old: Posture = {
+      os: { status: 'ok', collected_at: 100, platform: 'linux', id: 'debian', name: 'Debian', version: '12', build: null, kernel: '6.1', arch: 'x64' },
+      disk_encryption: { status: 'ok', collected_at: 100, volumes: [{ mount: '/', encrypted: true, method: 'luks2', state: 'on', system: true }] },
+      firewall: { status: 'ok', collected_at: 100, enabled: true, backend: 'nftables', profiles: [] },
+      patches: { status: 'ok', collected_at: 100, pending: 0, pending_security: 0, last_installed_at: null, auto_updates: null, source: 'apt' },
+      screen_lock: { status: 'ok', collected_at: 100, enabled: true, idle_minutes: 5 },
+      secure_boot: { status: 'ok', collected_at: 100, enabled: true },
+    };
+    expect(posture.parse(old)).toEqual(old);
+  });
+
+  it('keeps the optional facts and refuses values outside them', () => {
+    const volume = { mount: '/', encrypted: false, method: 'filevault', state: 'encrypting', progress: 35, detail: 'paused', system: true };
+    const section = { status: 'ok', collected_at: 1, volumes: [volume] };
+    expect(posture.shape.disk_encryption.parse(section)).toEqual(section);
+    expect(posture.shape.disk_encryption.safeParse({ ...section, volumes: [{ ...volume, progress: 101 }] }).success).toBe(false);
+    expect(posture.shape.disk_encryption.safeParse({ ...section, volumes: [{ ...volume, detail: 'sleepy' }] }).success).toBe(false);
   });
 });

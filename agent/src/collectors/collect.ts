@@ -1,20 +1,16 @@
 import {
+  antivirusSection,
   diskEncryptionSection,
   firewallSection,
   osSection,
   patchesSection,
-  type DiskEncryptionSection,
-  type FirewallSection,
-  type OsSection,
-  type PatchesSection,
+  screenLockSection,
+  secureBootSection,
+  type Platform,
   type Posture,
 } from '@postern/shared';
 import type { z } from 'zod';
-import { linuxDiskEncryption } from './linux/disk-encryption.js';
-import { linuxFirewall } from './linux/firewall.js';
-import { linuxOs } from './linux/os.js';
-import { linuxPatches } from './linux/patches.js';
-import { portableOs } from './portable-os.js';
+import { HOUR_MS, MINUTE_MS, type PlatformProbes, type SectionName, type SectionProbe } from './platform-probes.js';
 import { liveProbeContext, type ProbeContext } from './probe.js';
 import { errorSection, guarded } from './section.js';
 
@@ -24,81 +20,121 @@ export interface Collector {
 
 export interface CollectorOptions {
   ctx?: ProbeContext;
-  /** How long a patches reading is reused; apt/dnf take seconds. Default 1 h. */
+  /** How long a patches reading is reused (default: the platform's, 1 h on Linux, 4 h elsewhere). */
   patchesTtlMs?: number;
+  /**
+   * How long collect() waits for a slow section (pending updates) that has never been
+   * read; past it the section says it is still being read and the reading goes on, for
+   * the next collection. Default: as long as the reading takes.
+   */
+  slowFirstReadWaitMs?: number;
+  /** The probes to run instead of the platform's (tests). */
+  probes?: PlatformProbes;
 }
 
-export const DEFAULT_PATCHES_TTL_MS = 60 * 60 * 1000;
-/** A failed patches probe (lock held, cache missing) is retried sooner than a good one. */
-const PATCHES_ERROR_TTL_MS = 5 * 60 * 1000;
-export const NOT_SUPPORTED = 'not supported on this platform yet';
+export const DEFAULT_PATCHES_TTL_MS = HOUR_MS;
+/** A failed reading (lock held, network down) is retried sooner than its TTL. */
+const ERROR_TTL_MS = 5 * MINUTE_MS;
 
-interface Probes {
-  os(ctx: ProbeContext): Promise<OsSection>;
-  disk_encryption(ctx: ProbeContext): Promise<DiskEncryptionSection>;
-  firewall(ctx: ProbeContext): Promise<FirewallSection>;
-  patches(ctx: ProbeContext): Promise<PatchesSection>;
+export const SECTION_NAMES: readonly SectionName[] = ['os', 'disk_encryption', 'firewall', 'patches', 'screen_lock', 'secure_boot', 'antivirus'];
+
+const SCHEMAS: Record<SectionName, z.ZodType> = {
+  os: osSection,
+  disk_encryption: diskEncryptionSection,
+  firewall: firewallSection,
+  patches: patchesSection,
+  screen_lock: screenLockSection,
+  secure_boot: secureBootSection,
+  antivirus: antivirusSection,
+};
+
+/** Only the running platform's collectors are loaded. */
+const PLATFORM_PROBES: Record<Platform, () => Promise<PlatformProbes>> = {
+  linux: async () => (await import('./linux/probes.js')).linuxProbes,
+  darwin: async () => (await import('./darwin/probes.js')).darwinProbes,
+  win32: async () => (await import('./win32/probes.js')).win32Probes,
+};
+
+export function stillReading(name: SectionName): string {
+  return `still reading ${name.replace('_', ' ')} (this can take minutes); the next report carries it`;
 }
 
-const unsupported = async (ctx: ProbeContext) => errorSection(ctx, NOT_SUPPORTED);
-
-function probesFor(platform: ProbeContext['platform']): Probes {
-  if (platform === 'linux') {
-    return { os: linuxOs, disk_encryption: linuxDiskEncryption, firewall: linuxFirewall, patches: linuxPatches };
-  }
-  return { os: portableOs, disk_encryption: unsupported, firewall: unsupported, patches: unsupported };
+interface Reading {
+  startedAt: number;
+  ttlMs: number;
+  /** The newest finished reading. */
+  last: unknown;
+  /** A reading under way. */
+  pending: Promise<unknown> | null;
 }
 
 /**
- * Every section is probed in parallel on each call except patches, whose reading is
- * reused for `patchesTtlMs` (keeping its original collected_at) so the agent can
- * re-check the cheap sections every minute.
+ * Reads every section in parallel, each on its own schedule: a section whose reading
+ * is younger than its TTL is reused with its original `collected_at`, the others are
+ * read again. Slow sections (pending updates) are served from the last reading while a
+ * new one runs, so a collection never waits minutes once the agent has warmed up.
  */
 export function createCollector(options: CollectorOptions = {}): Collector {
   const ctx = options.ctx ?? liveProbeContext();
-  const ttl = options.patchesTtlMs ?? DEFAULT_PATCHES_TTL_MS;
-  const probes = probesFor(ctx.platform);
-  let patches: { at: number; ttl: number; result: Promise<PatchesSection> } | undefined;
+  let probes: Promise<PlatformProbes> | undefined = options.probes ? Promise.resolve(options.probes) : undefined;
+  const readings = new Map<SectionName, Reading>();
 
-  const currentPatches = (): Promise<PatchesSection> => {
+  const start = (name: SectionName, probe: SectionProbe<SectionName>, ttlMs: number, now: number): Reading => {
+    const reading: Reading = { startedAt: now, ttlMs, last: readings.get(name)?.last, pending: null };
+    reading.pending = section(ctx, SCHEMAS[name], probe.read).then((result) => {
+      reading.last = result;
+      reading.pending = null;
+      if ((result as { status: string }).status === 'error') reading.ttlMs = Math.min(ttlMs, ERROR_TTL_MS);
+      return result;
+    });
+    readings.set(name, reading);
+    return reading;
+  };
+
+  const read = (name: SectionName, table: PlatformProbes): Promise<unknown> => {
+    const probe = table[name] as SectionProbe<SectionName>;
+    const ttlMs = name === 'patches' && options.patchesTtlMs !== undefined ? options.patchesTtlMs : probe.ttlMs;
     const now = ctx.now();
-    if (!patches || now - patches.at >= patches.ttl) {
-      const entry = { at: now, ttl, result: section(ctx, patchesSection, probes.patches) };
-      patches = entry;
-      void entry.result.then((r) => {
-        if (r.status === 'error') entry.ttl = Math.min(ttl, PATCHES_ERROR_TTL_MS);
-      });
+    let reading = readings.get(name);
+    if (!reading || (!reading.pending && now - reading.startedAt >= reading.ttlMs)) reading = start(name, probe, ttlMs, now);
+    if (!reading.pending) return Promise.resolve(reading.last);
+    if (probe.slow && reading.last !== undefined) return Promise.resolve(reading.last);
+    if (probe.slow && options.slowFirstReadWaitMs !== undefined) {
+      return withDeadline(reading.pending, options.slowFirstReadWaitMs, () => errorSection(ctx, stillReading(name)));
     }
-    return patches.result;
+    return reading.pending;
   };
 
   return {
     async collect() {
-      const [os, disk_encryption, firewall, patchesResult] = await Promise.all([
-        section(ctx, osSection, probes.os),
-        section(ctx, diskEncryptionSection, probes.disk_encryption),
-        section(ctx, firewallSection, probes.firewall),
-        currentPatches(),
-      ]);
-      return { os, disk_encryption, firewall, patches: patchesResult };
+      const table = await (probes ??= PLATFORM_PROBES[ctx.platform]());
+      const results = await Promise.all(SECTION_NAMES.map((name) => read(name, table)));
+      return Object.fromEntries(SECTION_NAMES.map((name, i) => [name, results[i]])) as Posture;
     },
   };
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, late: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(late()), ms);
+    timer.unref?.();
+    void promise.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
 }
 
 /**
  * Runs one probe and holds its result to the shared schema, so one bad section (a bug,
  * an over-long string) becomes an error section instead of an unusable posture.
  */
-async function section<S extends z.ZodType>(
-  ctx: ProbeContext,
-  schema: S,
-  probe: (ctx: ProbeContext) => Promise<z.infer<S>>,
-): Promise<z.infer<S>> {
+async function section(ctx: ProbeContext, schema: z.ZodType, probe: (ctx: ProbeContext) => Promise<unknown>): Promise<unknown> {
   const result = await guarded(ctx, probe);
   const checked = schema.safeParse(result);
   if (checked.success) return checked.data;
   const issue = checked.error.issues[0];
-  return errorSection(ctx, `internal error: section failed the posture schema at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}`) as z.infer<S>;
+  return errorSection(ctx, `internal error: section failed the posture schema at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}`);
 }
 
 /** True when the facts differ; `collected_at` alone changing is not a change. */

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { commandLine, liveProbeContext, recordedProbeContext, recordingProbeContext } from './probe.js';
 
@@ -27,8 +28,8 @@ describe('liveProbeContext', () => {
   });
 
   it('reads files and returns null for missing ones', async () => {
-    expect(await ctx.readFile('/nonexistent/postern')).toBeNull();
-    expect(await ctx.readFile(new URL(import.meta.url).pathname)).toContain('liveProbeContext');
+    expect(await ctx.readFile(process.platform === 'win32' ? 'C:\\nonexistent\\postern' : '/nonexistent/postern')).toBeNull();
+    expect(await ctx.readFile(fileURLToPath(import.meta.url))).toContain('liveProbeContext');
   });
 
   it.runIf(process.platform === 'linux')('reads /proc files, whose stat size is 0', async () => {

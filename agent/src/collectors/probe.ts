@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import type { Platform } from '@postern/shared';
+import { wallClockToEpochSeconds, type WallClock } from './wall-clock.js';
 
 /**
  * The environment every probe reads the device through. Live collection, tests and a
@@ -29,6 +30,8 @@ export interface ProbeContext {
   arch: string;
   /** IANA zone of the device: local-time logs (apt history) are converted with it. */
   timeZone: string;
+  /** A wall-clock time of the device's zone (a log line) as epoch seconds; null when it does not exist. */
+  localTimeToEpochSeconds(t: WallClock): number | null;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
@@ -52,12 +55,33 @@ function pathWithSbin(path: string | undefined): string {
   return parts.join(':');
 }
 
+/**
+ * Windows tools are found in System32 first, whatever PATH the service inherited, so a
+ * directory earlier on PATH cannot stand in for powershell.exe or manage-bde.exe.
+ */
+function windowsPath(path: string | undefined, systemRoot: string): string {
+  const system32 = `${systemRoot}\\System32`;
+  const first = [system32, `${system32}\\WindowsPowerShell\\v1.0`, `${system32}\\Wbem`];
+  const rest = (path ?? '').split(';').filter((p) => p && !first.some((f) => f.toLowerCase() === p.toLowerCase()));
+  return [...first, ...rest].join(';');
+}
+
+/**
+ * Elevated (or SYSTEM) when the process token carries the High or System mandatory
+ * level; `whoami /groups` prints SIDs, which no translation changes.
+ */
+function windowsIsElevated(): boolean {
+  const r = spawnSync('whoami', ['/groups', '/fo', 'csv', '/nh'], { encoding: 'utf8', windowsHide: true, timeout: DEFAULT_TIMEOUT_MS });
+  return r.status === 0 && /S-1-16-(12288|16384)\b/.test(r.stdout);
+}
+
 function livePlatform(): Platform {
   const p = process.platform;
   if (p === 'linux' || p === 'darwin' || p === 'win32') return p;
   throw new Error(`postern-agent does not support the ${p} platform`);
 }
 
+/** Intl's time-zone support costs the process about 8 MB: it is asked only when the zone is wanted by name (recordings). */
 function liveTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
@@ -65,19 +89,33 @@ function liveTimeZone(): string {
 export function liveProbeContext(): ProbeContext {
   const platform = livePlatform();
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', LANG: 'C' };
-  if (platform !== 'win32') env.PATH = pathWithSbin(process.env.PATH);
+  if (platform === 'win32') {
+    // Windows matches environment names without case; the copy must hold one PATH, not two.
+    const key = Object.keys(env).find((k) => k.toLowerCase() === 'path');
+    const current = key === undefined ? undefined : env[key];
+    if (key !== undefined) delete env[key];
+    env.Path = windowsPath(current, process.env.SystemRoot ?? 'C:\\Windows');
+  } else {
+    env.PATH = pathWithSbin(process.env.PATH);
+  }
   return {
     platform,
-    // Windows elevation is detected by the win32 collectors (later issue); nothing reads it yet.
-    isPrivileged: typeof process.getuid === 'function' && process.getuid() === 0,
+    isPrivileged: platform === 'win32' ? windowsIsElevated() : typeof process.getuid === 'function' && process.getuid() === 0,
     kernel: os.release(),
     arch: os.arch(),
-    timeZone: liveTimeZone(),
+    get timeZone() {
+      return liveTimeZone();
+    },
+    // Date's local time is the device's zone, without loading Intl's formatters.
+    localTimeToEpochSeconds(t) {
+      const ms = new Date(t.year, t.month - 1, t.day, t.hour, t.minute, t.second).getTime();
+      return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+    },
     now: () => Date.now(),
     exec(command, args, options) {
       const timeout = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       return new Promise<ExecResult>((resolve) => {
-        execFile(
+        const child = execFile(
           command,
           args,
           { env, timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true, encoding: 'utf8' },
@@ -96,6 +134,8 @@ export function liveProbeContext(): ProbeContext {
             resolve({ code: null, stdout, stderr: stderr || e.message, failure: 'spawn_error' });
           },
         );
+        // No probe reads input: a tool that would wait for it (powershell.exe does) sees end of input at once.
+        child.stdin?.end();
       });
     },
     async readFile(path) {
@@ -145,6 +185,7 @@ export function recordedProbeContext(recording: ProbeRecording): ProbeContext {
     kernel: recording.kernel ?? '6.1.0-test-amd64',
     arch: recording.arch ?? 'x64',
     timeZone: recording.timeZone ?? 'UTC',
+    localTimeToEpochSeconds: (t) => wallClockToEpochSeconds(t, recording.timeZone ?? 'UTC'),
     now: () => recording.now ?? RECORDING_DEFAULT_NOW,
     async exec(command, args) {
       const hit = Object.hasOwn(commands, commandLine(command, args)) ? commands[commandLine(command, args)] : undefined;
@@ -157,33 +198,46 @@ export function recordedProbeContext(recording: ProbeRecording): ProbeContext {
   };
 }
 
+/** One question a probe asked, in the order asked, with how long the answer took. */
+export type ProbeCall =
+  | { kind: 'exec'; command: string; args: string[]; result: ExecResult; durationMs: number }
+  | { kind: 'file'; path: string; content: string | null; durationMs: number };
+
 /**
  * Wraps a context and keeps every answer it gives, so a live collection can be saved
  * (diagnostic bundle, new test fixture) and replayed with recordedProbeContext.
  */
-export function recordingProbeContext(inner: ProbeContext): { ctx: ProbeContext; recording(): ProbeRecording } {
+export function recordingProbeContext(inner: ProbeContext): { ctx: ProbeContext; recording(): ProbeRecording; calls(): ProbeCall[] } {
   const commands: Record<string, RecordedExec> = {};
   const files: Record<string, string | null> = {};
+  const calls: ProbeCall[] = [];
   let firstNow: number | undefined;
   const ctx: ProbeContext = {
     platform: inner.platform,
     isPrivileged: inner.isPrivileged,
     kernel: inner.kernel,
     arch: inner.arch,
-    timeZone: inner.timeZone,
+    get timeZone() {
+      return inner.timeZone;
+    },
+    localTimeToEpochSeconds: (t) => inner.localTimeToEpochSeconds(t),
     now() {
       const t = inner.now();
       firstNow ??= t;
       return t;
     },
     async exec(command, args, options) {
+      const started = performance.now();
       const result = await inner.exec(command, args, options);
       commands[commandLine(command, args)] = result;
+      calls.push({ kind: 'exec', command, args: [...args], result, durationMs: Math.round(performance.now() - started) });
       return result;
     },
     async readFile(path) {
+      const started = performance.now();
       const text = await inner.readFile(path);
       files[path] = text;
+      calls.push({ kind: 'file', path, content: text, durationMs: Math.round(performance.now() - started) });
       return text;
     },
   };
@@ -199,5 +253,6 @@ export function recordingProbeContext(inner: ProbeContext): { ctx: ProbeContext;
       commands: { ...commands },
       files: { ...files },
     }),
+    calls: () => [...calls],
   };
 }

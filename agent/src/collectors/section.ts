@@ -68,3 +68,15 @@ export async function guarded<S>(ctx: ProbeContext, probe: (ctx: ProbeContext) =
     return errorSection(ctx, `internal error: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+
+/** The reason given when a probe needs more privilege than the agent has. */
+export function needsPrivilege(ctx: ProbeContext, what: string): string {
+  return ctx.platform === 'win32'
+    ? `permission denied: run the agent as Administrator (the installed service runs as SYSTEM) to read ${what}`
+    : `permission denied: run the agent as root to read ${what}`;
+}
+
+/** True when a command ran to completion with exit code 0. */
+export function succeeded(result: ExecResult): boolean {
+  return !result.failure && result.code === 0;
+}

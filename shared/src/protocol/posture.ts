@@ -30,9 +30,20 @@ export const osSection = section({
   build: text.nullable(),
   kernel: text,
   arch: text,
+  /** macOS Rapid Security Response suffix (`(a)`), when one is applied; the build carries it too. */
+  version_extra: text.optional(),
 });
 
 export const encryptionState = z.enum(['on', 'off', 'encrypting', 'decrypting', 'suspended', 'unknown']);
+/**
+ * Why a volume is in its state, when the state alone does not say what to do:
+ * - `paused`: encryption or decryption stopped part-way (FileVault on battery, BitLocker paused);
+ * - `deferred`: FileVault is set to turn on at the next login (`fdesetup enable -defer`);
+ * - `waiting_for_activation`: BitLocker encrypted the disk with a clear key and has no protector yet;
+ * - `hardware_only`: the disk is encrypted by the hardware (Apple silicon, T2) but FileVault is off,
+ *   so anyone who can start the Mac can read it.
+ */
+export const encryptionDetail = z.enum(['paused', 'deferred', 'waiting_for_activation', 'hardware_only']);
 export const volume = z.object({
   mount: text,
   encrypted: z.boolean(),
@@ -40,6 +51,9 @@ export const volume = z.object({
   method: text.nullable(),
   state: encryptionState,
   system: z.boolean().optional(),
+  /** Percent of the encryption (or, when decrypting, of the decryption) done, when converting. */
+  progress: z.number().min(0).max(100).optional(),
+  detail: encryptionDetail.optional(),
 });
 export const diskEncryptionSection = section({ volumes: z.array(volume).max(256) });
 
@@ -56,13 +70,26 @@ export const patchesSection = section({
   last_installed_at: numericDate.nullable(),
   auto_updates: z.boolean().nullable(),
   source: text,
+  /** When the pending list was last fetched, when older than the report (macOS's cached list). */
+  checked_at: numericDate.optional(),
 });
 
 export const screenLockSection = section({
   enabled: z.boolean().nullable(),
   idle_minutes: z.number().nonnegative().nullable(),
+  /** Whose setting this is: the user at the console, or a machine-wide policy that applies to every user. */
+  scope: z.enum(['console_user', 'machine']).optional(),
 });
-export const secureBootSection = section({ enabled: z.boolean() });
+export const secureBootSection = section({
+  enabled: z.boolean(),
+  /**
+   * The platform's own name for the boot policy: Apple silicon `full`/`reduced`/`permissive`,
+   * Intel T2 `full`/`medium`/`none`, Linux `shim_validation_disabled`, UEFI `setup`.
+   */
+  mode: text.optional(),
+  /** macOS System Integrity Protection; `custom` when parts of it are switched off. */
+  system_integrity_protection: z.enum(['enabled', 'disabled', 'custom']).optional(),
+});
 export const antivirusSection = section({
   active: z.boolean(),
   products: z.array(z.object({ name: text, enabled: z.boolean(), up_to_date: z.boolean().nullable() })).max(32),

@@ -1,3 +1,5 @@
+import type { Posture } from '@postern/shared';
+import type { Collector } from '../../collectors/collect.js';
 import { AgentError, StreamError } from '../../errors.js';
 import { consoleLogger } from '../../log.js';
 import { describeChecks } from '../../results/describe.js';
@@ -7,6 +9,9 @@ import { reportOnceOverHttp } from '../../stream/http-report.js';
 import { AGENT_VERSION } from '../../version.js';
 import { openState } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+
+/** How long the first collection waits for a slow section before reporting without it. */
+const FIRST_SLOW_READ_WAIT_MS = 10_000;
 
 export interface RunCommandOptions {
   once?: boolean;
@@ -21,17 +26,29 @@ export async function runCommand(opts: RunCommandOptions): Promise<void> {
   // Fail on a missing enrollment before loading the collectors.
   const device = await store.requireDevice();
   const { createCollector, postureChanged } = await import('../../collectors/collect.js');
-  const collector = createCollector();
+  // The long-running agent does not hold its first report for a Windows Update or
+  // softwareupdate scan: that section says "still reading" and follows a minute later.
+  const collector = createCollector(opts.once ? {} : { slowFirstReadWaitMs: FIRST_SLOW_READ_WAIT_MS });
 
   if (opts.once) {
+    // Read everything before connecting: the server closes a stream that sends nothing
+    // for 30 s, and a pending-updates scan can take minutes. That reading is the report.
+    let ready: Posture | undefined = await collector.collect();
+    const once: Collector = {
+      collect: () => {
+        const posture = ready;
+        ready = undefined;
+        return posture ? Promise.resolve(posture) : collector.collect();
+      },
+    };
     const log = consoleLogger({ timestamps: false });
     const stopper = new AbortController();
     const onSignal = () => stopper.abort();
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     try {
       const outcome = opts.http
-        ? await reportOnceOverHttp({ store, keyStore, collector, log, server: opts.server })
-        : await reportOnce({ store, keyStore, collector, postureChanged, log, server: opts.server, signal: stopper.signal });
+        ? await reportOnceOverHttp({ store, keyStore, collector: once, log, server: opts.server })
+        : await reportOnce({ store, keyStore, collector: once, postureChanged, log, server: opts.server, signal: stopper.signal });
       finishOnce(outcome);
     } finally {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fixture, transcriptOutput } from '../../../fixtures/load-fixture.js';
 import { commandLine, recordedProbeContext, RECORDING_DEFAULT_NOW, type ProbeRecording, type RecordedExec } from '../probe.js';
 import { LSBLK_JSON_ARGS, linuxDiskEncryption } from './disk-encryption.js';
-import { parseCryptsetupStatus } from './parse-cryptsetup.js';
+import { parseCryptsetupStatus, parseLuksDump } from './parse-cryptsetup.js';
 import { parseLsblkTree } from './parse-lsblk.js';
 
 const collected_at = RECORDING_DEFAULT_NOW / 1000;
@@ -117,6 +117,30 @@ describe('linux disk encryption section', () => {
     expect(section).toEqual(
       ok({ mount: '/', ...luks('luks'), system: true }, { mount: '/boot/efi', ...plain }, { mount: '/recovery', ...plain }),
     );
+  });
+
+  it('reports LUKS2 with hardware OPAL encryption as encrypted, which osquery reads as "not encrypted" (osquery#8402)', async () => {
+    const header = opalHeader();
+    const lsblk = lsblkJson({
+      name: 'nvme0n1',
+      'maj:min': '259:0',
+      type: 'disk',
+      children: [
+        {
+          name: 'nvme0n1p3',
+          'maj:min': '259:3',
+          type: 'part',
+          fstype: 'crypto_LUKS',
+          children: [{ name: 'luks-2a2c7241', kname: 'dm-0', 'maj:min': '253:0', type: 'crypt', fstype: 'ext4', mountpoint: '/' }],
+        },
+      ],
+    });
+    const status = fixture('linux/cryptsetup-status-luks2-active.txt');
+    const section = await probe({
+      isPrivileged: true,
+      commands: { [LSBLK_JSON]: lsblk, 'cryptsetup status luks-2a2c7241': status, 'cryptsetup luksDump /dev/nvme0n1p3': header },
+    });
+    expect(section).toEqual(ok({ mount: '/', ...luks('luks2-opal'), system: true }));
   });
 
   it('falls back to "luks" when cryptsetup cannot find the mapping', async () => {
@@ -328,6 +352,26 @@ describe('parseCryptsetupStatus', () => {
 
   it('returns null for "Device … not found" rather than a state', () => {
     expect(parseCryptsetupStatus(fixture('linux/cryptsetup-status-device-not-found.txt'))).toBeNull();
+  });
+});
+
+/** The `cryptsetup luksDump` half of the osquery#8402 capture, without the prompt and osquery's row. */
+function opalHeader(): string {
+  const text = fixture('linux/cryptsetup-luksDump-luks2-hw-opal-osquery-says-not-encrypted.txt');
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.includes('cryptsetup luksDump /dev/nvme0n1p3')) + 1;
+  const end = lines.findIndex((l, i) => i > start && l.trim() === '');
+  return `${lines.slice(start, end).join('\n')}\n`;
+}
+
+describe('parseLuksDump', () => {
+  it('reads the version and the OPAL subsystem of a LUKS2 header', () => {
+    expect(parseLuksDump(opalHeader())).toEqual({ version: 2, opal: true });
+    expect(parseLuksDump('LUKS header information\nVersion:        2\nSubsystem:      (no subsystem)\nFlags:          (no flags)\n')).toEqual({ version: 2, opal: false });
+  });
+
+  it("does not read osquery's row as a header", () => {
+    expect(parseLuksDump('encrypted = 0\nencryption_status = not encrypted\n')).toBeNull();
   });
 });
 

@@ -1,8 +1,8 @@
 import type { DiskEncryptionSection, Volume } from '@postern/shared';
 import type { ProbeContext } from '../probe.js';
-import { errorSection, execFailureReason, okSection } from '../section.js';
+import { errorSection, execFailureReason, okSection, succeeded } from '../section.js';
 import { dmCryptLayers, findDevice, type BlockDevice, type BlockGraph, type DmCryptLayer } from './block-devices.js';
-import { parseCryptsetupStatus } from './parse-cryptsetup.js';
+import { parseCryptsetupStatus, parseLuksDump } from './parse-cryptsetup.js';
 import { parseLsblkJson, parseLsblkTree } from './parse-lsblk.js';
 import { parseMountinfo, type Mount } from './parse-mountinfo.js';
 import { parseZfsEncryption, parseZpoolLeafDevices } from './parse-zfs.js';
@@ -138,15 +138,30 @@ function cryptMethodReader(ctx: ProbeContext): CryptMethodReader {
     if (!method) {
       // A mapping name is device data: one that looks like an option is not passed on.
       method = ctx.isPrivileged && !name.startsWith('-')
-        ? ctx.exec('cryptsetup', ['status', name]).then((r) => {
+        ? ctx.exec('cryptsetup', ['status', name]).then(async (r) => {
             const status = r.failure ? null : parseCryptsetupStatus(r.stdout);
-            return status?.active && status.method ? status.method : fallback(layer);
+            if (!status?.active || !status.method) return fallback(layer);
+            return status.method === 'luks2' && (await usesOpal(ctx, layer)) ? 'luks2-opal' : status.method;
           })
         : Promise.resolve(fallback(layer));
       cache.set(name, method);
     }
     return method;
   };
+}
+
+/**
+ * Whether a LUKS2 mapping's header names the drive's OPAL hardware encryption: a fact
+ * worth reporting, since it then rests on the drive's firmware rather than on dm-crypt.
+ */
+async function usesOpal(ctx: ProbeContext, layer: DmCryptLayer): Promise<boolean> {
+  const backing = layer.backing;
+  if (!backing) return false;
+  const name = backing.kname ?? backing.name;
+  const path = name.startsWith('/dev/') ? name : `/dev/${name}`;
+  if (!/^\/dev\/[A-Za-z0-9._/-]+$/.test(path)) return false;
+  const r = await ctx.exec('cryptsetup', ['luksDump', path]);
+  return succeeded(r) && parseLuksDump(r.stdout)?.opal === true;
 }
 
 async function dmCryptFacts(layers: DmCryptLayer[] | null, crypt: CryptMethodReader): Promise<VolumeFacts> {

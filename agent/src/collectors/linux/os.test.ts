@@ -53,11 +53,23 @@ describe('linux os section', () => {
     expect(await osFrom({ '/etc/os-release': arch })).toEqual(expected('arch', 'Arch Linux', 'rolling', 'rolling'));
   });
 
-  it('reports an error section when no os-release file can be read', async () => {
+  it('falls back to /etc/lsb-release when there is no os-release at all', async () => {
+    expect(await osFrom({ '/etc/lsb-release': fixture('linux/lsb-release-ubuntu-24.04.txt') })).toEqual(expected('ubuntu', 'Ubuntu', '24.04'));
+  });
+
+  it("prefers os-release's ID and NAME over lsb-release's DISTRIB_ID, unlike systeminformation", async () => {
+    const section = await osFrom({
+      '/etc/os-release': fixture('linux/os-release-linuxmint-17.txt'),
+      '/etc/lsb-release': fixture('linux/lsb-release-ubuntu-24.04.txt'),
+    });
+    expect(section).toEqual(expected('ubuntu', 'Ubuntu', '14.04'));
+  });
+
+  it('reports an error section when no release file can be read', async () => {
     expect(await osFrom({})).toEqual({
       status: 'error',
       collected_at,
-      error: 'cannot read /etc/os-release or /usr/lib/os-release',
+      error: 'cannot read /etc/os-release, /usr/lib/os-release or /etc/lsb-release',
     });
   });
 });

@@ -20,3 +20,23 @@ export function parseCryptsetupStatus(text: string): CryptsetupStatus | null {
   const method = type ? (METHODS[type] ?? type.toLowerCase()) : null;
   return { active, method: active ? method : null };
 }
+
+/** The parts of a `cryptsetup luksDump <device>` header this agent reports. */
+export interface LuksHeader {
+  version: number;
+  /** The drive's own OPAL encryption is used (`Subsystem: HW-OPAL`, `Requirements: opal`). */
+  opal: boolean;
+}
+
+/**
+ * `cryptsetup luksDump` (root). osquery's bundled libcryptsetup reads a LUKS2 header
+ * with hardware OPAL as "not encrypted" (osquery#8402); it is LUKS2 all the same. null
+ * when the text is not a LUKS header.
+ */
+export function parseLuksDump(text: string): LuksHeader | null {
+  if (!/^LUKS header information\s*$/m.test(text)) return null;
+  const version = Number(/^Version:\s*(\d+)\s*$/m.exec(text)?.[1]);
+  if (!Number.isInteger(version)) return null;
+  const opal = /^Subsystem:.*\bOPAL\b/im.test(text) || /^Requirements:.*\bopal\b/im.test(text);
+  return { version, opal };
+}

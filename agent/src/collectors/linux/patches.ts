@@ -1,7 +1,6 @@
 import type { PatchesSection } from '@postern/shared';
 import { SLOW_TIMEOUT_MS, type ExecResult, type ProbeContext } from '../probe.js';
 import { errorSection, execFailureReason, firstLine, okSection } from '../section.js';
-import { wallClockToEpochSeconds } from '../wall-clock.js';
 import { parseAptCheck, parseAptListUpgradable, parseUnattendedUpgrade, type AptCounts } from './parse-apt.js';
 import { lastInstallInAptHistory } from './parse-apt-history.js';
 import { appliesUpdates, latestRpmInstallTime, parseDnfCheckUpdate, parseDnfSecurityPackages } from './parse-dnf.js';
@@ -64,7 +63,7 @@ async function aptLastInstall(ctx: ProbeContext): Promise<number | null> {
   for (const read of sources) {
     const text = await read();
     const when = text === null ? null : lastInstallInAptHistory(text);
-    if (when) return wallClockToEpochSeconds(when, ctx.timeZone);
+    if (when) return ctx.localTimeToEpochSeconds(when);
   }
   return null;
 }
