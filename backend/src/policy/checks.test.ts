@@ -53,6 +53,7 @@ const cases: Case[] = [
   { check: 'disk_encryption.all_fixed_volumes', name: 'a volume of unknown state', posture: volumes({ mount: '/', encrypted: true, state: 'unknown', system: true }), status: 'unknown', reason: 'unknown', message: /protection state is unknown/ },
   { check: 'firewall.enabled', name: 'a firewall on', posture: linux, status: 'pass', message: /on \(nftables\)/ },
   { check: 'firewall.enabled', name: 'no firewall', posture: { ...linux, firewall: ok({ enabled: false, backend: 'none' as const, profiles: [] }) }, status: 'fail', reason: 'off', message: /no host firewall/ },
+  { check: 'firewall.enabled', name: 'ufw filtering while the nftables ruleset is empty', posture: { ...linux, firewall: ok({ enabled: true, backend: 'ufw' as const, profiles: [{ name: 'ufw', enabled: true }, { name: 'nftables', enabled: false }] }) }, status: 'pass', message: /on \(ufw\)/ },
   { check: 'firewall.enabled', name: 'one Windows profile off', posture: windowsPostureWithPublicFirewallOff(NOW), status: 'fail', reason: 'profile_off', message: /off for profile Public/ },
   { check: 'firewall.enabled', name: 'an unreadable firewall', posture: { ...linux, firewall: unreadable }, status: 'unknown', reason: 'unknown', message: /permission denied/ },
   { check: 'patches.max_pending_security', name: 'nothing pending', posture: linux, params: { max: 0 }, status: 'pass', message: /0 security updates pending/ },

@@ -14,7 +14,9 @@ export const firewallEnabled: CatalogCheck<z.infer<typeof firewallEnabledParams>
     const fw = posture.firewall;
     const missing = unreadable('the firewall', fw);
     if (missing || fw.status !== 'ok') return missing!;
-    const off = fw.profiles.filter((p) => !p.enabled).map((p) => p.name);
+    // Profiles are Windows network profiles, each a separate exposure. On Linux and macOS the
+    // agent lists the tools it read; one filtering tool is enough, so `enabled` decides there.
+    const off = posture.os.status === 'ok' && posture.os.platform === 'win32' ? fw.profiles.filter((p) => !p.enabled).map((p) => p.name) : [];
     if (!fw.enabled) return { status: 'fail', reason: 'off', message: 'no host firewall is filtering incoming traffic' };
     if (off.length > 0) return { status: 'fail', reason: 'profile_off', message: `the firewall is off for profile${off.length > 1 ? 's' : ''} ${off.join(', ')}` };
     return { status: 'pass', message: `host firewall is on (${fw.backend})` };
