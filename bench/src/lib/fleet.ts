@@ -1,0 +1,193 @@
+/**
+ * The simulated fleet. Device i of a fleet has its own P-256 key, derived from the fleet seed
+ * and i (HMAC-SHA256 → private scalar), so the process that seeds the database and the load
+ * generators that sign for the devices agree on every key without shipping private keys
+ * around. Each key is a distinct, real key; only its randomness is reproducible.
+ */
+import { createECDH, createHash, createHmac, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import type { DeviceKey } from '@postern/agent';
+import { deviceKid, type Posture, type PublicP256Jwk } from '@postern/shared';
+import pg from 'pg';
+import {
+  healthyLinuxPosture,
+  healthyMacPosture,
+  unencryptedLinuxPosture,
+  windowsPostureWithPublicFirewallOff,
+} from '../../dist/test-lib/testenv/postures.js';
+
+export const FLEET_SEED = 'postern-bench-fleet-1';
+export const FLEET_GROUP = 'employees';
+
+export interface FleetDevice {
+  index: number;
+  id: string;
+  kid: string;
+  publicJwk: PublicP256Jwk;
+  ueid: string;
+  hostname: string;
+  platform: 'linux' | 'darwin' | 'win32';
+  /** Private scalar, base64url. */
+  d: string;
+}
+
+const hmac = (seed: string, label: string) => createHmac('sha256', seed).update(label).digest();
+
+export function deriveDevice(index: number, seed = FLEET_SEED): FleetDevice {
+  const ecdh = createECDH('prime256v1');
+  let d: Buffer | undefined;
+  let publicKey: Buffer | undefined;
+  for (let attempt = 0; attempt < 8 && !publicKey; attempt++) {
+    d = hmac(seed, `key:${index}:${attempt}`);
+    try {
+      ecdh.setPrivateKey(d);
+      publicKey = ecdh.getPublicKey();
+    } catch {
+      // A scalar outside [1, n-1] (odds about 2^-32): derive the next one.
+    }
+  }
+  if (!d || !publicKey) throw new Error(`could not derive a key for device ${index}`);
+  const x = publicKey.subarray(1, 33).toString('base64url');
+  const y = publicKey.subarray(33, 65).toString('base64url');
+  // RFC 7638 thumbprint: the required members in lexicographic order, no whitespace.
+  const kid = createHash('sha256').update(`{"crv":"P-256","kty":"EC","x":"${x}","y":"${y}"}`).digest('base64url');
+  const idBytes = hmac(seed, `id:${index}`).subarray(0, 16);
+  idBytes[6] = ((idBytes[6] as number) & 0x0f) | 0x40;
+  idBytes[8] = ((idBytes[8] as number) & 0x3f) | 0x80;
+  const hex = idBytes.toString('hex');
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const ueid = Buffer.concat([Buffer.from([1]), hmac(seed, `ueid:${index}`).subarray(0, 16)]).toString('base64url');
+  const kind = postureKind(index);
+  const platform = kind === 'mac' ? 'darwin' : kind === 'windows' ? 'win32' : 'linux';
+  // The posture kind is in the hostname, so SQL can tell devices of a kind apart (fillPostures).
+  return { index, id, kid, publicJwk: { kty: 'EC', crv: 'P-256', x, y }, ueid, hostname: `bench-${index}-${kind}`, platform, d: d.toString('base64url') };
+}
+
+/**
+ * The posture mix of the fleet: 70 % healthy Linux laptops, 10 % healthy Macs, 10 % Windows
+ * with the public-profile firewall off and 10 % unencrypted Linux (both noncompliant), so the
+ * policy takes every path and gateways see both 200 and 403.
+ */
+export type PostureKind = 'linux' | 'mac' | 'windows' | 'unencrypted';
+const kinds = new Map<number, PostureKind>();
+/** Drawn from a hash of the index, so any stride through the fleet (every 10th device…) still gets the mix. */
+export function postureKind(index: number): PostureKind {
+  let kind = kinds.get(index);
+  if (!kind) {
+    const k = (createHash('sha256').update(`posture:${index}`).digest()[0] as number) % 10;
+    kind = k < 7 ? 'linux' : k === 7 ? 'mac' : k === 8 ? 'windows' : 'unencrypted';
+    if (kinds.size < 200_000) kinds.set(index, kind);
+  }
+  return kind;
+}
+
+export function postureOf(index: number, now = Math.floor(Date.now() / 1000)): Posture {
+  switch (postureKind(index)) {
+    case 'linux':
+      return healthyLinuxPosture(now);
+    case 'mac':
+      return healthyMacPosture(now);
+    case 'windows':
+      return windowsPostureWithPublicFirewallOff(now);
+    case 'unencrypted':
+      return unencryptedLinuxPosture(now);
+  }
+}
+
+/** The signing side of a device: the agent's DeviceKey interface over the derived key. */
+export function deviceKey(device: FleetDevice): DeviceKey & { keyObject: KeyObject } {
+  const keyObject = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', x: device.publicJwk.x, y: device.publicJwk.y, d: device.d }, format: 'jwk' });
+  return {
+    kid: device.kid,
+    publicJwk: device.publicJwk,
+    keyObject,
+    // The same bytes the agent's WebCrypto key yields: ECDSA P-256 over SHA-256, raw r || s.
+    sign: async (data) => new Uint8Array(sign('sha256', data, { key: keyObject, dsaEncoding: 'ieee-p1363' })),
+  };
+}
+
+/** `count` indices spread evenly over a fleet of `fleet` devices (all of them when count >= fleet). */
+export function spread(fleet: number, count: number): number[] {
+  if (count >= fleet) return Array.from({ length: fleet }, (_, i) => i);
+  const step = fleet / count;
+  return Array.from({ length: count }, (_, i) => Math.floor(i * step));
+}
+
+/**
+ * Writes `count` enrolled, active devices straight into the database, as enrollment would
+ * (`backend/src/enrollment/enroll.ts` inserts the same columns), in batches. The server must
+ * not be running on a PGlite data directory (PGlite has one process at a time).
+ */
+export async function seedDevices(target: { databaseUrl?: string; dataDir: string }, count: number): Promise<{ keySeconds: number; insertSeconds: number }> {
+  const started = performance.now();
+  const devices: FleetDevice[] = [];
+  for (let i = 0; i < count; i++) devices.push(deriveDevice(i));
+  const keySeconds = (performance.now() - started) / 1000;
+  const first = devices[0];
+  if (first && (await deviceKid(first.publicJwk)) !== first.kid) throw new Error('the bench computes device kids differently from @postern/shared');
+
+  // Loaded here only: the load generators import this module too and need none of the backend.
+  const { openStore } = await import('@postern/backend');
+  const store = await openStore({ databaseUrl: target.databaseUrl, dataDir: target.dataDir });
+  const inserting = performance.now();
+  try {
+    const batch = 2000;
+    for (let from = 0; from < devices.length; from += batch) {
+      await store.db
+        .insertInto('devices')
+        .values(
+          devices.slice(from, from + batch).map((d) => ({
+            id: d.id,
+            kid: d.kid,
+            public_jwk: JSON.stringify(d.publicJwk),
+            ueid: d.ueid,
+            machine_id: createHash('sha256').update(d.hostname).digest('hex'),
+            hostname: d.hostname,
+            platform: d.platform,
+            serial: null,
+            agent_version: '0.1.0',
+            group_name: FLEET_GROUP,
+            owner: null,
+            status: 'active' as const,
+            expires_at: null,
+            enrollment_token_id: null,
+          })),
+        )
+        .execute();
+    }
+  } finally {
+    await store.close();
+  }
+  return { keySeconds, insertSeconds: (performance.now() - inserting) / 1000 };
+}
+
+/**
+ * Gives every device that has not reported yet a stored posture, copied from a device of the
+ * same posture kind that did (PostgreSQL only, while the server runs): a fleet of 100k devices
+ * that have all reported, without 100k reports. One history row each, too.
+ */
+export async function fillPostures(databaseUrl: string): Promise<{ filled: number; seconds: number }> {
+  const started = performance.now();
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const kind = `split_part(d.hostname, '-', 3)`;
+    const templates = `select distinct on (${kind}) ${kind} as k, p.* from device_posture p join devices d on d.id = p.device_id order by ${kind}`;
+    const missing = `not exists (select 1 from device_posture x where x.device_id = d.id)`;
+    await client.query('begin');
+    await client.query(
+      `insert into attestations (device_id, seq, attested_at, received_at, posture, verdict, score)
+       select d.id, 0, t.attested_at, t.received_at, t.posture, t.verdict, t.score
+       from devices d join (${templates}) t on t.k = ${kind} where ${missing}`,
+    );
+    const result = await client.query(
+      `insert into device_posture (device_id, seq, attested_at, received_at, posture, verdict, score, checks, policy_id, evaluated_at)
+       select d.id, 0, t.attested_at, t.received_at, t.posture, t.verdict, t.score, t.checks, t.policy_id, t.evaluated_at
+       from devices d join (${templates}) t on t.k = ${kind} where ${missing}`,
+    );
+    await client.query('commit');
+    await client.query('analyze');
+    return { filled: result.rowCount ?? 0, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await client.end();
+  }
+}
