@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { Batches } from './batches.js';
+import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -15,6 +17,10 @@ export interface Backend {
   /** Tells every replica (this one included) about changes it must act on at once. */
   events: ClusterEvents;
   keys: ServerKeys;
+  /** Imported device public keys, for attestations and DPoP proofs alike. */
+  publicKeys: PublicKeyCache;
+  /** Database work of the hot paths, batched across concurrent requests. */
+  batches: Batches;
   /** `iss` of the results this backend signs: its public URL. */
   issuer: string;
   metrics: Metrics;

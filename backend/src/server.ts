@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AGENT_STREAM_PATH, CloseCode } from '@postern/shared';
 import { ensureAdminToken } from './admin/admin-token.js';
+import { createBatches } from './batches.js';
 import type { ServerConfig } from './config.js';
 import type { Backend } from './context.js';
 import { pruneDpopJtis } from './decisions/dpop.js';
 import { createClusterEvents, type ClusterEvent } from './events/cluster-events.js';
 import { sweepEndedExceptions } from './exceptions/exceptions.js';
 import { createApp } from './http/app.js';
+import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -40,11 +42,12 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
   const policies = await PolicyCache.load(store.db);
   const events = await createClusterEvents(store, log);
 
-  const backend: Backend = {
+  const base: Omit<Backend, 'batches'> = {
     db: store.db,
     policies,
     events,
     keys: await loadServerKeys(store.db),
+    publicKeys: new PublicKeyCache(),
     issuer: '',
     metrics: createMetrics(),
     log,
@@ -56,6 +59,7 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
       enrollFailuresPerMinute: Number(process.env.POSTERN_ENROLL_FAILURES_PER_MINUTE ?? 10),
     },
   };
+  const backend: Backend = Object.assign(base, { batches: createBatches(base) });
   events.subscribe((event) => handleClusterEvent(backend, event));
   // After a lost LISTEN connection, notifications may have been missed: reload what they would have changed.
   events.onResync(() => policies.reload());

@@ -23,7 +23,7 @@ export function sizesFor(quick: boolean) {
   return quick
     ? {
         fleet: 1000,
-        ingest: { connections: { postgresql: 300, pglite: 200 }, spacingMs: 1000, warmupMs: 2000, durationMs: 5000, halfDurationMs: 4000, workers: 1 },
+        ingest: { connections: { postgresql: 1500, pglite: 800 }, spacingMs: 1000, warmupMs: 2000, durationMs: 5000, halfDurationMs: 4000, workers: 1 },
         warmUp: { concurrency: 100, workers: 2 },
         authz: { connections: 10, warmupS: 1, durationS: 3, tokens: 1000 },
         verify: { warmupS: 0.5, durationS: 2, concurrency: 16 },
@@ -34,7 +34,7 @@ export function sizesFor(quick: boolean) {
     : {
         fleet: 10_000,
         // Connections offer one report a second each: more than the server answers (saturated).
-        ingest: { connections: { postgresql: 1200, pglite: 600 }, spacingMs: 1000, warmupMs: 3000, durationMs: 15_000, halfDurationMs: 10_000, workers: 1 },
+        ingest: { connections: { postgresql: 4000, pglite: 2000 }, spacingMs: 1000, warmupMs: 3000, durationMs: 15_000, halfDurationMs: 10_000, workers: 1 },
         warmUp: { concurrency: 200, workers: 2 },
         authz: { connections: 10, warmupS: 2, durationS: 10, tokens: 10_000 },
         verify: { warmupS: 1, durationS: 5, concurrency: 16 },

@@ -2,7 +2,7 @@ import type { Router } from '@koa/router';
 import { z } from 'zod';
 import { appendAudit } from '../audit/append.js';
 import type { Backend } from '../context.js';
-import { decide } from '../decisions/decide.js';
+import { decide, decideMany } from '../decisions/decide.js';
 import { toSeconds } from '../devices/repository.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { createGatewayKey } from '../gateways/gateway-keys.js';
@@ -47,14 +47,10 @@ export function adminRoutes(router: Router, backend: Backend): void {
   });
 
   router.get('/v1/admin/devices', requireAdmin, async (ctx) => {
-    const rows = await backend.db.selectFrom('devices').selectAll().orderBy('enrolled_at').execute();
+    const rows = await backend.db.selectFrom('devices').select('id').orderBy('enrolled_at').execute();
     const now = backend.now();
-    const devices = [];
-    for (const row of rows) {
-      const decision = await decide(backend.db, backend.policies, row.id, now);
-      devices.push({ ...deviceView(row), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0 });
-    }
-    ctx.body = { devices };
+    const decisions = await decideMany(backend.db, backend.policies, rows.map((row) => ({ deviceId: row.id, now })));
+    ctx.body = { devices: decisions.flatMap((d) => (d ? [{ ...deviceView(d.device), verdict: d.verdict, score: d.score }] : [])) };
   });
 
   router.get('/v1/admin/devices/:id', requireAdmin, async (ctx) => {

@@ -1,20 +1,21 @@
 import type { Backend } from '../context.js';
-import { findDeviceByKid } from '../devices/repository.js';
 import type { Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
-import { ingestEvidence, type IngestResult } from './ingest.js';
+import { Overloaded } from '../store/micro-batch.js';
+import type { IngestResult } from './ingest.js';
 import { verifyEvidence } from './verify-evidence.js';
 
 /**
  * One attestation, whatever the transport: verify, then store and evaluate. Refusals are
  * counted by code and leave stored state untouched. `boundDevice` pins an authenticated
- * stream to the device that opened it.
+ * stream to the device that opened it; its row stands in for a lookup, since what can change
+ * in it (status, group, expiry) is read again when the report is stored.
  */
 export async function exchangeAttestation(
   backend: Backend,
   token: string,
   expectedNonce: string | null,
-  boundDevice: string | null,
+  boundDevice: Device | null,
 ): Promise<{ device: Device; result: IngestResult }> {
   const started = process.hrtime.bigint();
   const now = backend.now();
@@ -23,10 +24,14 @@ export async function exchangeAttestation(
       expectedNonce,
       now,
       maxSkewS: backend.settings.maxSkewS,
-      findDeviceByKid: (kid) => findDeviceByKid(backend.db, kid),
+      findDeviceByKid: (kid) => {
+        if (boundDevice === null) return backend.batches.devicesByKid.submit(kid).catch(overloaded);
+        if (kid !== boundDevice.kid) throw new AttestationError('unknown_key', 'this stream belongs to another device: open a new connection');
+        return Promise.resolve(boundDevice);
+      },
+      publicKeys: backend.publicKeys,
     });
-    if (boundDevice !== null && device.id !== boundDevice) throw new AttestationError('unknown_key', 'this stream belongs to another device: open a new connection');
-    const result = await ingestEvidence(backend, device, claims, now);
+    const result = await backend.batches.ingest.submit({ device, claims, now }).catch(overloaded);
     backend.metrics.attestationsAccepted.inc();
     backend.metrics.ingestSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (result.changed) backend.log.info({ device: device.id, from: result.changed.from, to: result.changed.to, score: result.score }, 'verdict changed');
@@ -35,4 +40,10 @@ export async function exchangeAttestation(
     if (error instanceof AttestationError) backend.metrics.attestationsRejected.inc({ code: error.code });
     throw error;
   }
+}
+
+/** A full queue is the client's cue to come back later, not a server fault. */
+function overloaded(error: unknown): never {
+  if (error instanceof Overloaded) throw new AttestationError('rate_limited', `the server is at capacity (${error.message}): send this report again in a few seconds`);
+  throw error;
 }

@@ -1,15 +1,17 @@
 import type { CheckResult, EvidenceClaims, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { appendAudit } from '../audit/append.js';
+import { appendAudits, type AuditEntry } from '../audit/append.js';
 import { signEar } from '../decisions/ear.js';
-import { checksOf, findLatestPosture, toSeconds } from '../devices/repository.js';
+import { checksOf, toSeconds } from '../devices/repository.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 import { evaluatePosture, policyRef, verdictAt } from '../policy/evaluate.js';
 import { activeExceptions } from '../exceptions/active.js';
 import type { PolicyCache } from '../policy/policy-cache.js';
 import { failingIds } from '../policy/reevaluate.js';
 import type { Policy } from '../policy/types.js';
+import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
+import { valuesList } from '../store/values-list.js';
 import { AttestationError } from './attestation-error.js';
 
 export interface IngestDeps {
@@ -29,75 +31,158 @@ export interface IngestResult {
   changed: { from: Verdict | null; to: Verdict } | null;
 }
 
+export interface IngestItem {
+  device: Device;
+  claims: EvidenceClaims;
+  now: number;
+}
+
+const refused = (error: unknown): Outcome<never> => ({ ok: false, error });
+
 /**
- * Stores a verified attestation and its evaluation in one transaction. The seq guard is the
- * UPDATE itself, so two replicas racing with the same report accept it once.
+ * Stores verified attestations and their evaluations, many devices in one transaction: one
+ * statement per step for the whole batch, one commit, and no answer before it. The seq guard
+ * is the UPDATE itself, so two replicas racing with the same report accept it once; two
+ * reports of one device in one batch are taken highest seq first, as if that one had come
+ * first.
  */
-export async function ingestEvidence(deps: IngestDeps, device: Device, claims: EvidenceClaims, now: number): Promise<IngestResult> {
-  const standing = { status: device.status, expires_at: toSeconds(device.expires_at) };
-  if (verdictAt(deps.policies.forGroup(device.group_name), standing, null, now) === 'revoked') throw new AttestationError('revoked', 'this device is revoked or its enrollment has expired: enroll it again');
+export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]): Promise<Array<Outcome<IngestResult>>> {
+  const outcomes: Array<Outcome<IngestResult> | undefined> = new Array(items.length);
+  const candidates: number[] = [];
+  items.forEach(({ device, now }, i) => {
+    const standing = { status: device.status, expires_at: toSeconds(device.expires_at) };
+    if (verdictAt(deps.policies.forGroup(device.group_name), standing, null, now) === 'revoked') outcomes[i] = refused(new AttestationError('revoked', 'this device is revoked or its enrollment has expired: enroll it again'));
+    else candidates.push(i);
+  });
+  // One report per device per statement: the others are judged against the one taken.
+  const taken = new Map<string, number>();
+  for (const i of candidates) {
+    const item = items[i] as IngestItem;
+    const other = taken.get(item.device.id);
+    if (other === undefined || (items[other] as IngestItem).claims.seq < item.claims.seq) taken.set(item.device.id, i);
+  }
+  const chosen = [...taken.values()];
 
-  const outcome = await deps.db.transaction().execute(async (trx) => {
-    const advanced = await trx
-      .updateTable('devices')
-      .set({ last_seq: claims.seq, last_seen_at: new Date(now * 1000), agent_version: claims.swversion[0] })
-      .where('id', '=', device.id)
-      .where('last_seq', '<', claims.seq)
-      .where('status', '!=', 'revoked')
-      .returning(['status', 'group_name'])
-      .executeTakeFirst();
-    if (!advanced) {
-      const current = await trx.selectFrom('devices').select(['status', 'last_seq']).where('id', '=', device.id).executeTakeFirst();
-      if (current?.status === 'revoked') throw new AttestationError('revoked', 'this device has been revoked');
-      throw new AttestationError('replayed_seq', `seq ${claims.seq} is not above the last accepted seq ${current?.last_seq ?? '?'}: each report needs a higher seq`);
-    }
+  const evaluated = chosen.length === 0 ? [] : await deps.db.transaction().execute((trx) => storeBatch(trx, deps.policies, chosen.map((i) => items[i] as IngestItem)));
+  const byDevice = new Map(evaluated.map((e) => [e.deviceId, e]));
+
+  await Promise.all(
+    candidates.map(async (i) => {
+      const item = items[i] as IngestItem;
+      const stored = byDevice.get(item.device.id);
+      const winner = items[taken.get(item.device.id) as number] as IngestItem;
+      if (!stored || !('verdict' in stored) || winner !== item) {
+        outcomes[i] = refused(refusalOf(item, stored, winner));
+        return;
+      }
+      try {
+        const token = await signEar(deps.keys, deps.issuer, {
+          deviceId: item.device.id,
+          kid: item.device.kid,
+          group: stored.group,
+          verdict: stored.verdict,
+          score: stored.score,
+          checks: stored.checks,
+          policyRef: policyRef(stored.policy),
+          nonce: item.claims.eat_nonce,
+          now: item.now,
+          lifetimeS: Math.min(stored.policy.max_age_s, 2 * stored.policy.report_interval_s),
+        });
+        outcomes[i] = { ok: true, value: { seq: item.claims.seq, verdict: stored.verdict, score: stored.score, checks: stored.checks, token, changed: stored.changed } };
+      } catch (error) {
+        outcomes[i] = refused(error);
+      }
+    }),
+  );
+  return outcomes.map((o) => o ?? refused(new Error('attestation was not processed')));
+}
+
+function refusalOf(item: IngestItem, stored: Stored | undefined, winner: IngestItem): AttestationError {
+  if (stored && 'revoked' in stored && stored.revoked) return new AttestationError('revoked', 'this device has been revoked');
+  const lastSeq = stored && 'verdict' in stored ? winner.claims.seq : (stored?.lastSeq ?? '?');
+  return new AttestationError('replayed_seq', `seq ${item.claims.seq} is not above the last accepted seq ${lastSeq}: each report needs a higher seq`);
+}
+
+type Stored =
+  | { deviceId: string; verdict: Verdict; score: number; checks: CheckResult[]; changed: IngestResult['changed']; group: string; policy: Policy }
+  | { deviceId: string; revoked: boolean; lastSeq: number | null };
+
+async function storeBatch(trx: Kysely<Database>, policies: PolicyCache, items: readonly IngestItem[]): Promise<Stored[]> {
+  const advanced = await trx
+    .updateTable('devices')
+    .from(
+      valuesList(
+        items.map(({ device, claims, now }) => ({ id: device.id, seq: claims.seq, seen: new Date(now * 1000), agent: claims.swversion[0] })),
+        'v',
+        { id: 'uuid', seq: 'int8', seen: 'timestamptz', agent: 'text' },
+      ),
+    )
+    .set((eb) => ({ last_seq: eb.ref('v.seq'), last_seen_at: eb.ref('v.seen'), agent_version: eb.ref('v.agent') }))
+    .whereRef('devices.id', '=', 'v.id')
+    .whereRef('devices.last_seq', '<', 'v.seq')
+    .where('devices.status', '!=', 'revoked')
+    .returning(['devices.id', 'devices.status', 'devices.group_name', 'devices.expires_at'])
+    .execute();
+  const advancedById = new Map(advanced.map((a) => [a.id, a]));
+  const stored: Stored[] = [];
+
+  const behind = items.filter((item) => !advancedById.has(item.device.id)).map((item) => item.device.id);
+  if (behind.length > 0) {
+    const current = await trx.selectFrom('devices').select(['id', 'status', 'last_seq']).where('id', 'in', behind).execute();
+    const currentById = new Map(current.map((c) => [c.id, c]));
+    for (const id of behind) stored.push({ deviceId: id, revoked: currentById.get(id)?.status === 'revoked', lastSeq: currentById.get(id)?.last_seq ?? null });
+  }
+  const live = items.filter((item) => advancedById.has(item.device.id));
+  if (live.length === 0) return stored;
+
+  const ids = live.map((item) => item.device.id);
+  const earliest = Math.min(...live.map((item) => item.now));
+  const [previousRows, exceptionsByDevice] = await Promise.all([
+    trx.selectFrom('device_posture').select(['device_id', 'verdict', 'checks']).where('device_id', 'in', ids).execute(),
+    activeExceptions(trx, ids, earliest),
+  ]);
+  const previousById = new Map(previousRows.map((p) => [p.device_id, p]));
+
+  const postureRows = [];
+  const attestationRows = [];
+  const audits: AuditEntry[] = [];
+  for (const { device, claims, now } of live) {
+    const row = advancedById.get(device.id) as (typeof advanced)[number];
     // The group is read in this transaction, so an admin's group change is never judged by the old group's policy.
-    const policy: Policy = deps.policies.forGroup(advanced.group_name);
-    const previous = await findLatestPosture(trx, device.id);
-    const previousChecks = checksOf(previous);
-    const exceptions = (await activeExceptions(trx, [device.id], now)).get(device.id) ?? [];
-    const { checks, score } = evaluatePosture(policy, claims.posture, { now, previous: previousChecks, attestedAt: claims.iat, agentVersion: claims.swversion[0], exceptions });
-    const liveStanding = { status: advanced.status, expires_at: standing.expires_at };
-    const verdict = verdictAt(policy, liveStanding, { attested_at: claims.iat, checks }, now);
+    const policy: Policy = policies.forGroup(row.group_name);
+    const previous = previousById.get(device.id) ?? null;
+    const exceptions = (exceptionsByDevice.get(device.id) ?? []).filter((e) => e.until > now);
+    const { checks, score } = evaluatePosture(policy, claims.posture, { now, previous: checksOf(previous), attestedAt: claims.iat, agentVersion: claims.swversion[0], exceptions });
+    const verdict = verdictAt(policy, { status: row.status, expires_at: toSeconds(row.expires_at) }, { attested_at: claims.iat, checks }, now);
     const previousVerdict = previous ? (previous.verdict as Verdict) : null;
-    const row = {
-      seq: claims.seq,
-      attested_at: new Date(claims.iat * 1000),
-      received_at: new Date(now * 1000),
-      posture: JSON.stringify(claims.posture),
-      verdict,
-      score,
-      checks: JSON.stringify(checks),
-      policy_id: policyRef(policy),
-      evaluated_at: new Date(now * 1000),
-    };
-    await trx
-      .insertInto('device_posture')
-      .values({ device_id: device.id, ...row })
-      .onConflict((oc) => oc.column('device_id').doUpdateSet(row))
-      .execute();
-    await trx
-      .insertInto('attestations')
-      .values({ device_id: device.id, seq: claims.seq, attested_at: row.attested_at, received_at: row.received_at, posture: row.posture, verdict, score })
-      .execute();
+    const posture = JSON.stringify(claims.posture);
+    const attestedAt = new Date(claims.iat * 1000);
+    const receivedAt = new Date(now * 1000);
+    postureRows.push({ device_id: device.id, seq: claims.seq, attested_at: attestedAt, received_at: receivedAt, posture, verdict, score, checks: JSON.stringify(checks), policy_id: policyRef(policy), evaluated_at: receivedAt });
+    attestationRows.push({ device_id: device.id, seq: claims.seq, attested_at: attestedAt, received_at: receivedAt, posture, verdict, score });
     const changed = previousVerdict !== verdict ? { from: previousVerdict, to: verdict } : null;
-    if (changed) {
-      await appendAudit(trx, { actor: 'postern', kind: 'device.verdict_changed', deviceId: device.id, detail: { from: changed.from, to: changed.to, score, failing: failingIds(checks), policy: row.policy_id } });
-    }
-    return { verdict, score, checks, changed, group: advanced.group_name, policy };
-  });
-
-  const token = await signEar(deps.keys, deps.issuer, {
-    deviceId: device.id,
-    kid: device.kid,
-    group: outcome.group,
-    verdict: outcome.verdict,
-    score: outcome.score,
-    checks: outcome.checks,
-    policyRef: policyRef(outcome.policy),
-    nonce: claims.eat_nonce,
-    now,
-    lifetimeS: Math.min(outcome.policy.max_age_s, 2 * outcome.policy.report_interval_s),
-  });
-  return { seq: claims.seq, verdict: outcome.verdict, score: outcome.score, checks: outcome.checks, token, changed: outcome.changed };
+    if (changed) audits.push({ actor: 'postern', kind: 'device.verdict_changed', deviceId: device.id, detail: { from: changed.from, to: changed.to, score, failing: failingIds(checks), policy: policyRef(policy) } });
+    stored.push({ deviceId: device.id, verdict, score, checks, changed, group: row.group_name, policy });
+  }
+  await trx
+    .insertInto('device_posture')
+    .values(postureRows)
+    .onConflict((oc) =>
+      oc.column('device_id').doUpdateSet((eb) => ({
+        seq: eb.ref('excluded.seq'),
+        attested_at: eb.ref('excluded.attested_at'),
+        received_at: eb.ref('excluded.received_at'),
+        posture: eb.ref('excluded.posture'),
+        verdict: eb.ref('excluded.verdict'),
+        score: eb.ref('excluded.score'),
+        checks: eb.ref('excluded.checks'),
+        policy_id: eb.ref('excluded.policy_id'),
+        evaluated_at: eb.ref('excluded.evaluated_at'),
+      })),
+    )
+    .execute();
+  await trx.insertInto('attestations').values(attestationRows).execute();
+  // Last: the audit chain's lock is taken after every other write (audit/append.ts).
+  await appendAudits(trx, audits);
+  return stored;
 }

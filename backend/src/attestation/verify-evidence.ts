@@ -1,5 +1,6 @@
-import { compactVerify, decodeProtectedHeader, importJWK, type CryptoKey } from 'jose';
+import { compactVerify, decodeProtectedHeader } from 'jose';
 import { EVIDENCE_TYP, evidenceClaims, type EvidenceClaims } from '@postern/shared';
+import type { PublicKeyCache } from '../keys/public-key-cache.js';
 import type { Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
 
@@ -9,9 +10,8 @@ export interface EvidenceContext {
   now: number;
   maxSkewS: number;
   findDeviceByKid(kid: string): Promise<Device | null>;
+  publicKeys: PublicKeyCache;
 }
-
-const keyCache = new WeakMap<object, CryptoKey>();
 
 /**
  * Checks one attestation JWS in the order that leaks least: header shape, known key,
@@ -34,9 +34,11 @@ export async function verifyEvidence(token: string, ctx: EvidenceContext): Promi
   const device = await ctx.findDeviceByKid(header.kid);
   if (!device) throw new AttestationError('unknown_key', 'no device is enrolled with this key: enroll the device first');
 
+  const key = await ctx.publicKeys.get(device.kid, device.public_jwk);
+  if (!key) throw new AttestationError('unknown_key', 'the enrolled key of this device does not match its kid: enroll the device again');
   let payload: Uint8Array;
   try {
-    ({ payload } = await compactVerify(token, await publicKeyOf(device), { algorithms: ['ES256'] }));
+    ({ payload } = await compactVerify(token, key, { algorithms: ['ES256'] }));
   } catch {
     throw new AttestationError('bad_signature', 'the signature does not verify with the enrolled device key');
   }
@@ -53,14 +55,6 @@ export async function verifyEvidence(token: string, ctx: EvidenceContext): Promi
   if (ctx.expectedNonce === null || claims.eat_nonce !== ctx.expectedNonce) throw new AttestationError('stale_nonce', 'eat_nonce is not the nonce this server issued last: use the nonce from the latest challenge');
   if (Math.abs(ctx.now - claims.iat) > ctx.maxSkewS) throw new AttestationError('clock_skew', `iat is ${claims.iat - ctx.now} s away from the server's clock (at most ${ctx.maxSkewS} s): synchronise the device clock`);
   return { device, claims };
-}
-
-async function publicKeyOf(device: Device): Promise<CryptoKey> {
-  const cached = keyCache.get(device.public_jwk);
-  if (cached) return cached;
-  const key = (await importJWK({ ...device.public_jwk }, 'ES256')) as CryptoKey;
-  keyCache.set(device.public_jwk, key);
-  return key;
 }
 
 export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {

@@ -26,27 +26,42 @@ export interface AuditEntry {
 const AUDIT_CHAIN_LOCK = 7_301_002;
 
 /**
- * Appends one entry to the hash-chained audit log. Callers pass their transaction so the entry
- * commits with the change it records (a bare database handle gets a transaction of its own).
+ * Appends entries, in order, to the hash-chained audit log. Callers pass their transaction so
+ * the entries commit with the change they record (a bare database handle gets a transaction of
+ * its own).
  *
  * Appends are serialized with `pg_advisory_xact_lock`, held to the end of the transaction, so
  * concurrent replicas cannot fork the chain (a unique index on `prev_hash` backs this up).
  * Take it last: append after every other write of the transaction, or two transactions
  * locking rows in opposite orders could deadlock.
  */
-export async function appendAudit(db: Kysely<Database>, entry: AuditEntry): Promise<AuditRow> {
-  if (!db.isTransaction) return db.transaction().execute((trx) => appendAudit(trx, entry));
+export async function appendAudits(db: Kysely<Database>, entries: readonly AuditEntry[]): Promise<AuditRow[]> {
+  if (entries.length === 0) return [];
+  if (!db.isTransaction) return db.transaction().execute((trx) => appendAudits(trx, entries));
   await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(db);
   const last = await db.selectFrom('audit_log').select('hash').orderBy('id', 'desc').limit(1).executeTakeFirst();
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  // The id is part of the hashed content, so take it before inserting.
-  const { rows } = await sql<{ id: number | string }>`select nextval(pg_get_serial_sequence('audit_log', 'id')) as id`.execute(db);
-  const id = Number(rows[0]?.id);
-  const row = { id, at: new Date(), actor: entry.actor, kind: entry.kind, device_id: entry.deviceId ?? null, detail: entry.detail ?? {}, prev_hash: prevHash };
-  const hash = entryHash(row);
+  // Ids are part of the hashed content, so take them before inserting; nextval is ascending.
+  const { rows } = await sql<{ id: number | string }>`select nextval(pg_get_serial_sequence('audit_log', 'id')) as id from generate_series(1, ${entries.length}::int)`.execute(db);
+  const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  const at = new Date();
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const chained = entries.map((entry, i) => {
+    const row = { id: ids[i] as number, at, actor: entry.actor, kind: entry.kind, device_id: entry.deviceId ?? null, detail: entry.detail ?? {}, prev_hash: prevHash };
+    const hash = entryHash(row);
+    prevHash = hash;
+    return { ...row, detail: JSON.stringify(row.detail), hash };
+  });
   return db
     .insertInto('audit_log')
-    .values({ ...row, detail: JSON.stringify(row.detail), hash } as never)
+    .values(chained as never)
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .execute()
+    .then((inserted) => inserted.sort((a, b) => a.id - b.id));
+}
+
+/** Appends one entry: see appendAudits. */
+export async function appendAudit(db: Kysely<Database>, entry: AuditEntry): Promise<AuditRow> {
+  const [row] = await appendAudits(db, [entry]);
+  if (!row) throw new Error('the audit entry was not written');
+  return row;
 }

@@ -4,14 +4,14 @@ import { isAllowed } from '@postern/shared';
 import type { Backend } from '../context.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
-import { decide } from './decide.js';
-import { DpopInvalid, verifyDpopProof } from './dpop.js';
+import { Overloaded } from '../store/micro-batch.js';
+import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
 import { EarInvalid, verifyEar } from './ear.js';
 
 /**
  * `GET /v1/authz`: forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
- * 200 allows, 401 means missing or invalid credentials, 403 not compliant. Nothing else on purpose:
- * nginx treats any other status as an error.
+ * 200 allows, 401 means missing or invalid credentials, 403 not compliant. Nothing else on purpose
+ * (nginx treats any other status as an error) but 503 when the server is at capacity: that fails closed.
  */
 export function authzRoutes(router: Router, backend: Backend): void {
   const challenge = { 'www-authenticate': 'DPoP algs="ES256"' };
@@ -27,15 +27,20 @@ export function authzRoutes(router: Router, backend: Backend): void {
     if (!token || !proof) return deny('present the device posture token as "Authorization: DPoP <token>" with a "DPoP" proof header (`postern-agent token`)');
     const now = backend.now();
     let claims;
+    let decision;
     try {
       claims = await verifyEar(backend.keys, backend.issuer, token, now);
-      await verifyDpopProof(backend.db, proof, { method: originalMethod(ctx), url: originalUrl(ctx), accessToken: token, jkt: claims.cnf.jkt, now });
+      const spend = await checkDpopProof(proof, { method: originalMethod(ctx), url: originalUrl(ctx), accessToken: token, jkt: claims.cnf.jkt, now }, backend.publicKeys);
+      // The token proves who the device is; the verdict is today's, so revocation is immediate.
+      // It is read while the proof id is spent: two batched round trips at once.
+      let fresh;
+      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.batches.decisions.submit({ deviceId: claims.sub, now })]);
+      if (!fresh) throw replayedProof();
     } catch (error) {
       if (error instanceof EarInvalid || error instanceof DpopInvalid) return deny(error.message);
+      if (error instanceof Overloaded) throw new HttpError(503, 'rate_limited', `the server is at capacity (${error.message}): try again in a second`, { 'retry-after': '1' });
       throw error;
     }
-    // The token proves who the device is; the verdict is today's, so revocation is immediate.
-    const decision = await decide(backend.db, backend.policies, claims.sub, now);
     if (!decision || decision.device.kid !== claims.cnf.jkt) return deny('the device this token names is not enrolled with this key');
     ctx.set('x-postern-device', decision.device.id);
     ctx.set('x-postern-verdict', decision.verdict);

@@ -1,7 +1,9 @@
-import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
+import { compactVerify, decodeProtectedHeader } from 'jose';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { accessTokenHash, deviceKid, DPOP_TYP, publicP256Jwk } from '@postern/shared';
+import { accessTokenHash, DPOP_TYP, publicP256Jwk } from '@postern/shared';
+import type { PublicKeyCache } from '../keys/public-key-cache.js';
+import type { Outcome } from '../store/micro-batch.js';
 import { hashSecret } from '../secrets/secret.js';
 import type { Database } from '../store/schema.js';
 
@@ -20,15 +22,16 @@ const proofClaims = z.object({
 const IAT_WINDOW_S = 60;
 
 /**
- * Verifies an RFC 9449 DPoP proof for one request: ES256 only, signed by the key whose
+ * Checks an RFC 9449 DPoP proof for one request: ES256 only, signed by the key whose
  * thumbprint the access token is bound to, for this method and URL, recent, with the
- * token's hash, and never seen before (the jti is recorded for every replica).
+ * token's hash. Returns the proof id to spend: the proof holds only if `spendJtis` finds it
+ * never seen before (recorded for every replica).
  */
-export async function verifyDpopProof(
-  db: Kysely<Database>,
+export async function checkDpopProof(
   proof: string,
   expected: { method: string; url: string; accessToken: string; jkt: string; now: number },
-): Promise<void> {
+  publicKeys: PublicKeyCache,
+): Promise<JtiSpend> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(proof);
@@ -39,10 +42,11 @@ export async function verifyDpopProof(
   if (header.alg !== 'ES256') throw new DpopInvalid('the DPoP proof must be signed ES256');
   const jwk = publicP256Jwk.safeParse(header.jwk);
   if (!jwk.success) throw new DpopInvalid('the DPoP proof must carry a public P-256 jwk');
-  if ((await deviceKid(jwk.data)) !== expected.jkt) throw new DpopInvalid('the DPoP proof is signed by a key other than the one the token is bound to');
+  const key = await publicKeys.get(expected.jkt, jwk.data);
+  if (!key) throw new DpopInvalid('the DPoP proof is signed by a key other than the one the token is bound to');
   let payload: Uint8Array;
   try {
-    ({ payload } = await compactVerify(proof, await importJWK(jwk.data, 'ES256'), { algorithms: ['ES256'] }));
+    ({ payload } = await compactVerify(proof, key, { algorithms: ['ES256'] }));
   } catch {
     throw new DpopInvalid('the DPoP proof signature does not verify');
   }
@@ -57,13 +61,31 @@ export async function verifyDpopProof(
   if (Math.abs(expected.now - claims.iat) > IAT_WINDOW_S) throw new DpopInvalid(`the DPoP proof iat is more than ${IAT_WINDOW_S} s from the server's clock`);
   if (claims.ath !== accessTokenHash(expected.accessToken)) throw new DpopInvalid('the DPoP proof ath does not match the presented token');
 
-  const fresh = await db
+  return { jtiHash: hashSecret(`${expected.jkt}:${claims.jti}`), expiresAt: new Date((expected.now + 2 * IAT_WINDOW_S) * 1000) };
+}
+
+export const replayedProof = (): DpopInvalid => new DpopInvalid('this DPoP proof was already used: make a new proof for every request');
+
+export interface JtiSpend {
+  jtiHash: string;
+  expiresAt: Date;
+}
+
+/**
+ * Records proof ids for every replica in one statement; true for each one not seen before.
+ * Within one batch the first of two equal ids is the fresh one.
+ */
+export async function spendJtis(db: Kysely<Database>, spends: readonly JtiSpend[]): Promise<Array<Outcome<boolean>>> {
+  const first = new Map<string, JtiSpend>();
+  for (const spend of spends) if (!first.has(spend.jtiHash)) first.set(spend.jtiHash, spend);
+  const inserted = await db
     .insertInto('dpop_jtis')
-    .values({ jti_hash: hashSecret(`${expected.jkt}:${claims.jti}`), expires_at: new Date((expected.now + 2 * IAT_WINDOW_S) * 1000) })
+    .values([...first.values()].map((s) => ({ jti_hash: s.jtiHash, expires_at: s.expiresAt })))
     .onConflict((oc) => oc.doNothing())
     .returning('jti_hash')
-    .executeTakeFirst();
-  if (!fresh) throw new DpopInvalid('this DPoP proof was already used: make a new proof for every request');
+    .execute();
+  const fresh = new Set(inserted.map((r) => r.jti_hash));
+  return spends.map((spend) => ({ ok: true, value: first.get(spend.jtiHash) === spend && fresh.has(spend.jtiHash) }));
 }
 
 /** RFC 9449 §4.3: compare htu without query and fragment, with scheme and host case-folded. */

@@ -12,6 +12,7 @@ export function createMetrics() {
     enrollments: new Counter({ name: 'postern_enrollments_total', help: 'Enrollment requests by outcome', labelNames: ['outcome'], registers: [registry] }),
     authz: new Counter({ name: 'postern_authz_decisions_total', help: 'Forward-auth answers by outcome', labelNames: ['outcome'], registers: [registry] }),
     connections: new Gauge({ name: 'postern_agent_connections', help: 'Open agent WebSocket connections', registers: [registry] }),
+    batchSize: new Histogram({ name: 'postern_batch_size', help: 'Requests served by one batched database round trip, by batch', labelNames: ['batch'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [registry] }),
     ingestSeconds: new Histogram({ name: 'postern_ingest_seconds', help: 'Time to verify, evaluate and store one attestation', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
   };
 }

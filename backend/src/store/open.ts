@@ -42,6 +42,9 @@ async function openPostgres(url: string, max: number): Promise<Store> {
   // seq and ids are bigint; the protocol bounds them to safe integers, so read them as numbers.
   const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
   const pool = new pg.Pool({ connectionString: url, max, types });
+  // An idle connection the database closed (restart, failover, admin) is dropped from the pool;
+  // without a listener its error would end the process. The next query reconnects or fails clearly.
+  pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
     client.release();

@@ -8,6 +8,7 @@ import { describeIssues } from '../attestation/verify-evidence.js';
 import type { Backend } from '../context.js';
 import { newNonce } from '../nonces/nonce.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
+import type { Device } from '../store/schema.js';
 import type { AgentConnection } from './connection-registry.js';
 
 const FRAMES_PER_SECOND = 0.5;
@@ -49,7 +50,7 @@ function serve(backend: Backend, ws: WebSocket): void {
   const { metrics } = backend;
   metrics.connections.inc();
   let nonce = newNonce();
-  let deviceId: string | null = null;
+  let device: Device | null = null;
   let refusals = 0;
   let rateStrikes = 0;
   let queue: Promise<void> = Promise.resolve();
@@ -69,12 +70,12 @@ function serve(backend: Backend, ws: WebSocket): void {
     nonce = newNonce();
     connection.send({ type: 'error', code: error.code, message: error.message, nonce });
     if (error.code === 'revoked') return closeWith(CloseCode.revoked, 'device revoked or expired');
-    if (deviceId === null) return closeWith(CloseCode.authenticationFailed, 'authentication failed');
+    if (device === null) return closeWith(CloseCode.authenticationFailed, 'authentication failed');
     if (++refusals >= MAX_REFUSALS_BEFORE_CLOSE) closeWith(CloseCode.authenticationFailed, 'too many refused attestations');
   };
 
   const timer = setTimeout(() => {
-    if (deviceId === null) closeWith(CloseCode.attestationTimeout, `no valid attestation within ${backend.settings.attestationTimeoutS} s`);
+    if (device === null) closeWith(CloseCode.attestationTimeout, `no valid attestation within ${backend.settings.attestationTimeoutS} s`);
   }, backend.settings.attestationTimeoutS * 1000);
   timer.unref();
 
@@ -109,11 +110,11 @@ function serve(backend: Backend, ws: WebSocket): void {
 
     const expected = nonce;
     try {
-      const { device, result } = await exchangeAttestation(backend, frame.data.token, expected, deviceId);
-      if (deviceId === null) {
-        deviceId = device.id;
+      const { device: attested, result } = await exchangeAttestation(backend, frame.data.token, expected, device);
+      if (device === null) {
+        device = attested;
         clearTimeout(timer);
-        backend.connections.add(device.id, connection);
+        backend.connections.add(attested.id, connection);
       }
       refusals = 0;
       nonce = newNonce();
@@ -127,7 +128,7 @@ function serve(backend: Backend, ws: WebSocket): void {
   ws.on('close', () => {
     clearTimeout(timer);
     metrics.connections.dec();
-    if (deviceId !== null) backend.connections.remove(deviceId, connection);
+    if (device !== null) backend.connections.remove(device.id, connection);
   });
   ws.on('error', (error) => backend.log.debug({ err: error }, 'agent socket error'));
 }

@@ -6,6 +6,7 @@
  */
 import type { RunContext } from '../context.js';
 import { spread } from '../lib/fleet.js';
+import { describeBatchSizes } from '../lib/batch-metrics.js';
 import { fmt } from '../lib/stats.js';
 import { deploy, koaBaselineOnce, measureAuthz, startKoa, warmUp, type AuthzFigures, type DbKind } from './flows.js';
 import type { WarmDeployment } from './ingest.js';
@@ -83,6 +84,7 @@ export async function decisionsScenario(ctx: RunContext): Promise<ScenarioReport
     pct(f.generatorCpuPercent),
     pct(f.machine.otherPercent),
     statusText(f.statuses) + (f.errors ? `, errors: ${f.errors}` : ''),
+    describeBatchSizes(f.batchSizes),
   ];
   const detail = [detailRow('bare Koa, saturated', koa), detailRow('postern, saturated', s)];
   if (half && koaHalf) detail.push(detailRow(`postern, ${fmt(half.overallRate)}/s`, half), detailRow(`bare Koa, ${fmt(koaHalf.overallRate)}/s`, koaHalf));
@@ -91,7 +93,7 @@ export async function decisionsScenario(ctx: RunContext): Promise<ScenarioReport
       { title: 'Forward-auth vs baseline', header: COMPARISON_HEADER, rows },
       {
         title: `Forward-auth detail (${fmt(s.devices)} devices of ${fmt(fleet)} on PostgreSQL, ${s.connections} keep-alive connections, ${fmt(s.windowSeconds, 1)} s window, a new DPoP proof per request)`,
-        header: ['run', 'req/s', ...LOAD_HEADER, 'max', 'generator CPU', 'other CPU', 'answers'],
+        header: ['run', 'req/s', ...LOAD_HEADER, 'max', 'generator CPU', 'other CPU', 'answers', 'requests per round trip'],
         rows: detail,
       },
     ],

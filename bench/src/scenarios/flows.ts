@@ -10,6 +10,7 @@ import { fillPostures, seedDevices, spread } from '../lib/fleet.js';
 import { CpuWindow, MachineWindow, memory } from '../lib/proc.js';
 import { BenchServer } from '../lib/server.js';
 import { Reservoir, summarize, type LatencySummary } from '../lib/stats.js';
+import { meanBatchSizes, readBatchCounts } from '../lib/batch-metrics.js';
 import { forkWorker, startWorker, type WorkerHandle } from '../lib/workers.js';
 import type { IngestLoadResult, ReportOnceResult } from '../load/agents.js';
 import type { AuthzLoadParams, AuthzLoadResult } from '../load/authz.js';
@@ -127,6 +128,8 @@ export interface IngestFigures extends Pick<IngestLoadResult, 'connections' | 'c
   machine: MachineFigures;
   /** The window on the monotonic clock (µs), to cut a CPU profile to it. */
   windowUs: [number, number];
+  /** Requests per batched database round trip in the window, by batch (server metrics). */
+  batchSizes: Record<string, number>;
 }
 
 export interface IngestShape {
@@ -157,11 +160,13 @@ export async function measureIngest(ctx: RunContext, dep: Deployment, indices: n
   dbCpu.start();
   machineCpu.start();
   const windowStartUs = monotonicUs();
+  const batchesBefore = await readBatchCounts(dep.server.url);
   await Promise.all(ends);
   const windowUs: [number, number] = [windowStartUs, monotonicUs()];
   const server = serverCpu.stop();
   const database = dbCpu.stop();
   const machine = machineCpu.stop();
+  const batchSizes = meanBatchSizes(batchesBefore, await readBatchCounts(dep.server.url));
   const memory = dep.server.memory();
   const results = await Promise.all(gens.map((g) => g.result));
   const latency = new Reservoir(1_000_000);
@@ -193,6 +198,7 @@ export async function measureIngest(ctx: RunContext, dep: Deployment, indices: n
     generators: { processes: results.length, cpuPercent: results.map((r) => r.generatorCpuPercent) },
     machine: machineFigures(machine, server.percent + database.percent + results.reduce((n, r) => n + r.generatorCpuPercent, 0)),
     windowUs,
+    batchSizes,
   };
 }
 
@@ -214,6 +220,8 @@ export interface AuthzFigures {
   generatorCpuPercent: number;
   machine: MachineFigures;
   windowUs: [number, number];
+  /** Requests per batched database round trip in the window, by batch; null for the baseline. */
+  batchSizes: Record<string, number> | null;
 }
 
 /** Forward-auth (or the bare-Koa baseline, the same way) against `url`, measured in a window. */
@@ -240,11 +248,13 @@ export async function measureAuthz(
   dbCpu.start();
   machineCpu.start();
   const windowStartUs = monotonicUs();
+  const batchesBefore = target.kind === 'postern' ? await readBatchCounts(target.url) : null;
   await gen.once('window-end', (durationS + 60) * 1000);
   const windowUs: [number, number] = [windowStartUs, monotonicUs()];
   const server = serverCpu.stop();
   const database = dbCpu.stop();
   const machine = machineCpu.stop();
+  const batchSizes = batchesBefore ? meanBatchSizes(batchesBefore, await readBatchCounts(target.url)) : null;
   const r = await gen.result;
   const { rss } = memory(target.pid);
   return {
@@ -265,6 +275,7 @@ export async function measureAuthz(
     generatorCpuPercent: r.generatorCpuPercent,
     machine: machineFigures(machine, server.percent + database.percent + r.generatorCpuPercent),
     windowUs,
+    batchSizes,
   };
 }
 

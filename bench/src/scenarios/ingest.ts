@@ -9,6 +9,7 @@
  */
 import type { RunContext } from '../context.js';
 import { spread } from '../lib/fleet.js';
+import { describeBatchSizes } from '../lib/batch-metrics.js';
 import { fmt } from '../lib/stats.js';
 import { deploy, measureIngest, verifyBaselineOnce, warmUp, type DbKind, type Deployment, type IngestFigures, type WarmUp } from './flows.js';
 import { compare, COMPARISON_HEADER, contentionNote, LOAD_HEADER, loadCells, mibText, pct, type ScenarioReport } from './report.js';
@@ -31,7 +32,8 @@ export interface WarmDeployment {
 function describe(kind: string, label: string, i: IngestFigures): string {
   return (
     `ingest ${kind} ${label}: ${i.perSecond.toFixed(0)}/s of ${i.offeredPerSecond.toFixed(0)}/s offered, p50 ${i.latencyMs.p50.toFixed(1)} ms, p99 ${i.latencyMs.p99.toFixed(1)} ms, ` +
-    `server ${i.server.cpuPercent.toFixed(0)} % CPU ${i.server.rssMiB.toFixed(0)} MiB, db ${i.database.cpuPercent.toFixed(0)} %, generator ${i.generators.cpuPercent.map((c) => c.toFixed(0)).join('+')} %`
+    `server ${i.server.cpuPercent.toFixed(0)} % CPU ${i.server.rssMiB.toFixed(0)} MiB, db ${i.database.cpuPercent.toFixed(0)} %, generator ${i.generators.cpuPercent.map((c) => c.toFixed(0)).join('+')} %, ` +
+    `requests per round trip: ${describeBatchSizes(i.batchSizes)}`
   );
 }
 
@@ -112,6 +114,7 @@ export async function ingestScenario(ctx: RunContext): Promise<ScenarioReport> {
     `${fmt(i.connections)} / ${fmt(i.fleet)}`,
     Object.entries({ ...i.refused, ...Object.fromEntries(Object.entries(i.closedByServer).map(([k, v]) => [`closed ${k}`, v])) }).map(([k, v]) => `${k}: ${v}`).join(', ') || (i.connectFailures ? `${i.connectFailures} could not connect` : 'none'),
     firstReports === null ? '' : fmt(firstReports),
+    describeBatchSizes(i.batchSizes),
   ];
   const detail = (['postgresql', 'pglite'] as const).flatMap((kind) => {
     const r = runs[kind] as IngestRun;
@@ -122,7 +125,7 @@ export async function ingestScenario(ctx: RunContext): Promise<ScenarioReport> {
       { title: 'Ingest vs baseline', header: COMPARISON_HEADER, rows },
       {
         title: `Ingest detail (saturated window ${ctx.sizes.ingest.durationMs / 1000} s, half-load window ${ctx.sizes.ingest.halfDurationMs / 1000} s; each connection is one device reporting again ${ctx.sizes.ingest.spacingMs / 1000} s after its last report, or as soon as answered)`,
-        header: ['run', 'accepted/s / offered', ...LOAD_HEADER, 'server peak RSS', 'generator CPU', 'other CPU', 'connections / fleet', 'refused', 'first reports/s'],
+        header: ['run', 'accepted/s / offered', ...LOAD_HEADER, 'server peak RSS', 'generator CPU', 'other CPU', 'connections / fleet', 'refused', 'first reports/s', 'requests per round trip'],
         rows: detail,
       },
     ],
@@ -137,6 +140,7 @@ export async function ingestScenario(ctx: RunContext): Promise<ScenarioReport> {
       `CPU is a share of one core (the machine has ${ctx.machine.cpus}, shared by the server, the database and the load generator); the server is one Node process whose WebCrypto work runs on libuv's thread pool, so it can exceed 100 %.`,
       '"other CPU": everything else the machine ran during the window (other programs, kernel threads, the bench itself), from /proc/stat; high values mean a contended measurement.',
       'Saturated: more reports are offered than answered, so time to result there is mostly queueing; half load offers half the saturated rate: its time to result is the service time.',
+      '"requests per round trip": the mean size of the server\'s batched database work in the window (devicesByKid: key lookups, ingest: one transaction storing many reports).',
       `"first reports/s": devices connecting, reporting once (their first report: a verdict change, audited) and disconnecting, ${ctx.sizes.warmUp.workers} generator processes. On PostgreSQL the whole fleet reports once; on PGlite only the devices that then stream.`,
     ],
     data: { baseline: verify, runs },

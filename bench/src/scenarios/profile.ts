@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../context.js';
+import { describeBatchSizes } from '../lib/batch-metrics.js';
 import { run } from '../lib/children.js';
 import { spread } from '../lib/fleet.js';
 import { agentBin } from '../lib/paths.js';
@@ -69,7 +70,7 @@ export async function profileScenario(ctx: RunContext): Promise<ScenarioReport> 
   const agent = await profileCollection(ctx);
   const ingestPer = (ingestProfile.busyMs / Math.max(1, ingest.accepted)).toFixed(2);
   const authzPer = (authzProfile.busyMs / Math.max(1, authz.requests)).toFixed(2);
-  ctx.log(`profile: ingest ${ingestPer} ms main-thread per attestation, authz ${authzPer} ms per request`);
+  ctx.log(`profile: ingest ${ingestPer} ms main-thread per attestation (round trips: ${describeBatchSizes(ingest.batchSizes)}), authz ${authzPer} ms per request (${describeBatchSizes(authz.batchSizes)})`);
   return {
     tables: [
       ...tables(`Ingest (${fmt(ingest.perSecond)}/s, ${ingestPer} ms main thread per attestation)`, ingestProfile, ingest.server.cpuSeconds, ingest.windowSeconds),

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { evidenceClaims, type EvidenceClaims } from '@postern/shared';
+import { decodeJwt } from 'jose';
+import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { FakeDevice } from '../../../test/testenv/fake-device.js';
+import { healthyLinuxPosture, unencryptedLinuxPosture } from '../../../test/testenv/postures.js';
+import { verifyAuditChain } from '../audit/verify.js';
+import { createEnrollmentToken } from '../enrollment/tokens.js';
+import { createLogger } from '../logging/logger.js';
+import { startServer, type RunningServer } from '../server.js';
+import { AttestationError } from './attestation-error.js';
+import { ingestBatch } from './ingest.js';
+
+describe.each(databaseKinds)('batched ingest on %s', (kind) => {
+  let database: TestDatabase | undefined;
+  let server: RunningServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    await database?.cleanup();
+    server = database = undefined;
+  });
+
+  async function enrolled(count: number): Promise<{ server: RunningServer; devices: FakeDevice[] }> {
+    database = await testDatabase(kind);
+    server = await startServer(
+      { host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: database.databaseUrl, publicUrl: undefined, trustProxy: false },
+      { log: createLogger('silent') },
+    );
+    const { token } = await createEnrollmentToken(server.store.db, { group: 'employees', uses: count, expiresInS: 600, deviceTtlS: null, owner: null, approval: false, actor: 'test' }, Math.floor(Date.now() / 1000));
+    const devices = await Promise.all(Array.from({ length: count }, () => FakeDevice.create()));
+    for (const device of devices) expect((await device.enroll(server.url, token)).status).toBe(201);
+    return { server, devices };
+  }
+
+  const claimsOf = async (device: FakeDevice, o: { seq?: number; posture?: ReturnType<typeof healthyLinuxPosture> } = {}): Promise<EvidenceClaims> =>
+    evidenceClaims.parse(decodeJwt(await device.evidence('n'.repeat(43), o)));
+
+  it('answers forty devices reporting at the same moment, each with its own verdict, and chains an audit entry for each', async () => {
+    const { server, devices } = await enrolled(40);
+    const sessions = await Promise.all(devices.map((d) => d.connect(server.url)));
+    const answers = await Promise.all(
+      sessions.map(async (session, i) => {
+        const device = devices[i] as FakeDevice;
+        return session.attest(await device.evidence(session.nonce, { posture: i % 4 === 0 ? unencryptedLinuxPosture() : healthyLinuxPosture() }));
+      }),
+    );
+    for (const s of sessions) s.ws.close();
+    answers.forEach((answer, i) => {
+      expect(answer.type).toBe('result');
+      if (answer.type === 'result') expect(answer.verdict).toBe(i % 4 === 0 ? 'noncompliant' : 'compliant');
+    });
+    const db = server.store.db;
+    expect(await db.selectFrom('attestations').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: 40 });
+    expect(await db.selectFrom('device_posture').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: 40 });
+    const changes = await db.selectFrom('audit_log').select('device_id').where('kind', '=', 'device.verdict_changed').execute();
+    expect(new Set(changes.map((c) => c.device_id))).toEqual(new Set(devices.map((d) => d.deviceId)));
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
+
+  it('takes the higher seq when two reports of one device share a batch, and refuses the other as replayed', async () => {
+    const { server, devices } = await enrolled(2);
+    const [a, b] = devices as [FakeDevice, FakeDevice];
+    const rows = await server.store.db.selectFrom('devices').selectAll().orderBy('enrolled_at').execute();
+    const deviceA = rows.find((r) => r.id === a.deviceId);
+    const deviceB = rows.find((r) => r.id === b.deviceId);
+    if (!deviceA || !deviceB) throw new Error('enrolled devices are missing');
+    const now = Math.floor(Date.now() / 1000);
+    const outcomes = await ingestBatch(server.backend, [
+      { device: deviceA, claims: await claimsOf(a, { seq: 3 }), now },
+      { device: deviceB, claims: await claimsOf(b, { seq: 1 }), now },
+      { device: deviceA, claims: await claimsOf(a, { seq: 5 }), now },
+    ]);
+    expect(outcomes[0]).toMatchObject({ ok: false, error: { code: 'replayed_seq' } });
+    expect(outcomes[1]).toMatchObject({ ok: true, value: { seq: 1, verdict: 'compliant' } });
+    expect(outcomes[2]).toMatchObject({ ok: true, value: { seq: 5, verdict: 'compliant' } });
+    const stored = await server.store.db.selectFrom('devices').select('last_seq').where('id', '=', a.deviceId).executeTakeFirstOrThrow();
+    expect(stored.last_seq).toBe(5);
+  });
+
+  it('refuses a device revoked before its batch commits while the rest of the batch is stored', async () => {
+    const { server, devices } = await enrolled(2);
+    const [a, b] = devices as [FakeDevice, FakeDevice];
+    const rows = await server.store.db.selectFrom('devices').selectAll().execute();
+    const now = Math.floor(Date.now() / 1000);
+    // The rows were read before the revocation, as a verified attestation's are.
+    await server.store.db.updateTable('devices').set({ status: 'revoked' }).where('id', '=', a.deviceId).execute();
+    const outcomes = await ingestBatch(
+      server.backend,
+      await Promise.all([a, b].map(async (d) => ({ device: rows.find((r) => r.id === d.deviceId) as (typeof rows)[number], claims: await claimsOf(d), now }))),
+    );
+    expect(outcomes[0]?.ok).toBe(false);
+    expect(outcomes[0]?.ok === false && outcomes[0].error).toBeInstanceOf(AttestationError);
+    expect(outcomes[0]).toMatchObject({ error: { code: 'revoked' } });
+    expect(outcomes[1]).toMatchObject({ ok: true });
+    const postures = await server.store.db.selectFrom('device_posture').select('device_id').execute();
+    expect(postures.map((p) => p.device_id)).toEqual([b.deviceId]);
+  });
+});

@@ -1,0 +1,39 @@
+import type { Backend } from './context.js';
+import { decideMany, type Decision } from './decisions/decide.js';
+import { spendJtis, type JtiSpend } from './decisions/dpop.js';
+import { ingestBatch, type IngestItem, type IngestResult } from './attestation/ingest.js';
+import { MicroBatch } from './store/micro-batch.js';
+import type { Device } from './store/schema.js';
+
+/** The hot paths' database work, gathered from concurrent requests into one round trip each. */
+export interface Batches {
+  devicesByKid: MicroBatch<string, Device | null>;
+  ingest: MicroBatch<IngestItem, IngestResult>;
+  dpopJtis: MicroBatch<JtiSpend, boolean>;
+  decisions: MicroBatch<{ deviceId: string; now: number }, Decision | null>;
+}
+
+/**
+ * One run of each at a time: what arrives meanwhile makes the next batch, so batches grow
+ * with load (group commit) and the four together hold at most 4 of the pool's 10 connections
+ * (store/open.ts). The queue bounds hold a few seconds of the throughput measured in
+ * BENCHMARKS.md; past them requests fail fast with `rate_limited`.
+ */
+export function createBatches(backend: Omit<Backend, 'batches'>): Batches {
+  const { db, policies } = backend;
+  const observe = (batch: keyof Batches) => (size: number) => backend.metrics.batchSize.observe({ batch }, size);
+  return {
+    devicesByKid: new MicroBatch(
+      async (kids) => {
+        const rows = await db.selectFrom('devices').selectAll().where('kid', 'in', [...new Set(kids)]).execute();
+        const byKid = new Map(rows.map((r) => [r.kid, r]));
+        return kids.map((kid) => ({ ok: true, value: byKid.get(kid) ?? null }));
+      },
+      { maxBatch: 500, maxInFlight: 1, maxQueued: 10_000, onBatch: observe('devicesByKid') },
+    ),
+    // The backend object is read at run time: its issuer is set once the server listens.
+    ingest: new MicroBatch((items) => ingestBatch(backend, items), { maxBatch: 250, maxInFlight: 2, maxQueued: 10_000, onBatch: observe('ingest') }),
+    dpopJtis: new MicroBatch((spends) => spendJtis(db, spends), { maxBatch: 1000, maxInFlight: 1, maxQueued: 20_000, onBatch: observe('dpopJtis') }),
+    decisions: new MicroBatch((asked) => decideMany(db, policies, asked).then((ds) => ds.map((value) => ({ ok: true as const, value }))), { maxBatch: 1000, maxInFlight: 1, maxQueued: 20_000, onBatch: observe('decisions') }),
+  };
+}

@@ -1,0 +1,49 @@
+import { importJWK, type CryptoKey } from 'jose';
+import { deviceKid } from '@postern/shared';
+
+export interface P256PublicJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+}
+
+interface Entry {
+  x: string;
+  y: string;
+  key: Promise<CryptoKey>;
+}
+
+/**
+ * Imported device public keys by kid, least recently used first out. Importing a P-256 key
+ * costs more than verifying a signature with it (profiled: the largest item of ingest and
+ * forward-auth), and a kid is the RFC 7638 thumbprint of its key, so kid → key never changes.
+ * An entry is only made after the thumbprint was checked; later lookups compare the
+ * coordinates instead of hashing again.
+ */
+export class PublicKeyCache {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(readonly capacity = 50_000) {}
+
+  /** The key for `kid`, or null when `jwk` is not the key that kid names. */
+  async get(kid: string, jwk: P256PublicJwk): Promise<CryptoKey | null> {
+    const hit = this.#entries.get(kid);
+    if (hit && hit.x === jwk.x && hit.y === jwk.y) {
+      this.#entries.delete(kid);
+      this.#entries.set(kid, hit);
+      return hit.key;
+    }
+    if ((await deviceKid({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y })) !== kid) return null;
+    const key = importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, 'ES256') as Promise<CryptoKey>;
+    this.#entries.set(kid, { x: jwk.x, y: jwk.y, key });
+    // A key that fails to import is not remembered, so a later call reports the same failure.
+    key.catch(() => this.#entries.get(kid)?.key === key && this.#entries.delete(kid));
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);
+    return key;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
