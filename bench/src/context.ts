@@ -34,7 +34,7 @@ export function sizesFor(quick: boolean) {
     : {
         fleet: 10_000,
         // Connections offer one report a second each: more than the server answers (saturated).
-        ingest: { connections: { postgresql: 4000, pglite: 2000 }, spacingMs: 1000, warmupMs: 3000, durationMs: 15_000, halfDurationMs: 10_000, workers: 1 },
+        ingest: { connections: { postgresql: 4000, pglite: 3000 }, spacingMs: 1000, warmupMs: 3000, durationMs: 15_000, halfDurationMs: 10_000, workers: 1 },
         warmUp: { concurrency: 200, workers: 2 },
         authz: { connections: 10, warmupS: 2, durationS: 10, tokens: 10_000 },
         verify: { warmupS: 1, durationS: 5, concurrency: 16 },
