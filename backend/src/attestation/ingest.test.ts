@@ -95,4 +95,29 @@ describe.each(databaseKinds)('batched ingest on %s', (kind) => {
     const postures = await server.store.db.selectFrom('device_posture').select('device_id').execute();
     expect(postures.map((p) => p.device_id)).toEqual([b.deviceId]);
   });
+
+  it('keeps concurrent batches of the same devices consistent: each report stored, or refused as replayed', async () => {
+    const { server, devices } = await enrolled(2);
+    const [a, b] = devices as [FakeDevice, FakeDevice];
+    const rows = await server.store.db.selectFrom('devices').selectAll().execute();
+    const rowOf = (d: FakeDevice) => rows.find((r) => r.id === d.deviceId) as (typeof rows)[number];
+    const now = Math.floor(Date.now() / 1000);
+    for (let round = 1; round <= 10; round++) {
+      const [first, second] = await Promise.all([
+        ingestBatch(server.backend, [
+          { device: rowOf(a), claims: await claimsOf(a, { seq: 2 * round }), now },
+          { device: rowOf(b), claims: await claimsOf(b, { seq: 2 * round }), now },
+        ]),
+        ingestBatch(server.backend, [
+          { device: rowOf(b), claims: await claimsOf(b, { seq: 2 * round + 1 }), now },
+          { device: rowOf(a), claims: await claimsOf(a, { seq: 2 * round + 1 }), now },
+        ]),
+      ]);
+      // Either order of the two batches is a valid history; a failed batch is not.
+      for (const outcome of [...first, ...second]) expect(outcome.ok || (outcome.error as AttestationError).code === 'replayed_seq').toBe(true);
+      expect(second.every((o) => o.ok)).toBe(true);
+    }
+    const stored = await server.store.db.selectFrom('devices').select('last_seq').execute();
+    expect(stored.map((r) => r.last_seq)).toEqual([21, 21]);
+  });
 });

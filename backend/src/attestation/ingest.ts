@@ -63,7 +63,7 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
   }
   const chosen = [...taken.values()];
 
-  const evaluated = chosen.length === 0 ? [] : await deps.db.transaction().execute((trx) => storeBatch(trx, deps.policies, chosen.map((i) => items[i] as IngestItem)));
+  const evaluated = chosen.length === 0 ? [] : await storeWithRetry(deps, chosen.map((i) => items[i] as IngestItem));
   const byDevice = new Map(evaluated.map((e) => [e.deviceId, e]));
 
   await Promise.all(
@@ -95,6 +95,22 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
     }),
   );
   return outcomes.map((o) => o ?? refused(new Error('attestation was not processed')));
+}
+
+/**
+ * Two batches holding reports of the same device (the HTTP fallback, or two replicas) may lock
+ * its row in opposite orders; PostgreSQL then aborts one with a deadlock. Nothing of it was
+ * stored, so it is run again rather than failing every report in it.
+ */
+async function storeWithRetry(deps: IngestDeps, items: readonly IngestItem[]): Promise<Stored[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.db.transaction().execute((trx) => storeBatch(trx, deps.policies, items));
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
+    }
+  }
 }
 
 function refusalOf(item: IngestItem, stored: Stored | undefined, winner: IngestItem): AttestationError {
