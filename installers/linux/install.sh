@@ -4,7 +4,7 @@
 # the launchers and units, and restarts the services.
 #
 #   sudo installers/linux/install.sh [--enroll-server URL --token TOKEN] [--server] [--no-start]
-#   sudo installers/linux/install.sh --uninstall [--purge]
+#   sudo installers/linux/install.sh --uninstall [--purge]   (--purge also deletes state and /etc/postern)
 #
 # Build the checkout first (`npx --yes pnpm@10.34.8 install` builds it). What it writes:
 #   /opt/postern/                       the built workspace, root-owned, read-only to others
@@ -19,6 +19,7 @@ BIN_DIR=/usr/bin
 UNIT_DIR=/etc/systemd/system
 AGENT_STATE=/var/lib/postern-agent
 SERVER_STATE=/var/lib/postern
+CONFIG_DIR=/etc/postern
 BUILD_HINT='npx --yes pnpm@10.34.8 install'
 
 usage() {
@@ -28,11 +29,13 @@ Usage: sudo installers/linux/install.sh [options]
   --enroll-server URL   enroll this device with the Postern backend at URL before starting
   --token TOKEN         the one-time enrollment token (with --enroll-server)
   --token-file FILE     read the token from FILE instead (keeps it out of the process list)
-  --force-enroll        enroll even if the agent already has state in /var/lib/postern-agent
+  --force-enroll        enroll again even if the agent already has state in /var/lib/postern-agent
+                        (runs `postern-agent enroll --force`: forgets the old enrollment and key)
   --server              also install the backend (postern-server) as a service
   --no-start            install and enable, but do not (re)start the services
   --uninstall           stop and remove the services, launchers and /opt/postern
-  --purge               with --uninstall: also delete /var/lib/postern-agent and /var/lib/postern
+  --purge               with --uninstall: also delete /var/lib/postern-agent, /var/lib/postern
+                        and /etc/postern (the backend's settings and secrets, e.g. DATABASE_URL)
   -h, --help            this help
 EOF
 }
@@ -97,10 +100,10 @@ if ((uninstall)); then
   have_systemd && systemctl daemon-reload
   rm -rf "$PREFIX"
   if ((purge)); then
-    rm -rf "$AGENT_STATE" "$SERVER_STATE" "/var/lib/private/postern"
-    say "Removed Postern, its state and the device key."
+    rm -rf "$AGENT_STATE" "$SERVER_STATE" "/var/lib/private/postern" "$CONFIG_DIR"
+    say "Removed Postern, its state, the device key and $CONFIG_DIR."
   else
-    say "Removed Postern. Agent state kept in $AGENT_STATE (use --purge to delete it)."
+    say "Removed Postern. Kept the agent state in $AGENT_STATE and any backend settings in $CONFIG_DIR (use --purge to delete them)."
   fi
   exit 0
 fi
@@ -174,29 +177,28 @@ write_file() {
   mv -f "$tmp" "$2"
 }
 
-say "Writing $BIN_DIR/postern-agent"
-write_file 0755 "$BIN_DIR/postern-agent" <<EOF
+# Writes the launcher $BIN_DIR/$1, which runs $PREFIX/$2 with the pinned Node.js and defaults
+# the environment variable $3 (where it keeps its state) to $4.
+write_launcher() {
+  say "Writing $BIN_DIR/$1"
+  write_file 0755 "$BIN_DIR/$1" <<EOF
 #!/bin/sh
-# Postern agent launcher, written by installers/linux/install.sh (re-run it to change this).
-: "\${POSTERN_AGENT_STATE:=$AGENT_STATE}"
-export POSTERN_AGENT_STATE
-exec $(printf '%q' "$node") $PREFIX/agent/bin/postern-agent.js "\$@"
+# Postern launcher, written by installers/linux/install.sh (re-run it to change this).
+: "\${$3:=$4}"
+export $3
+exec $(printf '%q' "$node") $PREFIX/$2 "\$@"
 EOF
+}
+
+write_launcher postern-agent agent/bin/postern-agent.js POSTERN_AGENT_STATE "$AGENT_STATE"
 install -m 0644 -o root -g root "$repo/installers/linux/postern-agent.service" "$UNIT_DIR/postern-agent.service"
 
 if ((with_server)); then
-  say "Writing $BIN_DIR/postern-server"
-  write_file 0755 "$BIN_DIR/postern-server" <<EOF
-#!/bin/sh
-# Postern backend launcher, written by installers/linux/install.sh (re-run it to change this).
-: "\${POSTERN_DATA_DIR:=$SERVER_STATE}"
-export POSTERN_DATA_DIR
-exec $(printf '%q' "$node") $PREFIX/backend/bin/postern-server.js "\$@"
-EOF
+  write_launcher postern-server backend/bin/postern-server.js POSTERN_DATA_DIR "$SERVER_STATE"
   install -m 0644 -o root -g root "$repo/installers/linux/postern-server.service" "$UNIT_DIR/postern-server.service"
-  install -d -m 0755 /etc/postern
-  if [[ ! -e /etc/postern/server.env ]]; then
-    write_file 0600 /etc/postern/server.env <<'EOF'
+  install -d -m 0755 "$CONFIG_DIR"
+  if [[ ! -e $CONFIG_DIR/server.env ]]; then
+    write_file 0600 "$CONFIG_DIR/server.env" <<'EOF'
 # Environment for postern-server.service (read by systemd as root; keep it 0600).
 # DATABASE_URL=postgres://postern@db.example/postern
 EOF
@@ -210,7 +212,12 @@ if [[ -n $enroll_server ]]; then
     say "Already enrolled (state in $AGENT_STATE): skipping enrollment; --force-enroll to enroll again"
   else
     say "Enrolling with $enroll_server"
-    POSTERN_AGENT_STATE=$AGENT_STATE "$BIN_DIR/postern-agent" enroll --server "$enroll_server" --token "$token" ||
+    enroll_args=(enroll --server "$enroll_server")
+    # With existing state the agent refuses (already_enrolled) unless given --force.
+    if ((force_enroll)); then enroll_args+=(--force); fi
+    # The token goes in the environment of this one command, not in its argv (which every
+    # user can read in the process list); the agent reads POSTERN_ENROLL_TOKEN when --token is absent.
+    POSTERN_AGENT_STATE=$AGENT_STATE POSTERN_ENROLL_TOKEN=$token "$BIN_DIR/postern-agent" "${enroll_args[@]}" ||
       die "enrollment failed (see above); the agent is installed but not started. Fix it, then run this installer again"
   fi
 fi

@@ -6,12 +6,15 @@
 .DESCRIPTION
   - Copies the built workspace (without node_modules) to "$env:ProgramFiles\Postern" and
     installs its production dependencies there with pnpm (package-import-method=copy, so no
-    installed file is a hard link into a user's pnpm store).
+    installed file is a hard link into a user's pnpm store). The previous install is kept in
+    "$env:ProgramFiles\Postern.old" meanwhile and put back if copying, installing or building fails.
   - Compiles a small service launcher (bin\postern-agent-service.exe) with Add-Type. Node is
     not a Windows service program (it does not answer the service control manager), so the
     launcher is the service: it starts "node agent\bin\postern-agent.js run", writes its output
     to "$env:ProgramData\Postern\logs\agent.log", stops the whole process tree on service stop,
-    and exits with an error when Node dies, so the recovery actions restart it.
+    and exits with an error when Node dies, so the recovery actions restart it. When the agent
+    exits with status 3 (device revoked or enrollment expired: restarting cannot help), it logs
+    that and stops the service cleanly instead, so the recovery actions leave it stopped.
   - Registers the service "PosternAgent" with New-Service, delayed automatic start, and
     recovery actions restart after 5 s, 30 s, then every 2 min (failure counter reset daily).
 
@@ -114,55 +117,10 @@ $Npx = Join-Path (Split-Path $NodePath) 'npx.cmd'
 if (-not (Test-Path $Npx)) { throw "npx.cmd not found beside $NodePath." }
 Write-Host "Node.js: $NodePath ($(& $NodePath --version))"
 
-# --- Files ------------------------------------------------------------------------------
-$service = Stop-PosternService
-
-Write-Host "Copying $Source to $InstallDir"
-$staging = "$InstallDir.new"
-if (Test-Path $staging) { Remove-Item -Recurse -Force $staging }
-# /MIR: mirror; skip dependencies (installed below), git data, the e2e tests and build info.
-robocopy $Source $staging /MIR /XD node_modules .git .postern coverage (Join-Path $Source 'test') /XF *.tsbuildinfo /NFL /NDL /NJH /NJS /NP | Out-Null
-if ($LASTEXITCODE -ge 8) { throw "robocopy failed (exit code $LASTEXITCODE)" }
-
-Write-Host 'Installing production dependencies'
-Push-Location $staging
-try {
-  # pnpm links node_modules with junctions, which hold absolute paths: that is why the
-  # dependencies are installed in place instead of copied from the checkout.
-  Invoke-Checked 'pnpm install' { & $Npx --yes $Pnpm install --prod --frozen-lockfile --ignore-scripts --package-import-method=copy }
-} finally {
-  Pop-Location
-}
-
-if (Test-Path $InstallDir) {
-  $old = "$InstallDir.old"
-  if (Test-Path $old) { Remove-Item -Recurse -Force $old }
-  Rename-Item $InstallDir $old
-  Rename-Item $staging $InstallDir
-  Remove-Item -Recurse -Force $old
-} else {
-  Rename-Item $staging $InstallDir
-}
-
-# State and logs: SYSTEM and Administrators only, nothing inherited from ProgramData.
-foreach ($dir in $DataRoot, $StateDir, $LogDir) {
-  New-Item -ItemType Directory -Force -Path $dir | Out-Null
-}
-Invoke-Checked 'icacls' { icacls $DataRoot /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' /T /Q | Out-Null }
-
 $AgentScript = Join-Path $InstallDir 'agent\bin\postern-agent.js'
 $BinDir = Join-Path $InstallDir 'bin'
-New-Item -ItemType Directory -Force -Path $BinDir | Out-Null
 
-# A command for people: `& "$env:ProgramFiles\Postern\bin\postern-agent.cmd" status`.
-Set-Content -Encoding ASCII -Path (Join-Path $BinDir 'postern-agent.cmd') -Value @"
-@echo off
-rem Postern agent launcher, written by installers\windows\install-service.ps1.
-if not defined POSTERN_AGENT_STATE set "POSTERN_AGENT_STATE=$StateDir"
-"$NodePath" "$AgentScript" %*
-"@
-
-# --- Service launcher ---------------------------------------------------------------------
+# --- Service launcher source ----------------------------------------------------------------
 $Launcher = Join-Path $BinDir 'postern-agent-service.exe'
 # C# 5: what Windows PowerShell 5.1's compiler accepts.
 $launcherSource = @'
@@ -178,6 +136,8 @@ public class PosternAgentService : ServiceBase
     const string StateDir = @"__STATE__";
     const string LogPath = @"__LOG__";
     const long MaxLogBytes = 10L * 1024 * 1024;
+    // postern-agent's exit status when the device is revoked or its enrollment expired.
+    const int RevokedExitCode = 3;
 
     Process child;
     volatile bool stopping;
@@ -218,6 +178,15 @@ public class PosternAgentService : ServiceBase
     {
         if (stopping) return;
         int code = child.ExitCode;
+        if (code == RevokedExitCode)
+        {
+            Log("service: the agent exited with code 3: this device is revoked or its enrollment expired, " +
+                "so restarting cannot help; stopping the service. Enroll again (postern-agent.cmd enroll --force), then start it.");
+            // A clean stop (SERVICE_STOPPED, exit code 0) is not a failure, so the recovery
+            // actions do not restart it.
+            Stop();
+            return;
+        }
         Log("service: the agent exited with code " + code + "; the recovery actions restart it");
         // Ending without reporting SERVICE_STOPPED is a failure to the service control
         // manager, so the configured recovery actions (restart) apply.
@@ -281,10 +250,63 @@ $launcherSource = $launcherSource.
   Replace('__SCRIPT__', $AgentScript.Replace('"', '""')).
   Replace('__STATE__', $StateDir.Replace('"', '""')).
   Replace('__LOG__', (Join-Path $LogDir 'agent.log').Replace('"', '""'))
-if (Test-Path $Launcher) { Remove-Item -Force $Launcher }
-Write-Host "Building $Launcher"
-Add-Type -TypeDefinition $launcherSource -Language CSharp -ReferencedAssemblies 'System.ServiceProcess' `
-  -OutputAssembly $Launcher -OutputType ConsoleApplication
+
+# --- Files ------------------------------------------------------------------------------
+# pnpm links node_modules with junctions, which hold absolute paths: the dependencies are
+# installed in $InstallDir itself (a copied or renamed folder would keep links to the old
+# place). So the previous install is moved aside, the new one is built in place, and the
+# previous one comes back if any step fails.
+$service = Stop-PosternService
+# Left on failure by earlier versions of this script, which staged the install there.
+if (Test-Path "$InstallDir.new") { Remove-Item -Recurse -Force "$InstallDir.new" }
+$backup = "$InstallDir.old"
+if (Test-Path $backup) {
+  # Left by an earlier run that could not finish: if it is the only copy, it is the install.
+  if (Test-Path $InstallDir) { Remove-Item -Recurse -Force $backup } else { Rename-Item $backup $InstallDir }
+}
+if (Test-Path $InstallDir) { Rename-Item $InstallDir $backup }
+try {
+  Write-Host "Copying $Source to $InstallDir"
+  # /MIR: mirror; skip dependencies (installed below), git data, the e2e tests and build info.
+  robocopy $Source $InstallDir /MIR /XD node_modules .git .postern coverage (Join-Path $Source 'test') /XF *.tsbuildinfo /NFL /NDL /NJH /NJS /NP | Out-Null
+  if ($LASTEXITCODE -ge 8) { throw "robocopy failed (exit code $LASTEXITCODE)" }
+
+  Write-Host 'Installing production dependencies'
+  Push-Location $InstallDir
+  try {
+    Invoke-Checked 'pnpm install' { & $Npx --yes $Pnpm install --prod --frozen-lockfile --ignore-scripts --package-import-method=copy }
+  } finally {
+    Pop-Location
+  }
+
+  New-Item -ItemType Directory -Force -Path $BinDir | Out-Null
+  # A command for people: `& "$env:ProgramFiles\Postern\bin\postern-agent.cmd" status`.
+  Set-Content -Encoding ASCII -Path (Join-Path $BinDir 'postern-agent.cmd') -Value @"
+@echo off
+rem Postern agent launcher, written by installers\windows\install-service.ps1.
+if not defined POSTERN_AGENT_STATE set "POSTERN_AGENT_STATE=$StateDir"
+"$NodePath" "$AgentScript" %*
+"@
+
+  Write-Host "Building $Launcher"
+  Add-Type -TypeDefinition $launcherSource -Language CSharp -ReferencedAssemblies 'System.ServiceProcess' `
+    -OutputAssembly $Launcher -OutputType ConsoleApplication
+} catch {
+  # Take out the half-made install, and put the previous one (if any) back.
+  if (Test-Path $InstallDir) { Remove-Item -Recurse -Force $InstallDir }
+  if (Test-Path $backup) {
+    Write-Warning "Installing failed; restored the previous install from $backup"
+    Rename-Item $backup $InstallDir
+  }
+  throw
+}
+if (Test-Path $backup) { Remove-Item -Recurse -Force $backup }
+
+# State and logs: SYSTEM and Administrators only, nothing inherited from ProgramData.
+foreach ($dir in $DataRoot, $StateDir, $LogDir) {
+  New-Item -ItemType Directory -Force -Path $dir | Out-Null
+}
+Invoke-Checked 'icacls' { icacls $DataRoot /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' /T /Q | Out-Null }
 
 # --- Enrollment ---------------------------------------------------------------------------
 if ($EnrollServer) {
@@ -292,11 +314,17 @@ if ($EnrollServer) {
     Write-Host "Already enrolled (state in $StateDir): skipping enrollment; -ForceEnroll to enroll again."
   } else {
     Write-Host "Enrolling with $EnrollServer"
+    # With existing state the agent refuses (already_enrolled) unless given --force.
+    $enrollArgs = @('enroll', '--server', $EnrollServer)
+    if ($ForceEnroll) { $enrollArgs += '--force' }
+    # The token goes in the environment of this one command, not on its command line (which
+    # any user can read); the agent reads POSTERN_ENROLL_TOKEN when --token is absent.
     $env:POSTERN_AGENT_STATE = $StateDir
+    $env:POSTERN_ENROLL_TOKEN = $Token
     try {
-      Invoke-Checked 'Enrollment' { & $NodePath $AgentScript enroll --server $EnrollServer --token $Token }
+      Invoke-Checked 'Enrollment' { & $NodePath $AgentScript @enrollArgs }
     } finally {
-      Remove-Item Env:\POSTERN_AGENT_STATE
+      Remove-Item Env:\POSTERN_AGENT_STATE, Env:\POSTERN_ENROLL_TOKEN -ErrorAction SilentlyContinue
     }
   }
 }

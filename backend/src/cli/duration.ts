@@ -1,1 +1,0 @@
-export { parseDuration, parseTimeOrDuration } from '../time/duration.js';
