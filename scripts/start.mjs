@@ -18,9 +18,11 @@ const agentBin = join(root, 'agent/bin/postern-agent.js');
 mkdirSync(home, { recursive: true, mode: 0o700 });
 const serverLog = join(home, 'server.log');
 
+/** Stops everything; `await fail(…)` also halts the steps below it while the children stop. */
 function fail(message) {
   process.stderr.write(`\npostern: ${message}\n`);
   shutdown(1);
+  return new Promise(() => {});
 }
 
 const server = spawn(process.execPath, [serverBin, 'serve', '--port', port, '--data', dataDir], {
@@ -47,10 +49,15 @@ process.stdout.write(`\nPostern server: ${url}\n  data: ${dataDir} (embedded Pos
 
 if (!existsSync(join(agentState, 'device.json'))) {
   const token = spawnSync(process.execPath, [serverBin, 'token', 'create', '--group', 'employees', '--expires', '10m', '--json', '--data', dataDir], { encoding: 'utf8' });
-  if (token.status !== 0) fail(`could not create an enrollment token: ${token.stderr.trim()}`);
+  if (token.status !== 0) await fail(`could not create an enrollment token: ${token.stderr.trim()}`);
   const { token: enrollmentToken } = JSON.parse(token.stdout);
-  const enroll = spawnSync(process.execPath, [agentBin, 'enroll', '--server', url, '--token', enrollmentToken, '--state', agentState], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
-  if (enroll.status !== 0) fail('enrolling this machine failed (see above)');
+  // The token goes through the environment, not the process list.
+  const enroll = spawnSync(process.execPath, [agentBin, 'enroll', '--server', url, '--state', agentState], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, POSTERN_ENROLL_TOKEN: enrollmentToken },
+  });
+  if (enroll.status !== 0) await fail('enrolling this machine failed (see above)');
 } else {
   process.stdout.write(`This machine is already enrolled (state in ${agentState}).\n`);
 }

@@ -14,10 +14,11 @@ export interface Batches {
 }
 
 /**
- * One run of each at a time: what arrives meanwhile makes the next batch, so batches grow
- * with load (group commit) and the four together hold at most 4 of the pool's 10 connections
- * (store/open.ts). The queue bounds hold a few seconds of the throughput measured in
- * BENCHMARKS.md; past them requests fail fast with `rate_limited`.
+ * Few runs at a time (two for ingest, so one batch is evaluated while the other commits; one
+ * for the rest): what arrives meanwhile makes the next batch, so batches grow with load (group
+ * commit), and together they hold at most 5 of the pool's 10 connections (store/open.ts). The
+ * queue bounds hold a few seconds of the throughput measured in BENCHMARKS.md; past them
+ * requests fail fast with `rate_limited`.
  */
 export function createBatches(backend: Omit<Backend, 'batches'>): Batches {
   const { db, policies } = backend;

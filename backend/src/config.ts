@@ -1,5 +1,41 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
+export interface ServerSettings {
+  /** POSTERN_ATTESTATION_TIMEOUT_S: a new stream must attest within this. */
+  attestationTimeoutS: number;
+  /** POSTERN_ENROLL_FAILURES_PER_MINUTE: refused enrollments allowed per address. */
+  enrollFailuresPerMinute: number;
+  /** POSTERN_EXCEPTION_SWEEP_S: how often ended exceptions are looked for (and audited). */
+  exceptionSweepS: number;
+  /** POSTERN_ATTESTATION_RETENTION_DAYS: how long the history of reports is kept. */
+  attestationRetentionDays: number;
+}
+
+const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> = {
+  attestationTimeoutS: { env: 'POSTERN_ATTESTATION_TIMEOUT_S', fallback: 30 },
+  enrollFailuresPerMinute: { env: 'POSTERN_ENROLL_FAILURES_PER_MINUTE', fallback: 10 },
+  exceptionSweepS: { env: 'POSTERN_EXCEPTION_SWEEP_S', fallback: 5 },
+  attestationRetentionDays: { env: 'POSTERN_ATTESTATION_RETENTION_DAYS', fallback: 30 },
+};
+const positive = z.coerce.number().positive().finite();
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSettings {
+  const settings = {} as ServerSettings;
+  for (const [key, { env: name, fallback }] of Object.entries(SETTINGS) as Array<[keyof ServerSettings, { env: string; fallback: number }]>) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      settings[key] = fallback;
+      continue;
+    }
+    const parsed = positive.safeParse(raw);
+    if (!parsed.success) throw new Error(`${name}=${JSON.stringify(raw)} is not a positive number (default ${fallback})`);
+    settings[key] = parsed.data;
+  }
+  return settings;
+}
 
 export interface ServerConfig {
   host: string;
@@ -9,6 +45,8 @@ export interface ServerConfig {
   /** Public base URL; also the `iss` of signed results. Defaults to the listening URL. */
   publicUrl: string | undefined;
   trustProxy: boolean;
+  /** From the environment when absent (settingsFromEnv). */
+  settings?: ServerSettings;
 }
 
 export const DEFAULT_PORT = 8700;
@@ -32,5 +70,6 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     databaseUrl: process.env.DATABASE_URL || undefined,
     publicUrl: process.env.POSTERN_PUBLIC_URL || undefined,
     trustProxy: process.env.POSTERN_TRUST_PROXY === '1',
+    settings: settingsFromEnv(),
   };
 }

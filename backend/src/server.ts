@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { AGENT_STREAM_PATH, CloseCode } from '@postern/shared';
 import { ensureAdminToken } from './admin/admin-token.js';
 import { createBatches } from './batches.js';
-import type { ServerConfig } from './config.js';
+import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
-import { pruneDpopJtis } from './decisions/dpop.js';
 import { createClusterEvents, type ClusterEvent } from './events/cluster-events.js';
 import { sweepEndedExceptions } from './exceptions/exceptions.js';
 import { createApp } from './http/app.js';
@@ -18,6 +17,7 @@ import { createMetrics } from './metrics/metrics.js';
 import { PolicyCache } from './policy/policy-cache.js';
 import { ensureDefaultPolicy } from './policy/versions.js';
 import { openStore, type Store } from './store/open.js';
+import { pruneExpired } from './store/prune.js';
 import { ConnectionRegistry } from './stream/connection-registry.js';
 import { createAgentStream } from './stream/agent-stream.js';
 
@@ -34,6 +34,7 @@ export const SERVER_INFO_FILE = 'server.json';
 /** Opens the store, migrates, and serves HTTP and the agent stream on one port. */
 export async function startServer(config: ServerConfig, options: { log?: Logger; now?: () => number } = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger();
+  const settings = config.settings ?? settingsFromEnv();
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { path: adminTokenPath, created } = await ensureAdminToken(store.db, config.dataDir);
@@ -53,11 +54,7 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
     log,
     connections: new ConnectionRegistry(),
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
-    settings: {
-      maxSkewS: 120,
-      attestationTimeoutS: Number(process.env.POSTERN_ATTESTATION_TIMEOUT_S ?? 30),
-      enrollFailuresPerMinute: Number(process.env.POSTERN_ENROLL_FAILURES_PER_MINUTE ?? 10),
-    },
+    settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS, enrollFailuresPerMinute: settings.enrollFailuresPerMinute },
   };
   const backend: Backend = Object.assign(base, { batches: createBatches(base) });
   events.subscribe((event) => handleClusterEvent(backend, event));
@@ -85,10 +82,10 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
   await writeFile(join(config.dataDir, SERVER_INFO_FILE), JSON.stringify({ url, pid: process.pid }) + '\n', { mode: 0o600 });
 
   const pruner = setInterval(() => {
-    pruneDpopJtis(store.db, backend.now()).catch((error: unknown) => log.warn({ err: error }, 'pruning DPoP proof ids failed'));
+    pruneExpired(store.db, backend.now(), settings.attestationRetentionDays).catch((error: unknown) => log.warn({ err: error }, 'pruning expired rows failed'));
   }, 60_000);
   pruner.unref();
-  const sweepEvery = Number(process.env.POSTERN_EXCEPTION_SWEEP_S ?? 5) * 1000;
+  const sweepEvery = settings.exceptionSweepS * 1000;
   let sweeping = false;
   const sweeper = setInterval(() => {
     if (sweeping) return;

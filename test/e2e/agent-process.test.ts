@@ -80,10 +80,14 @@ describe.each(databaseKinds)('the real agent and server processes on %s', (kind)
   });
 
   it('keeps the device across a server restart, and seq keeps increasing', async () => {
+    const seqOf = (stdout: string) => Number(/report (\d+) accepted/.exec(stdout)?.[1]);
+    const before = await agent(['run', '--once']);
+    expect(before.code, before.stderr).toBe(0);
     await server.restart();
     const once = await agent(['run', '--once']);
     expect(once.code, once.stderr).toBe(0);
     expect(once.stdout).toMatch(/report \d+ accepted/);
+    expect(seqOf(once.stdout)).toBe(seqOf(before.stdout) + 1);
   });
 
   it('stops a running agent with exit code 3 when an admin revokes its device', async () => {

@@ -122,6 +122,8 @@ export class FakeDevice {
 /** One open agent stream, with frames queued so a test can await them in order. */
 export class StreamSession {
   nonce = '';
+  /** The last report interval the server announced (config frames are kept out of the queue). */
+  reportIntervalS: number | null = null;
   private readonly frames: ServerFrame[] = [];
   private readonly waiters: Array<(f: ServerFrame) => void> = [];
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -130,6 +132,10 @@ export class StreamSession {
     ws.on('message', (data) => {
       const frame = serverFrame.parse(JSON.parse(data.toString()));
       if ('nonce' in frame && typeof frame.nonce === 'string') this.nonce = frame.nonce;
+      if (frame.type === 'config') {
+        this.reportIntervalS = frame.report_interval_s;
+        return;
+      }
       const waiter = this.waiters.shift();
       if (waiter) waiter(frame);
       else this.frames.push(frame);

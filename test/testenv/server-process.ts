@@ -10,20 +10,13 @@ export const agentBin = join(repoRoot, 'agent/bin/postern-agent.js');
 
 /** A real `postern-server serve` process on a free port, with its own database. */
 export class ServerProcess {
-  private stderr = '';
   private constructor(
     public child: ChildProcess,
     public url: string,
     readonly db: TestDatabase,
     readonly adminToken: string,
     private readonly env: Record<string, string>,
-  ) {
-    this.follow(child);
-  }
-
-  private follow(child: ChildProcess): void {
-    child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-20_000)));
-  }
+  ) {}
 
   static async start(kind: DatabaseKind, env: Record<string, string> = {}): Promise<ServerProcess> {
     const db = await testDatabase(kind);
@@ -39,7 +32,6 @@ export class ServerProcess {
     const { child, url } = await ServerProcess.spawnServer(this.db, this.env, new URL(this.url).port);
     this.child = child;
     this.url = url;
-    this.follow(child);
   }
 
   private static async spawnServer(db: TestDatabase, env: Record<string, string>, port: string): Promise<{ child: ChildProcess; url: string }> {
@@ -48,7 +40,8 @@ export class ServerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    // Kept for the start-failure message only, and bounded: the process may live long.
+    child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
     const url = await new Promise<string>((resolveUrl, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`postern-server did not start within 30 s:\n${err}`)), 30_000);
@@ -66,10 +59,6 @@ export class ServerProcess {
       });
     });
     return { child, url };
-  }
-
-  get log(): string {
-    return this.stderr;
   }
 
   async admin<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -95,12 +84,6 @@ export class ServerProcess {
   async compliance(deviceId: string, key: string): Promise<{ status: number; body: Record<string, unknown> }> {
     const response = await fetch(`${this.url}/v1/devices/${deviceId}/compliance`, { headers: { authorization: `Bearer ${key}` } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
-
-  async metric(name: string, labels = ''): Promise<number> {
-    const text = await (await fetch(`${this.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels}`) && (labels !== '' || /^\S+ /.test(l.slice(name.length - 1))));
-    return line ? Number(line.split(' ').pop()) : 0;
   }
 
   private async kill(): Promise<void> {

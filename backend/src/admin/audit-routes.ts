@@ -1,4 +1,6 @@
 import type { Router } from '@koa/router';
+import { describeIssues } from '../http/describe-issues.js';
+import { uuid } from '@postern/shared';
 import { z } from 'zod';
 import { listAudit } from '../audit/list.js';
 import { verifyAuditChain } from '../audit/verify.js';
@@ -7,7 +9,7 @@ import { HttpError } from '../http/http-error.js';
 import { requireAdmin } from './require-admin.js';
 
 const listQuery = z.object({
-  device: z.uuid().optional(),
+  device: uuid.optional(),
   actor: z.string().max(200).optional(),
   kind: z.string().max(100).optional(),
   since: z.coerce.number().int().nonnegative().optional(),
@@ -21,7 +23,7 @@ export function auditRoutes(router: Router, backend: Backend): void {
 
   router.get('/v1/admin/audit', admin, async (ctx) => {
     const parsed = listQuery.safeParse(ctx.query);
-    if (!parsed.success) throw new HttpError(400, 'malformed', `bad filter: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new HttpError(400, 'malformed', `bad filter: ${describeIssues(parsed.error.issues)}`);
     const q = parsed.data;
     ctx.body = {
       entries: await listAudit(backend.db, {

@@ -1,4 +1,5 @@
 import type { Router } from '@koa/router';
+import { uuid } from '@postern/shared';
 import { z } from 'zod';
 import { appendAudit } from '../audit/append.js';
 import type { Backend } from '../context.js';
@@ -27,13 +28,12 @@ const setGroupBody = z.object({ group: name });
 /** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
 export function adminRoutes(router: Router, backend: Backend): void {
   const requireAdmin = adminGuard(backend);
-  const actor = (state: Record<string, unknown>): string => String(state.actor);
 
   router.post('/v1/admin/enrollment-tokens', requireAdmin, async (ctx) => {
     const body = await readJson(ctx, newTokenBody);
     const { token, row } = await createEnrollmentToken(
       backend.db,
-      { group: body.group, uses: body.uses, expiresInS: body.expires_in_s, deviceTtlS: body.device_ttl_s, owner: body.owner, approval: body.approval, actor: actor(ctx.state) },
+      { group: body.group, uses: body.uses, expiresInS: body.expires_in_s, deviceTtlS: body.device_ttl_s, owner: body.owner, approval: body.approval, actor: actorOf(ctx) },
       backend.now(),
     );
     ctx.status = 201;
@@ -43,7 +43,7 @@ export function adminRoutes(router: Router, backend: Backend): void {
   router.post('/v1/admin/gateway-keys', requireAdmin, async (ctx) => {
     const body = await readJson(ctx, newGatewayKeyBody);
     ctx.status = 201;
-    ctx.body = await createGatewayKey(backend.db, body.name, actor(ctx.state));
+    ctx.body = await createGatewayKey(backend.db, body.name, actorOf(ctx));
   });
 
   router.get('/v1/admin/devices', requireAdmin, async (ctx) => {
@@ -68,21 +68,21 @@ export function adminRoutes(router: Router, backend: Backend): void {
   });
 
   router.post('/v1/admin/devices/:id/revoke', requireAdmin, async (ctx) => {
-    const device = await changeStatus(backend, ctx.params.id ?? '', 'revoked', actor(ctx.state));
+    const device = await changeStatus(backend, ctx.params.id ?? '', 'revoked', actorOf(ctx));
     // Live streams of the device end now, on every replica; every replica refuses its next report.
     await backend.events.publish({ type: 'device.revoked', device_id: device.id });
     ctx.body = deviceView(device);
   });
 
   router.post('/v1/admin/devices/:id/approve', requireAdmin, async (ctx) => {
-    const device = await changeStatus(backend, ctx.params.id ?? '', 'active', actor(ctx.state));
+    const device = await changeStatus(backend, ctx.params.id ?? '', 'active', actorOf(ctx));
     await backend.events.publish({ type: 'collect.devices', device_ids: [device.id] });
     ctx.body = deviceView(device);
   });
 }
 
 async function changeStatus(backend: Backend, id: string, to: 'active' | 'revoked', actor: string): Promise<Device> {
-  if (!z.uuid().safeParse(id).success) throw new HttpError(404, 'unknown_device', `no device ${id}`);
+  if (!uuid.safeParse(id).success) throw new HttpError(404, 'unknown_device', `no device ${id}`);
   return backend.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('devices').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (!current) throw new HttpError(404, 'unknown_device', `no device ${id}`);

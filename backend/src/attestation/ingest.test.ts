@@ -9,6 +9,7 @@ import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { createLogger } from '../logging/logger.js';
 import { startServer, type RunningServer } from '../server.js';
 import { AttestationError } from './attestation-error.js';
+import { applyPolicy } from '../policy/apply.js';
 import { ingestBatch } from './ingest.js';
 
 describe.each(databaseKinds)('batched ingest on %s', (kind) => {
@@ -20,12 +21,14 @@ describe.each(databaseKinds)('batched ingest on %s', (kind) => {
     server = database = undefined;
   });
 
-  async function enrolled(count: number): Promise<{ server: RunningServer; devices: FakeDevice[] }> {
+  async function enrolled(count: number, policy?: string): Promise<{ server: RunningServer; devices: FakeDevice[] }> {
     database = await testDatabase(kind);
     server = await startServer(
       { host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: database.databaseUrl, publicUrl: undefined, trustProxy: false },
       { log: createLogger('silent') },
     );
+    if (policy) await applyPolicy(server.backend, { source: policy, file: 'employees.yaml', author: 'sec-eng', message: 'report often', actor: 'admin:test' });
+    if (count === 0) return { server, devices: [] };
     const { token } = await createEnrollmentToken(server.store.db, { group: 'employees', uses: count, expiresInS: 600, deviceTtlS: null, owner: null, approval: false, actor: 'test' }, Math.floor(Date.now() / 1000));
     const devices = await Promise.all(Array.from({ length: count }, () => FakeDevice.create()));
     for (const device of devices) expect((await device.enroll(server.url, token)).status).toBe(201);
@@ -119,5 +122,18 @@ describe.each(databaseKinds)('batched ingest on %s', (kind) => {
     }
     const stored = await server.store.db.selectFrom('devices').select('last_seq').execute();
     expect(stored.map((r) => r.last_seq)).toEqual([21, 21]);
+  });
+
+  it("tells a device its group's report interval when it enrolls and on its stream", async () => {
+    const source = 'postern_policy: 1\ngroup: employees\nreport_interval: 1m\nchecks:\n  - id: firewall.enabled\n    severity: high\n    weight: 10\n    enforcement: block\n';
+    const { server } = await enrolled(0, source);
+    const device = await FakeDevice.create();
+    const { token } = await createEnrollmentToken(server.store.db, { group: 'employees', uses: 1, expiresInS: 600, deviceTtlS: null, owner: null, approval: false, actor: 'test' }, Math.floor(Date.now() / 1000));
+    const enrollment = await device.enroll(server.url, token);
+    expect(enrollment.body.report_interval_s).toBe(60);
+    const { session, answer } = await device.report(server.url);
+    expect(answer.type).toBe('result');
+    await expect.poll(() => session.reportIntervalS).toBe(60);
+    session.ws.close();
   });
 });

@@ -29,6 +29,8 @@ export interface IngestResult {
   token: string;
   /** Set when this report changed the device's verdict. */
   changed: { from: Verdict | null; to: Verdict } | null;
+  /** How often the device's policy asks it to report. */
+  reportIntervalS: number;
 }
 
 export interface IngestItem {
@@ -88,7 +90,7 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
           now: item.now,
           lifetimeS: Math.min(stored.policy.max_age_s, 2 * stored.policy.report_interval_s),
         });
-        outcomes[i] = { ok: true, value: { seq: item.claims.seq, verdict: stored.verdict, score: stored.score, checks: stored.checks, token, changed: stored.changed } };
+        outcomes[i] = { ok: true, value: { seq: item.claims.seq, verdict: stored.verdict, score: stored.score, checks: stored.checks, token, changed: stored.changed, reportIntervalS: stored.policy.report_interval_s } };
       } catch (error) {
         outcomes[i] = refused(error);
       }

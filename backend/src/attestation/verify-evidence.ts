@@ -1,5 +1,6 @@
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { EVIDENCE_TYP, evidenceClaims, type EvidenceClaims } from '@postern/shared';
+import { describeIssues } from '../http/describe-issues.js';
 import type { PublicKeyCache } from '../keys/public-key-cache.js';
 import type { Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
@@ -55,11 +56,4 @@ export async function verifyEvidence(token: string, ctx: EvidenceContext): Promi
   if (ctx.expectedNonce === null || claims.eat_nonce !== ctx.expectedNonce) throw new AttestationError('stale_nonce', 'eat_nonce is not the nonce this server issued last: use the nonce from the latest challenge');
   if (Math.abs(ctx.now - claims.iat) > ctx.maxSkewS) throw new AttestationError('clock_skew', `iat is ${claims.iat - ctx.now} s away from the server's clock (at most ${ctx.maxSkewS} s): synchronise the device clock`);
   return { device, claims };
-}
-
-export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
-  return issues
-    .slice(0, 3)
-    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readAdminTokenFile } from '../admin/admin-token.js';
+import { ADMIN_TOKEN_FILE, readAdminTokenFile } from '../admin/admin-token.js';
 import { SERVER_INFO_FILE } from '../server.js';
 
 export class AdminCommandError extends Error {}
@@ -26,7 +26,7 @@ export async function resolveAdminTarget(dataDir: string, flags: { server?: stri
   }
   if (!url) throw new AdminCommandError(`no running postern-server found for data directory ${dataDir}: start it with \`postern-server serve\`, or pass --server URL`);
   const token = process.env.POSTERN_ADMIN_TOKEN ?? (await readAdminTokenFile(dataDir));
-  if (!token) throw new AdminCommandError(`no admin token in ${join(dataDir, 'admin-token')}: run this on the server's machine as its user, or set POSTERN_ADMIN_TOKEN`);
+  if (!token) throw new AdminCommandError(`no admin token in ${join(dataDir, ADMIN_TOKEN_FILE)}: run this on the server's machine as its user, or set POSTERN_ADMIN_TOKEN`);
   return { url: url.replace(/\/+$/, ''), token };
 }
 

@@ -21,6 +21,10 @@ Environment:
   POSTERN_PUBLIC_URL    public base URL of this server (issuer of signed results)
   POSTERN_TRUST_PROXY   1 to trust X-Forwarded-* headers from a reverse proxy
   POSTERN_LOG_LEVEL     log level of the JSON log on stderr (default info)
+  POSTERN_ATTESTATION_TIMEOUT_S       a new agent stream must attest within this (default 30)
+  POSTERN_ENROLL_FAILURES_PER_MINUTE  refused enrollments allowed per address (default 10)
+  POSTERN_EXCEPTION_SWEEP_S           how often ended exceptions are noticed (default 5)
+  POSTERN_ATTESTATION_RETENTION_DAYS  how long report history is kept (default 30)
   POSTERN_SERVER_URL, POSTERN_ADMIN_TOKEN  for admin commands run elsewhere than the server's machine
 
 Admin commands talk to the running server; on its machine they find its URL and the admin

@@ -1,6 +1,6 @@
 import type { CheckResult, Verdict } from '@postern/shared';
+import { uuid } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
 import { checksOf, toSeconds } from '../devices/repository.js';
 import { policyRef, verdictAt } from '../policy/evaluate.js';
 import type { PolicyCache } from '../policy/policy-cache.js';
@@ -26,7 +26,7 @@ export async function decide(db: Kysely<Database>, policies: PolicyCache, device
 
 /** Verdicts of many devices in two queries, each at its own `now`; null for an unknown id. */
 export async function decideMany(db: Kysely<Database>, policies: PolicyCache, asked: ReadonlyArray<{ deviceId: string; now: number }>): Promise<Array<Decision | null>> {
-  const ids = [...new Set(asked.map((a) => a.deviceId).filter((id) => z.uuid().safeParse(id).success))];
+  const ids = [...new Set(asked.map((a) => a.deviceId).filter((id) => uuid.safeParse(id).success))];
   if (ids.length === 0) return asked.map(() => null);
   const deviceById = new Map<string, Device>();
   const postureById = new Map<string, StoredEvaluation>();

@@ -97,8 +97,3 @@ export function normalizeHtu(raw: string): string {
     return raw;
   }
 }
-
-/** Forget proof ids older than the iat window; called periodically. */
-export async function pruneDpopJtis(db: Kysely<Database>, now: number): Promise<void> {
-  await db.deleteFrom('dpop_jtis').where('expires_at', '<', new Date(now * 1000)).execute();
-}

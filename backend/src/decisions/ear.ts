@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
-import { EAR_PROFILE, earClaims, earStatusOf, type CheckResult, type EarClaims, type Verdict } from '@postern/shared';
+import { EAR_PROFILE, earClaims, earStatusOf, type CheckResult, type EarClaims, type EarStatus, type Verdict } from '@postern/shared';
 import type { ServerKeys } from '../keys/signing-keys.js';
+
+// AR4SI trustworthiness claims, from the EAR status: one mapping for both.
+const TRUSTWORTHINESS: Record<EarStatus, number> = { affirming: 2, warning: 32, contraindicated: 96, none: 0 };
 
 export const VERIFIER_BUILD = 'postern-backend/0.1.0';
 
@@ -24,7 +27,7 @@ export interface EarInput {
  */
 export async function signEar(keys: ServerKeys, issuer: string, input: EarInput): Promise<string> {
   const status = earStatusOf(input.verdict);
-  const configuration = input.verdict === 'compliant' ? 2 : input.verdict === 'grace' ? 32 : input.verdict === 'noncompliant' ? 96 : 0;
+  const configuration = TRUSTWORTHINESS[status];
   const claims: Omit<EarClaims, 'iss' | 'iat' | 'exp' | 'sub'> = {
     eat_profile: EAR_PROFILE,
     ear_verifier_id: { developer: 'https://postern.dev', build: VERIFIER_BUILD },
@@ -34,7 +37,6 @@ export async function signEar(keys: ServerKeys, issuer: string, input: EarInput)
     submods: {
       device: {
         ear_status: status,
-        // AR4SI trustworthiness claims: 2 affirming, 32 warning, 96 contraindicated, 0 none.
         ear_trustworthiness_vector: { 'instance-identity': 2, configuration },
         ear_appraisal_policy_ids: [input.policyRef],
       },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { uuid } from '@postern/shared';
 import { appendAudit } from '../audit/append.js';
 import type { PolicyDeps } from '../policy/apply.js';
 import { reevaluate } from '../policy/reevaluate.js';
@@ -9,7 +9,7 @@ import type { Device } from '../store/schema.js';
  * group's policy, and its agent is told to report.
  */
 export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string; group: string; actor: string }): Promise<Device | null> {
-  if (!z.uuid().safeParse(input.deviceId).success) return null;
+  if (!uuid.safeParse(input.deviceId).success) return null;
   const device = await deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('devices').selectAll().where('id', '=', input.deviceId).forUpdate().executeTakeFirst();
     if (!current || current.group_name === input.group) return current ?? null;

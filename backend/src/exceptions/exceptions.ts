@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
-import { appendAudit } from '../audit/append.js';
+import { uuid } from '@postern/shared';
+import { appendAudit, appendAudits } from '../audit/append.js';
 import { toSeconds } from '../devices/repository.js';
 import type { PolicyDeps } from '../policy/apply.js';
 import { catalog } from '../policy/catalog.js';
@@ -55,7 +55,7 @@ export function exceptionView(row: DeviceException, now: number): ExceptionView 
  */
 export async function grantException(deps: PolicyDeps, input: { deviceId: string; check: string; until: number; reason: string; actor: string }): Promise<ExceptionView> {
   const now = deps.now();
-  if (!z.uuid().safeParse(input.deviceId).success) throw new ExceptionRefused(404, 'unknown_device', `no device ${input.deviceId}`);
+  if (!uuid.safeParse(input.deviceId).success) throw new ExceptionRefused(404, 'unknown_device', `no device ${input.deviceId}`);
   if (!catalog.has(input.check)) throw new ExceptionRefused(400, 'unknown_check', `unknown check "${input.check}"; the catalog has ${[...catalog.keys()].join(', ')}`);
   if (input.until <= now) throw new ExceptionRefused(400, 'malformed', 'the exception must end in the future');
   if (input.until - now > MAX_EXCEPTION_S) throw new ExceptionRefused(400, 'malformed', 'an exception may run at most 366 days');
@@ -77,7 +77,7 @@ export async function grantException(deps: PolicyDeps, input: { deviceId: string
 
 /** Ends an exception before its time. */
 export async function revokeException(deps: PolicyDeps, input: { id: string; actor: string }): Promise<ExceptionView> {
-  if (!z.uuid().safeParse(input.id).success) throw new ExceptionRefused(404, 'unknown_exception', `no exception ${input.id}`);
+  if (!uuid.safeParse(input.id).success) throw new ExceptionRefused(404, 'unknown_exception', `no exception ${input.id}`);
   const now = deps.now();
   const row = await deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('device_exceptions').selectAll().where('id', '=', input.id).forUpdate().executeTakeFirst();
@@ -120,9 +120,10 @@ export async function sweepEndedExceptions(deps: PolicyDeps): Promise<number> {
       )
       .returningAll()
       .execute();
-    for (const row of claimed) {
-      await appendAudit(trx, { actor: 'postern', kind: 'exception.ended', deviceId: row.device_id, detail: { exception_id: row.id, check: row.check_id, until: toSeconds(row.until) } });
-    }
+    await appendAudits(
+      trx,
+      claimed.map((row) => ({ actor: 'postern', kind: 'exception.ended' as const, deviceId: row.device_id, detail: { exception_id: row.id, check: row.check_id, until: toSeconds(row.until) } })),
+    );
     return claimed;
   });
   if (ended.length === 0) return 0;

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { describeIssues } from '../attestation/verify-evidence.js';
+import { describeIssues } from './describe-issues.js';
 import { HttpError } from './http-error.js';
 
 const DEFAULT_LIMIT = 64 * 1024;

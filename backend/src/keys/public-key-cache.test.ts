@@ -1,11 +1,11 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { deviceKid } from '@postern/shared';
-import { PublicKeyCache, type P256PublicJwk } from './public-key-cache.js';
+import { deviceKid, type PublicP256Jwk } from '@postern/shared';
+import { PublicKeyCache } from './public-key-cache.js';
 
-async function newKey(): Promise<{ kid: string; jwk: P256PublicJwk }> {
+async function newKey(): Promise<{ kid: string; jwk: PublicP256Jwk }> {
   const { publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = (await exportJWK(publicKey)) as P256PublicJwk;
+  const jwk = (await exportJWK(publicKey)) as PublicP256Jwk;
   return { kid: await deviceKid(jwk), jwk };
 }
 

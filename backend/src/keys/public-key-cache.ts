@@ -1,12 +1,5 @@
 import { importJWK, type CryptoKey } from 'jose';
-import { deviceKid } from '@postern/shared';
-
-export interface P256PublicJwk {
-  kty: 'EC';
-  crv: 'P-256';
-  x: string;
-  y: string;
-}
+import { deviceKid, type PublicP256Jwk } from '@postern/shared';
 
 interface Entry {
   x: string;
@@ -29,7 +22,7 @@ export class PublicKeyCache {
   constructor(readonly capacity = 10_000) {}
 
   /** The key for `kid`, or null when `jwk` is not the key that kid names. */
-  async get(kid: string, jwk: P256PublicJwk): Promise<CryptoKey | null> {
+  async get(kid: string, jwk: PublicP256Jwk): Promise<CryptoKey | null> {
     const hit = this.#entries.get(kid);
     if (hit && hit.x === jwk.x && hit.y === jwk.y) {
       this.#entries.delete(kid);

@@ -4,7 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { agentFrame, CloseCode, MAX_FRAME_BYTES, SUBPROTOCOL, type ServerFrame } from '@postern/shared';
 import { AttestationError } from '../attestation/attestation-error.js';
 import { exchangeAttestation } from '../attestation/exchange.js';
-import { describeIssues } from '../attestation/verify-evidence.js';
+import { describeIssues } from '../http/describe-issues.js';
 import type { Backend } from '../context.js';
 import { newNonce } from '../nonces/nonce.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
@@ -52,6 +52,8 @@ function serve(backend: Backend, ws: WebSocket): void {
   let nonce = newNonce();
   let device: Device | null = null;
   let refusals = 0;
+  /** The report interval this connection's agent was last told (config frame). */
+  let announcedInterval: number | null = null;
   let rateStrikes = 0;
   let queue: Promise<void> = Promise.resolve();
   const bucket = new TokenBucket(FRAME_BURST, FRAMES_PER_SECOND);
@@ -69,6 +71,8 @@ function serve(backend: Backend, ws: WebSocket): void {
   const refuse = (error: AttestationError) => {
     nonce = newNonce();
     connection.send({ type: 'error', code: error.code, message: error.message, nonce });
+    // Too much load is not the agent's fault: it may try again on this stream with the new nonce.
+    if (error.code === 'rate_limited') return;
     if (error.code === 'revoked') return closeWith(CloseCode.revoked, 'device revoked or expired');
     if (device === null) return closeWith(CloseCode.authenticationFailed, 'authentication failed');
     if (++refusals >= MAX_REFUSALS_BEFORE_CLOSE) closeWith(CloseCode.authenticationFailed, 'too many refused attestations');
@@ -85,9 +89,7 @@ function serve(backend: Backend, ws: WebSocket): void {
     if (!bucket.take()) {
       backend.metrics.attestationsRejected.inc({ code: 'rate_limited' });
       if (++rateStrikes > MAX_RATE_STRIKES) return closeWith(CloseCode.rateLimited, 'rate limited');
-      nonce = newNonce();
-      connection.send({ type: 'error', code: 'rate_limited', message: `too many frames: at most ${FRAME_BURST} at once and one every ${1 / FRAMES_PER_SECOND} s after that`, nonce });
-      return;
+      return refuse(new AttestationError('rate_limited', `too many frames: at most ${FRAME_BURST} at once and one every ${1 / FRAMES_PER_SECOND} s after that`));
     }
     // Frames are handled one at a time, so each is checked against the nonce the previous answer issued.
     queue = queue.then(() => handle(data, isBinary)).catch((error: unknown) => {
@@ -119,6 +121,11 @@ function serve(backend: Backend, ws: WebSocket): void {
       refusals = 0;
       nonce = newNonce();
       connection.send({ type: 'result', seq: result.seq, verdict: result.verdict, score: result.score, checks: result.checks, token: result.token, nonce });
+      // The agent learnt an interval at enrollment; its group's policy may say otherwise now.
+      if (result.reportIntervalS !== announcedInterval) {
+        announcedInterval = result.reportIntervalS;
+        connection.send({ type: 'config', report_interval_s: result.reportIntervalS });
+      }
     } catch (error) {
       if (!(error instanceof AttestationError)) throw error;
       refuse(error);

@@ -30,8 +30,4 @@ export class ConnectionRegistry {
   deviceIds(): string[] {
     return [...this.byDevice.keys()];
   }
-
-  all(): AgentConnection[] {
-    return [...this.byDevice.values()].flatMap((s) => [...s]);
-  }
 }

@@ -7,14 +7,6 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * (UNITS[m[2]] ?? 1);
 }
 
-/** A duration in seconds as the shortest exact text: 604800 → `7d`, 900 → `15m`. */
-export function formatDuration(seconds: number): string {
-  for (const [unit, size] of [['w', 604800], ['d', 86400], ['h', 3600], ['m', 60]] as const) {
-    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
-}
-
 /**
  * A point in time from the command line: ISO 8601 (`2026-05-01T18:00:00Z`) or a duration from
  * `now` (`48h`). Returns seconds since the epoch.

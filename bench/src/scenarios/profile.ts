@@ -16,8 +16,8 @@ import { analyzeProfile, type CpuProfile, type ProfileSummary } from '../profile
 import { deploy, measureAuthz, measureIngest, warmUp } from './flows.js';
 import type { ReportTable, ScenarioReport } from './report.js';
 
-const INGEST_STEPS = ['exchangeAttestation', 'verifyEvidence', 'findDeviceByKid', 'publicKeyOf', 'importJWK', 'compactVerify', 'ingestEvidence', 'findLatestPosture', 'evaluatePosture', 'appendAudit', 'signEar', 'safeParse', 'executeQuery'];
-const AUTHZ_STEPS = ['verifyEar', 'jwtVerify', 'createLocalJWKSet', 'verifyDpopProof', 'deviceKid', 'importJWK', 'compactVerify', 'decide', 'findDevice', 'findLatestPosture', 'checksOf', 'safeParse', 'parse', 'executeQuery', 'hashSecret'];
+const INGEST_STEPS = ['exchangeAttestation', 'verifyEvidence', 'compactVerify', 'ingestBatch', 'storeBatch', 'evaluatePosture', 'appendAudits', 'signEar', 'safeParse', 'executeQuery'];
+const AUTHZ_STEPS = ['verifyEar', 'jwtVerify', 'checkDpopProof', 'compactVerify', 'spendJtis', 'decideMany', 'checksOf', 'safeParse', 'parse', 'executeQuery', 'hashSecret'];
 
 function tables(label: string, s: ProfileSummary, cpuSeconds: number, windowSeconds: number): ReportTable[] {
   const ms = (v: number) => `${fmt(v, 0)} ms`;

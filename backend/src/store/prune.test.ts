@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { openStore, type Store } from './open.js';
+import { pruneExpired } from './prune.js';
+
+describe.each(databaseKinds)('pruning on %s', (kind) => {
+  let database: TestDatabase | undefined;
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await database?.cleanup();
+    store = database = undefined;
+  });
+
+  it('deletes expired proof ids and nonces and report history past its retention, and keeps the rest', async () => {
+    database = await testDatabase(kind);
+    store = await openStore({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+    const db = store.db;
+    const now = 2_000_000_000;
+    const at = (s: number) => new Date(s * 1000);
+    await db.insertInto('dpop_jtis').values([{ jti_hash: 'old', expires_at: at(now - 1) }, { jti_hash: 'live', expires_at: at(now + 60) }]).execute();
+    await db.insertInto('nonces').values([{ nonce_hash: 'old', expires_at: at(now - 1) }, { nonce_hash: 'live', expires_at: at(now + 60) }]).execute();
+    const device = await db
+      .insertInto('devices')
+      .values({ kid: 'k', public_jwk: '{}', ueid: 'u', machine_id: 'm', hostname: 'h', platform: 'linux', agent_version: '0.1.0', group_name: 'employees', status: 'active' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const report = (seq: number, receivedAt: number) => ({ device_id: device.id, seq, attested_at: at(receivedAt), received_at: at(receivedAt), posture: '{}', verdict: 'compliant', score: 100 });
+    await db.insertInto('attestations').values([report(1, now - 31 * 86_400), report(2, now - 29 * 86_400)]).execute();
+
+    await pruneExpired(db, now, 30);
+
+    expect((await db.selectFrom('dpop_jtis').select('jti_hash').execute()).map((r) => r.jti_hash)).toEqual(['live']);
+    expect((await db.selectFrom('nonces').select('nonce_hash').execute()).map((r) => r.nonce_hash)).toEqual(['live']);
+    expect((await db.selectFrom('attestations').select('seq').execute()).map((r) => r.seq)).toEqual([2]);
+  });
+});
