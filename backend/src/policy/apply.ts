@@ -35,6 +35,11 @@ export function parseOrThrow(source: string, file: string): { document: PolicyDo
   return parsed;
 }
 
+/** The name a stored version's source is parsed under, so problems read `contractors@1.yaml:7:5: …`. */
+function storedFileName(group: string, version: number, format: PolicySourceFormat): string {
+  return `${group}@${version}.${format === 'json' ? 'json' : 'yaml'}`;
+}
+
 /** `--group` wins; else the document's `group`; else the caller must say. */
 export function targetGroup(document: PolicyDocument, group: string | undefined): string {
   const target = group ?? document.group;
@@ -60,7 +65,10 @@ export async function applyPolicy(
 export async function rollbackPolicy(deps: PolicyDeps, input: { group: string; version: number; author: string; message: string; actor: string }): Promise<ApplyResult | null> {
   const old = await findPolicyVersion(deps.db, input.group, input.version);
   if (!old) return null;
-  return activate(deps, { group: input.group, source: old.source, format: old.format, raw: old.document, author: input.author, message: input.message, actor: input.actor, rolledBackFrom: old.version });
+  // Validated again against this server's catalog, by the parser `apply` uses: a version stored by an
+  // older server may no longer be valid, and activating it would leave the group without a loadable policy.
+  const parsed = parseOrThrow(old.source, storedFileName(input.group, old.version, old.format));
+  return activate(deps, { group: input.group, source: old.source, format: parsed.format, raw: parsed.raw, author: input.author, message: input.message, actor: input.actor, rolledBackFrom: old.version });
 }
 
 async function activate(
@@ -68,6 +76,9 @@ async function activate(
   spec: { group: string; source: string; format: PolicySourceFormat; raw: unknown; author: string; message: string; actor: string; rolledBackFrom?: number },
 ): Promise<ApplyResult> {
   const { row, previousVersion } = await createPolicyVersion(deps.db, spec);
+  // Reloaded here, not only by the event's handler (whose errors are only logged), so a version
+  // this replica cannot load fails the request; the event tells the other replicas.
+  await deps.policies.reload();
   await deps.events.publish({ type: 'policy.activated', group: spec.group, version: row.version });
   const policy = `${spec.group}@${row.version}`;
   const ownGroups = deps.policies.slots().filter((s) => deps.policies.hasOwn(s));

@@ -8,7 +8,7 @@ import { osSupported } from './checks/os-supported.js';
 import { patchesAutoUpdates } from './checks/patches-auto-updates.js';
 import { patchesMaxDaysSinceUpdate } from './checks/patches-max-days-since-update.js';
 import { patchesMaxPendingSecurity } from './checks/patches-max-pending-security.js';
-import { reportMaxAge } from './checks/report-max-age.js';
+import { DEFAULT_MAX_AGE_S, reportMaxAge } from './checks/report-max-age.js';
 import { screenLockMaxIdleMinutes } from './checks/screen-lock-max-idle-minutes.js';
 import { secureBootEnabled } from './checks/secure-boot-enabled.js';
 import type { CatalogCheck } from './types.js';
@@ -32,5 +32,5 @@ const checks = [
 /** Every check a policy may name, by id. */
 export const catalog: ReadonlyMap<string, CatalogCheck> = new Map(checks.map((c) => [c.id, c]));
 
-/** When a policy does not list `report.max_age`, reports older than this make a device `unknown`. */
-export const DEFAULT_MAX_AGE_S = 15 * 60;
+/** When a policy does not list `report.max_age`, reports older than this make a device `unknown` (defined in checks/report-max-age.ts). */
+export { DEFAULT_MAX_AGE_S };

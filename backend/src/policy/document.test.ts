@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_PATH, defaultPolicy } from './default-policy.js';
-import { compilePolicy, formatProblem, parsePolicySource } from './document.js';
+import { compilePolicy, documentFromStored, formatProblem, parsePolicySource, PolicyInvalid } from './document.js';
 
 function problems(source: string, file = 'p.yaml') {
   const parsed = parsePolicySource(source, file);
@@ -95,6 +95,49 @@ checks:
     const without = parsePolicySource(minimal, 'p.yaml');
     if (!without.ok) throw new Error('fixture');
     expect(compilePolicy(without.document, 'contractors', 1).max_age_s).toBe(900);
+  });
+
+  it('takes minimum versions only as dotted numbers in text, and "any" only per Linux distribution', () => {
+    const osMin = (params: string) => minimal.replace('firewall.enabled', 'os.min_version').replace('enforcement: block', `enforcement: block\n    params:\n${params}`);
+    expect(problems(osMin('      darwin: Sonoma'))).toEqual([
+      expect.objectContaining({ line: 9, path: 'checks[0].params.darwin', message: 'expected a version of dotted numbers such as 14.0 or 0.2.0, not "Sonoma" (os.min_version)' }),
+    ]);
+    expect(problems(osMin('      darwin: 14.10'))[0]).toMatchObject({ path: 'checks[0].params.darwin', message: expect.stringMatching(/quoted text, such as "14\.0", not 14\.1/) });
+    expect(problems(osMin('      darwin: any'))[0]).toMatchObject({ path: 'checks[0].params.darwin', message: expect.stringMatching(/not "any"/) });
+    expect(problems(osMin('      linux: { ubuntu: jammy, arch: any }'))).toEqual([expect.objectContaining({ path: 'checks[0].params.linux.ubuntu', message: expect.stringMatching(/such as 22\.04, or "any", not "jammy"/) })]);
+    expect(parsePolicySource(osMin('      linux: { ubuntu: "22.04", arch: any }\n      darwin: "14"'), 'p.yaml').ok).toBe(true);
+    const agent = minimal.replace('firewall.enabled', 'agent.min_version').replace('enforcement: block', 'enforcement: block\n    params: { min: latest }');
+    expect(problems(agent)).toEqual([expect.objectContaining({ path: 'checks[0].params.min', message: expect.stringMatching(/dotted numbers such as 14\.0 or 0\.2\.0, not "latest"/) })]);
+  });
+
+  it('refuses a maximum report age of 0, or shorter than the report interval, naming both fields', () => {
+    const withAge = (maxAge: string, interval = '') => minimal.replace('checks:', `${interval}checks:`) + `  - id: report.max_age\n    severity: low\n    weight: 0\n    enforcement: notify\n    params: {max_age: ${maxAge}}\n`;
+    expect(problems(withAge('0'))).toEqual([expect.objectContaining({ path: 'checks[1].params.max_age', message: expect.stringMatching(/more than 0/) })]);
+    expect(problems(withAge('2m'))).toEqual([
+      expect.objectContaining({ line: 12, path: 'checks[1].params.max_age', message: expect.stringMatching(/max_age \(120s\) must be at least report_interval \(300s\)/) }),
+    ]);
+    expect(parsePolicySource(withAge('2m', 'report_interval: 1m\n'), 'p.yaml').ok).toBe(true);
+    expect(parsePolicySource(withAge('5m'), 'p.yaml').ok).toBe(true);
+  });
+
+  it('refuses a report interval longer than the default maximum age when the policy does not set one', () => {
+    expect(problems(minimal.replace('checks:', 'report_interval: 20m\nchecks:'))).toEqual([
+      expect.objectContaining({ line: 3, path: 'report_interval', message: expect.stringMatching(/report_interval \(1200s\) is longer than the default max_age .*\(900s\)/) }),
+    ]);
+    expect(parsePolicySource(minimal.replace('checks:', 'report_interval: 15m\nchecks:'), 'p.yaml').ok).toBe(true);
+  });
+
+  it('names the policy and what to do when a stored document no longer validates', () => {
+    const stored = { postern_policy: 1, checks: [{ id: 'os.min_version', severity: 'high', weight: 1, enforcement: 'block', params: { darwin: 'Sonoma' } }] };
+    let error: unknown;
+    try {
+      documentFromStored(stored, 'contractors@3');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PolicyInvalid);
+    expect((error as PolicyInvalid).message).toMatch(/^the stored policy contractors@3 is no longer valid on this server: checks\[0\]\.params\.darwin: .*Sonoma.*Roll back the group to a valid version, or apply a corrected document$/);
+    expect((error as PolicyInvalid).problems[0]).toMatchObject({ file: 'contractors@3 (stored)', path: 'checks[0].params.darwin' });
   });
 });
 

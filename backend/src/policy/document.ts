@@ -71,6 +71,16 @@ export const policyDocument = z
       seen.add(c.id);
     });
     if (doc.report_interval < 10) ctx.addIssue({ code: 'custom', path: ['report_interval'], message: 'the report interval must be at least 10s' });
+    // A maximum age below the report interval leaves devices unknown between reports (0: always).
+    const maxAgeAt = doc.checks.findIndex((c) => c.id === 'report.max_age');
+    const maxAge = maxAgeAt >= 0 ? (doc.checks[maxAgeAt]?.params as { max_age: number }).max_age : DEFAULT_MAX_AGE_S;
+    if (maxAge > 0 && maxAge < doc.report_interval) {
+      ctx.addIssue(
+        maxAgeAt >= 0
+          ? { code: 'custom', path: ['checks', maxAgeAt, 'params', 'max_age'], message: `report.max_age's max_age (${maxAge}s) must be at least report_interval (${doc.report_interval}s): devices would be unknown between reports` }
+          : { code: 'custom', path: ['report_interval'], message: `report_interval (${doc.report_interval}s) is longer than the default max_age of report.max_age (${DEFAULT_MAX_AGE_S}s): devices would be unknown between reports; shorten report_interval or add report.max_age with max_age at least report_interval` },
+      );
+    }
   });
 export type PolicyDocument = z.infer<typeof policyDocument>;
 
@@ -92,8 +102,11 @@ export type ParseResult =
 
 export class PolicyInvalid extends Error {
   readonly code = 'invalid_policy';
-  constructor(readonly problems: PolicyProblem[]) {
-    super(problems.length === 0 ? 'the policy is invalid' : `the policy is invalid: ${problems.map(formatProblem).join('; ')}`);
+  constructor(
+    readonly problems: PolicyProblem[],
+    message = problems.length === 0 ? 'the policy is invalid' : `the policy is invalid: ${problems.map(formatProblem).join('; ')}`,
+  ) {
+    super(message);
   }
 }
 
@@ -163,10 +176,19 @@ export function parsePolicySource(source: string, file = 'policy'): ParseResult 
   };
 }
 
-/** A stored (already validated) document back into its validated form. */
-export function documentFromStored(raw: unknown): PolicyDocument {
+/**
+ * A stored (already validated) document back into its validated form. `policy` names the version
+ * (`contractors@3`): a document stored by an older server may no longer fit this server's catalog.
+ */
+export function documentFromStored(raw: unknown, policy: string): PolicyDocument {
   const parsed = policyDocument.safeParse(raw);
-  if (!parsed.success) throw new PolicyInvalid(parsed.error.issues.map((i) => ({ file: '(stored)', line: 0, column: 0, path: formatPath(i.path.map(String)), message: i.message })));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => ({ file: `${policy} (stored)`, line: 0, column: 0, path: formatPath(i.path.map((p) => (typeof p === 'number' ? p : String(p)))), message: i.message }));
+    throw new PolicyInvalid(
+      problems,
+      `the stored policy ${policy} is no longer valid on this server: ${problems.map((p) => `${p.path ? `${p.path}: ` : ''}${p.message}`).join('; ')}. Roll back the group to a valid version, or apply a corrected document`,
+    );
+  }
   return parsed.data;
 }
 

@@ -1,9 +1,9 @@
+import { currentVerdict } from './current-verdict.js';
 import type { CheckResult, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { checksOf, toSeconds } from '../devices/repository.js';
 import { activeExceptions } from '../exceptions/active.js';
 import type { Database } from '../store/schema.js';
-import { policyRef, verdictAt } from './evaluate.js';
+import { policyRef } from './evaluate.js';
 import type { PolicyCache } from './policy-cache.js';
 import { judgeStored, storedDevices, type DeviceSelection } from './reevaluate.js';
 import type { Policy } from './types.js';
@@ -55,14 +55,11 @@ export async function diffPolicy(
   for await (const batch of storedDevices(deps.db, selection, options.batchSize)) {
     const exceptions = await activeExceptions(deps.db, batch.map((d) => d.device_id), now);
     for (const device of batch) {
-      const current = deps.policies.byReference(device.posture_row.policy_id) ?? deps.policies.forGroup(device.group_name);
       const next = judgeStored(candidate, device, exceptions.get(device.device_id) ?? [], now);
       if (!next) continue;
       report.devices++;
       fromRefs.add(device.posture_row.policy_id);
-      const storedChecks = checksOf(device.posture_row);
-      const attestedAt = toSeconds(device.posture_row.attested_at) ?? now;
-      const from = verdictAt(current, { status: device.status, expires_at: toSeconds(device.expires_at) }, { attested_at: attestedAt, checks: storedChecks }, now);
+      const { verdict: from, checks: storedChecks } = currentVerdict(deps.policies, device, device.posture_row, now);
       const checks = compareChecks(storedChecks, next.checks);
       if (from === next.verdict && checks.length === 0) {
         report.unchanged++;

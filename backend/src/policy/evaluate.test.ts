@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResult, Posture } from '@postern/shared';
 import { healthyLinuxPosture, healthyMacPosture, unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '../../../test/testenv/postures.js';
 import { defaultPolicy } from './default-policy.js';
-import { evaluatePosture, scoreOf, verdictAt } from './evaluate.js';
+import { evaluatePosture, failingIds, isFailing, scoreOf, verdictAt } from './evaluate.js';
+import { compilePolicy, parsePolicySource } from './document.js';
+import { judgeStored } from './reevaluate.js';
 
 const NOW = 1_800_000_000;
 const active = { status: 'active' as const, expires_at: null };
@@ -70,6 +72,92 @@ describe('the default policy', () => {
     const first = judge(behind);
     const fixed = judge(p, first.checks, NOW + 86400);
     expect(judge(behind, fixed.checks, NOW + 10 * 86400).checks[3]?.failing_since).toBe(NOW + 10 * 86400);
+  });
+
+  // The clock of a failure restarts only when the check passes in between: an unreadable report says nothing about a fix.
+  describe('failing_since across an unknown report', () => {
+    const p = healthyLinuxPosture(NOW);
+    if (p.patches.status !== 'ok') throw new Error('fixture');
+    const behind: Posture = { ...p, patches: { ...p.patches, pending_security: 4 } };
+    const unread: Posture = { ...p, patches: { status: 'error', collected_at: NOW, error: 'apt is locked' } };
+    const day = (d: number) => Math.round(NOW + d * 86400);
+    const timeline = (steps: Array<[number, Posture]>) => {
+      let previous: CheckResult[] | undefined;
+      return steps.map(([d, posture]) => {
+        const result = judge(posture, previous, day(d));
+        previous = result.checks;
+        return [d, result.verdict, result.checks[3]?.status, result.checks[3]?.failing_since];
+      });
+    };
+
+    it('keeps the clock running: fail day 0, unknown day 6, fail day 6.003 → noncompliant on day 8', () => {
+      expect(timeline([[0, behind], [6, unread], [6.003, behind], [8, behind]])).toEqual([
+        [0, 'grace', 'fail', NOW],
+        [6, 'unknown', 'unknown', NOW],
+        [6.003, 'grace', 'fail', NOW],
+        [8, 'noncompliant', 'fail', NOW],
+      ]);
+    });
+
+    it('restarts the clock when the check passes in between, and does not start it on unknown', () => {
+      expect(timeline([[0, behind], [6, p], [6.003, behind], [8, behind]])).toEqual([
+        [0, 'grace', 'fail', NOW],
+        [6, 'compliant', 'pass', null],
+        [6.003, 'grace', 'fail', day(6.003)],
+        [8, 'grace', 'fail', day(6.003)],
+      ]);
+      expect(timeline([[0, unread], [1, behind]])).toEqual([
+        [0, 'unknown', 'unknown', null],
+        [1, 'grace', 'fail', day(1)],
+      ]);
+    });
+  });
+
+  it('judges a device whose os section is unreadable by its enrolled platform: its checks and its remediation', () => {
+    const source = `postern_policy: 1
+checks:
+  - id: os.min_version
+    severity: high
+    weight: 10
+    enforcement: block
+  - id: screen_lock.max_idle_minutes
+    severity: medium
+    weight: 10
+    enforcement: block
+    platforms: [darwin, win32]
+`;
+    const parsed = parsePolicySource(source, 'p.yaml');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const policy = compilePolicy(parsed.document, 'macs', 1);
+    const mac = healthyMacPosture(NOW);
+    const unread: Posture = { ...mac, os: { status: 'error', collected_at: NOW, error: 'sw_vers failed' } };
+    const asMac = evaluatePosture(policy, unread, { now: NOW, enrolledPlatform: 'darwin' });
+    expect(asMac.checks.map((c) => c.id)).toEqual(['os.min_version', 'screen_lock.max_idle_minutes']);
+    expect(asMac.checks[0]).toMatchObject({ status: 'unknown', remediation: expect.stringMatching(/launchd/) });
+    const asLinux = evaluatePosture(policy, unread, { now: NOW, enrolledPlatform: 'linux' });
+    expect(asLinux.checks.map((c) => c.id)).toEqual(['os.min_version']);
+    expect(asLinux.checks[0]?.remediation).toMatch(/systemd/);
+    // A readable os section wins over the enrolled platform.
+    expect(evaluatePosture(policy, mac, { now: NOW, enrolledPlatform: 'linux' }).checks.map((c) => c.id)).toEqual(['os.min_version', 'screen_lock.max_idle_minutes']);
+    // Re-evaluation passes the platform the device enrolled with (devices.platform).
+    const at = new Date(NOW * 1000);
+    const stored = {
+      device_id: 'd1', hostname: 'mac-1', group_name: 'macs', status: 'active' as const, expires_at: null, agent_version: '0.1.0', platform: 'darwin' as const,
+      posture_row: { device_id: 'd1', seq: 1, attested_at: at, received_at: at, posture: unread, verdict: 'unknown', score: 0, checks: [], policy_id: 'macs@1', evaluated_at: at },
+    };
+    expect(judgeStored(policy, stored, [], NOW)?.checks[0]?.remediation).toMatch(/launchd/);
+  });
+
+  it('counts as failing every check not passing, except those waived by an exception still running', () => {
+    const check = (id: string, status: CheckResult['status'], until?: number): CheckResult => ({
+      id, status, severity: 'low', weight: 1, message: '', remediation: null, failing_since: null,
+      exception: until === undefined ? null : { id: 'e1', until, reason: 'r', granted_by: 'admin:test' },
+    });
+    const checks = [check('a', 'pass'), check('b', 'fail'), check('c', 'unknown'), check('d', 'fail', NOW + 60)];
+    expect(failingIds(checks)).toEqual(['b', 'c']);
+    expect(failingIds(checks, NOW)).toEqual(['b', 'c']);
+    expect(failingIds(checks, NOW + 60)).toEqual(['b', 'c', 'd']);
+    expect(checks.filter((c) => isFailing(c, NOW)).map((c) => c.id)).toEqual(['b', 'c']);
   });
 
   it('leaves a device unknown, not compliant, when an enforced section could not be read', () => {

@@ -21,6 +21,12 @@ export interface EvaluateOptions {
   agentVersion?: string | null;
   /** The device's exceptions; those still running at `now` are attached to their check's result. */
   exceptions?: readonly ActiveException[];
+  /**
+   * The platform the device enrolled with (`devices.platform`). Used only when the posture's `os`
+   * section could not be read: it then selects the platform-restricted checks and the remediation
+   * texts, instead of judging the device by every check with the Linux texts.
+   */
+  enrolledPlatform?: Platform | null;
 }
 
 /**
@@ -28,7 +34,7 @@ export interface EvaluateOptions {
  * always give the same result.
  */
 export function evaluatePosture(policy: Policy, posture: Posture, options: EvaluateOptions): Evaluation {
-  const platform: Platform | null = posture.os.status === 'ok' ? posture.os.platform : null;
+  const platform: Platform | null = posture.os.status === 'ok' ? posture.os.platform : (options.enrolledPlatform ?? null);
   const context = { attestedAt: options.attestedAt ?? options.now, agentVersion: options.agentVersion ?? null };
   const checks: CheckResult[] = [];
   for (const def of policy.checks) {
@@ -38,7 +44,7 @@ export function evaluatePosture(policy: Policy, posture: Posture, options: Evalu
     if (!entry) throw new Error(`policy ${policyRef(policy)} names check ${def.id}, which is not in the catalog`);
     const finding = entry.evaluate(posture, def.params, context);
     const before = options.previous?.find((c) => c.id === def.id);
-    const failingSince = finding.status === 'fail' ? (before?.status === 'fail' && before.failing_since !== null ? before.failing_since : options.now) : null;
+    const failingSince = failingSinceOf(finding.status, before, options.now);
     const exception = options.exceptions?.find((e) => e.check_id === def.id && e.until > options.now);
     checks.push({
       id: def.id,
@@ -52,6 +58,30 @@ export function evaluatePosture(policy: Policy, posture: Posture, options: Evalu
     });
   }
   return { checks, score: scoreOf(checks) };
+}
+
+/**
+ * When the check's failure started: a pass ends it; a fail continues the running one (else starts
+ * now); an unknown result keeps the running one, because nothing showed the failure was fixed.
+ */
+function failingSinceOf(status: CheckResult['status'], before: CheckResult | undefined, now: number): number | null {
+  if (status === 'pass') return null;
+  if (status === 'fail') return before?.failing_since ?? now;
+  return before?.failing_since ?? null;
+}
+
+/**
+ * Ids of the checks that are not passing (`fail` or `unknown`) and not waived by an exception:
+ * the one meaning of "failing checks" in audit entries, EAR claims and decisions. With `now`, an
+ * exception that has ended by then no longer waives its check (as in `verdictAt`).
+ */
+export function failingIds(checks: readonly CheckResult[], now?: number): string[] {
+  return checks.filter((c) => isFailing(c, now)).map((c) => c.id);
+}
+
+/** Whether one check is failing in the sense of `failingIds`: for lists of whole results. */
+export function isFailing(check: CheckResult, now?: number): boolean {
+  return check.status !== 'pass' && !(check.exception && (now === undefined || check.exception.until > now));
 }
 
 /** The weighted share of passed checks, 0–100 (a waived or unknown check is not a passed one). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Posture } from '@postern/shared';
 import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
 import { FakeDevice } from '../../../test/testenv/fake-device.js';
@@ -14,6 +14,7 @@ import { grantException, sweepEndedExceptions } from '../exceptions/exceptions.j
 import { createLogger } from '../logging/logger.js';
 import { startServer, type RunningServer } from '../server.js';
 import { applyPolicy, previewPolicy, rollbackPolicy } from './apply.js';
+import { PolicyInvalid } from './document.js';
 import { defaultPolicy } from './default-policy.js';
 import { evaluatePosture, verdictAt } from './evaluate.js';
 import { reevaluate } from './reevaluate.js';
@@ -96,6 +97,32 @@ describe.each(databaseKinds)('policies, exceptions and the audit trail on %s', (
     const applied = await server.store.db.selectFrom('audit_log').select('detail').where('kind', '=', 'policy.applied').orderBy('id').execute();
     expect(applied.map((a) => a.detail.policy)).toEqual(['default@1', 'contractors@1', 'contractors@2', 'servers@1', 'contractors@3']);
     expect(applied.at(-1)?.detail).toMatchObject({ rolled_back_from: 1, author: 'sec-eng', message: 'too lenient' });
+  });
+
+  it('refuses to roll back to a stored version this server no longer accepts, with file, line and path', async () => {
+    const server = await start();
+    await apply(server, STRICT);
+    // A version stored by an older server whose catalog accepted any text as a macOS version.
+    const source = STRICT.replace('checks:\n', 'checks:\n  - id: os.min_version\n    severity: high\n    weight: 10\n    enforcement: block\n    params:\n      darwin: Sonoma\n');
+    await server.store.db
+      .insertInto('policy_versions')
+      .values({ group_name: 'contractors', version: 2, document: JSON.stringify({ postern_policy: 1 }), source, format: 'yaml', source_sha256: 'x'.repeat(64), author: 'old-server', message: 'written before 0.2' })
+      .execute();
+
+    const refused = rollbackPolicy(server.backend, { group: 'contractors', version: 2, author: 'sec-eng', message: 'back', actor: 'admin:test' });
+    await expect(refused).rejects.toBeInstanceOf(PolicyInvalid);
+    await expect(refused).rejects.toMatchObject({ problems: [expect.objectContaining({ file: 'contractors@2.yaml', line: 9, path: 'checks[0].params.darwin', message: expect.stringMatching(/not "Sonoma"/) })] });
+    expect((await listPolicyVersions(server.store.db, 'contractors')).map((v) => [v.version, v.active])).toEqual([[2, false], [1, true]]);
+    expect(server.backend.policies.forGroup('contractors')).toMatchObject({ version: 1 });
+  });
+
+  it('fails the apply when this replica cannot reload its policies, instead of only logging it', async () => {
+    const server = await start();
+    vi.spyOn(server.backend.policies, 'reload').mockRejectedValueOnce(new Error('policy cache reload failed'));
+    await expect(apply(server, STRICT)).rejects.toThrow(/policy cache reload failed/);
+    // The version was stored all the same; the next activation loads it with the rest.
+    expect(await apply(server, LENIENT)).toMatchObject({ policy: 'contractors@2' });
+    expect(server.backend.policies.forGroup('contractors')).toMatchObject({ version: 2 });
   });
 
   it('re-evaluates every device the policy judges at once, in batches, keeping when failures started', async () => {

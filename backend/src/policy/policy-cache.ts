@@ -33,7 +33,7 @@ export class PolicyCache {
     for (const row of rows) {
       let policy = this.compiled.get(row.id);
       if (!policy) {
-        policy = compilePolicy(documentFromStored(row.document), row.group_name, row.version);
+        policy = compilePolicy(documentFromStored(row.document, `${row.group_name}@${row.version}`), row.group_name, row.version);
         this.compiled.set(row.id, policy);
         this.byRef.set(policyRef(policy), policy);
       }
@@ -60,10 +60,5 @@ export class PolicyCache {
   /** Slots with an active version. */
   slots(): string[] {
     return [...this.active.keys()].sort();
-  }
-
-  /** Remembers a version compiled elsewhere (e.g. just applied) so lookups by reference find it. */
-  remember(policy: Policy): void {
-    this.byRef.set(policyRef(policy), policy);
   }
 }

@@ -1,9 +1,9 @@
-import { posture as postureSchema, type CheckResult, type Verdict } from '@postern/shared';
+import { platform as platformSchema, posture as postureSchema, type CheckResult, type Platform, type Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../audit/append.js';
 import { checksOf, toSeconds } from '../devices/repository.js';
 import { activeExceptions } from '../exceptions/active.js';
-import { evaluatePosture, policyRef, verdictAt, type ActiveException } from './evaluate.js';
+import { evaluatePosture, failingIds, policyRef, verdictAt, type ActiveException } from './evaluate.js';
 import type { PolicyCache } from './policy-cache.js';
 import type { Policy } from './types.js';
 import type { Database, DevicePosture, DeviceStatus } from '../store/schema.js';
@@ -19,6 +19,8 @@ export interface StoredDevice {
   status: DeviceStatus;
   expires_at: Date | null;
   agent_version: string;
+  /** The platform the device enrolled with (`devices.platform`); null if the column holds anything else. */
+  platform: Platform | null;
   posture_row: DevicePosture;
 }
 
@@ -33,9 +35,15 @@ export function judgeStored(policy: Policy, device: StoredDevice, exceptions: re
   const parsed = postureSchema.safeParse(device.posture_row.posture);
   if (!parsed.success) return null;
   const attestedAt = toSeconds(device.posture_row.attested_at) ?? now;
-  const { checks, score } = evaluatePosture(policy, parsed.data, { now, previous: checksOf(device.posture_row), attestedAt, agentVersion: device.agent_version, exceptions });
+  const { checks, score } = evaluatePosture(policy, parsed.data, { now, previous: checksOf(device.posture_row), attestedAt, agentVersion: device.agent_version, exceptions, enrolledPlatform: device.platform });
   const verdict = verdictAt(policy, { status: device.status, expires_at: toSeconds(device.expires_at) }, { attested_at: attestedAt, checks }, now);
   return { checks, score, verdict };
+}
+
+/** A `devices.platform` value as a platform the evaluator knows, else null. */
+export function enrolledPlatform(value: string | null | undefined): Platform | null {
+  const parsed = platformSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 /** Which devices a slot's policy judges: its group, or for `default` every group without its own. */
@@ -49,7 +57,7 @@ export async function* storedDevices(db: Kysely<Database>, selection: DeviceSele
       .selectFrom('devices')
       .innerJoin('device_posture', 'device_posture.device_id', 'devices.id')
       .selectAll('device_posture')
-      .select(['devices.hostname', 'devices.group_name', 'devices.status', 'devices.expires_at', 'devices.agent_version'])
+      .select(['devices.hostname', 'devices.group_name', 'devices.status', 'devices.expires_at', 'devices.agent_version', 'devices.platform'])
       .orderBy('devices.id')
       .limit(batchSize);
     if ('deviceIds' in selection) {
@@ -64,8 +72,8 @@ export async function* storedDevices(db: Kysely<Database>, selection: DeviceSele
     const rows = await query.execute();
     if (rows.length === 0) return;
     yield rows.map((r) => {
-      const { hostname, group_name, status, expires_at, agent_version, ...posture_row } = r;
-      return { device_id: r.device_id, hostname, group_name, status, expires_at, agent_version, posture_row };
+      const { hostname, group_name, status, expires_at, agent_version, platform, ...posture_row } = r;
+      return { device_id: r.device_id, hostname, group_name, status, expires_at, agent_version, platform: enrolledPlatform(platform), posture_row };
     });
     after = rows[rows.length - 1]?.device_id ?? null;
     if (rows.length < batchSize) return;
@@ -138,6 +146,5 @@ export async function reevaluate(
   return report;
 }
 
-export function failingIds(checks: readonly CheckResult[]): string[] {
-  return checks.filter((c) => c.status !== 'pass' && !c.exception).map((c) => c.id);
-}
+/** Moved to evaluate.ts; re-exported for callers that still import it from here. */
+export { failingIds };

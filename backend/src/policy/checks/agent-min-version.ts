@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { compareVersions } from '../version-compare.js';
+import { compareVersions, minVersion } from '../version-compare.js';
 import type { CatalogCheck } from '../types.js';
 
-export const agentMinVersionParams = z.strictObject({ min: z.string().regex(/^\d+(\.\d+)*$/, 'expected a version such as 0.2.0') });
+export const agentMinVersionParams = z.strictObject({ min: minVersion });
 
 const UPDATE = 'Update postern-agent to the version named in the message (the installer from your IT department, or your package manager), then restart it.';
 

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { compareVersions } from '../version-compare.js';
+import { compareVersions, minVersion, minVersionOrAny } from '../version-compare.js';
 import type { CatalogCheck } from '../types.js';
 import { RUN_PRIVILEGED, unreadable } from './common.js';
 
 export const osMinVersionParams = z.strictObject({
   /** Minimum version per os-release ID; a distribution not listed is unsupported. `"any"` accepts every version. */
-  linux: z.record(z.string(), z.string()).optional(),
+  linux: z.record(z.string(), minVersionOrAny).optional(),
   /** Minimum macOS version; absent: every macOS version passes. */
-  darwin: z.string().optional(),
+  darwin: minVersion.optional(),
   /** Windows is judged by its build number (Windows 11 reports "Windows 10" in places). */
   win32_build: z.number().int().nonnegative().optional(),
 });

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import type { CatalogCheck } from '../types.js';
 import { duration } from '../duration-schema.js';
 
-export const reportMaxAgeParams = z.strictObject({ max_age: duration.default(15 * 60) });
+/** When a policy does not list `report.max_age`, reports older than this make a device `unknown` (re-exported by catalog.ts). */
+export const DEFAULT_MAX_AGE_S = 15 * 60;
+
+export const reportMaxAgeParams = z.strictObject({
+  max_age: duration.refine((s) => s > 0, { error: 'max_age must be more than 0 (and at least report_interval), such as 15m' }).default(DEFAULT_MAX_AGE_S),
+});
 
 const SECTIONS = ['os', 'disk_encryption', 'firewall', 'patches', 'screen_lock', 'secure_boot', 'antivirus'] as const;
 const FIX = {
