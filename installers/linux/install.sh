@@ -30,7 +30,7 @@ Usage: sudo installers/linux/install.sh [options]
   --token TOKEN         the one-time enrollment token (with --enroll-server)
   --token-file FILE     read the token from FILE instead (keeps it out of the process list)
   --force-enroll        enroll again even if the agent already has state in /var/lib/postern-agent
-                        (runs `postern-agent enroll --force`: forgets the old enrollment and key)
+                        (runs `postern-agent enroll --force`: replaces the old enrollment and key once the server accepts the new one)
   --server              also install the backend (postern-server) as a service
   --no-start            install and enable, but do not (re)start the services
   --uninstall           stop and remove the services, launchers and /opt/postern

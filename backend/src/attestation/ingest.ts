@@ -4,10 +4,10 @@ import { appendAudits, type AuditEntry } from '../audit/append.js';
 import { signEar } from '../decisions/ear.js';
 import { checksOf, toSeconds } from '../devices/repository.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
-import { evaluatePosture, policyRef, verdictAt } from '../policy/evaluate.js';
+import { evaluatePosture, failingIds, policyRef, verdictAt } from '../policy/evaluate.js';
 import { activeExceptions } from '../exceptions/active.js';
 import type { PolicyCache } from '../policy/policy-cache.js';
-import { failingIds } from '../policy/reevaluate.js';
+import { enrolledPlatform } from '../policy/reevaluate.js';
 import type { Policy } from '../policy/types.js';
 import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
@@ -170,7 +170,7 @@ async function storeBatch(trx: Kysely<Database>, policies: PolicyCache, items: r
     const policy: Policy = policies.forGroup(row.group_name);
     const previous = previousById.get(device.id) ?? null;
     const exceptions = (exceptionsByDevice.get(device.id) ?? []).filter((e) => e.until > now);
-    const { checks, score } = evaluatePosture(policy, claims.posture, { now, previous: checksOf(previous), attestedAt: claims.iat, agentVersion: claims.swversion[0], exceptions });
+    const { checks, score } = evaluatePosture(policy, claims.posture, { now, previous: checksOf(previous), attestedAt: claims.iat, agentVersion: claims.swversion[0], exceptions, enrolledPlatform: enrolledPlatform(device.platform) });
     const verdict = verdictAt(policy, { status: row.status, expires_at: toSeconds(row.expires_at) }, { attested_at: claims.iat, checks }, now);
     const previousVerdict = previous ? (previous.verdict as Verdict) : null;
     const posture = JSON.stringify(claims.posture);
@@ -179,7 +179,7 @@ async function storeBatch(trx: Kysely<Database>, policies: PolicyCache, items: r
     postureRows.push({ device_id: device.id, seq: claims.seq, attested_at: attestedAt, received_at: receivedAt, posture, verdict, score, checks: JSON.stringify(checks), policy_id: policyRef(policy), evaluated_at: receivedAt });
     attestationRows.push({ device_id: device.id, seq: claims.seq, attested_at: attestedAt, received_at: receivedAt, posture, verdict, score });
     const changed = previousVerdict !== verdict ? { from: previousVerdict, to: verdict } : null;
-    if (changed) audits.push({ actor: 'postern', kind: 'device.verdict_changed', deviceId: device.id, detail: { from: changed.from, to: changed.to, score, failing: failingIds(checks), policy: policyRef(policy) } });
+    if (changed) audits.push({ actor: 'postern', kind: 'device.verdict_changed', deviceId: device.id, detail: { from: changed.from, to: changed.to, score, failing: failingIds(checks, now), policy: policyRef(policy) } });
     stored.push({ deviceId: device.id, verdict, score, checks, changed, group: row.group_name, policy });
   }
   await trx

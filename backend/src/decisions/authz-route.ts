@@ -4,6 +4,7 @@ import { isAllowed } from '@postern/shared';
 import type { Backend } from '../context.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
+import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
 import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
 import { EarInvalid, verifyEar } from './ear.js';
@@ -58,7 +59,7 @@ export function authzRoutes(router: Router, backend: Backend): void {
       device_id: decision.device.id,
       verdict: decision.verdict,
       score: decision.score,
-      failing: decision.checks.filter((c) => c.status !== 'pass').map((c) => ({ id: c.id, status: c.status, message: c.message, remediation: c.remediation })),
+      failing: decision.checks.filter((c) => isFailing(c, now)).map((c) => ({ id: c.id, status: c.status, message: c.message, remediation: c.remediation })),
     };
   });
 }

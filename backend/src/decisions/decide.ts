@@ -1,8 +1,9 @@
 import type { CheckResult, Verdict } from '@postern/shared';
 import { uuid } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { checksOf, toSeconds } from '../devices/repository.js';
-import { policyRef, verdictAt } from '../policy/evaluate.js';
+import { toSeconds } from '../devices/repository.js';
+import { currentVerdict } from '../policy/current-verdict.js';
+import { policyRef } from '../policy/evaluate.js';
 import type { PolicyCache } from '../policy/policy-cache.js';
 import type { Database, Device, DevicePosture } from '../store/schema.js';
 
@@ -50,16 +51,7 @@ export async function decideMany(db: Kysely<Database>, policies: PolicyCache, as
 type StoredEvaluation = Omit<DevicePosture, 'posture' | 'seq' | 'received_at'>;
 
 function decisionOf(policies: PolicyCache, device: Device, latest: StoredEvaluation | null, now: number): Decision {
-  // Stored checks are judged with the version that produced them (after an apply, that is the new one).
-  const policy = (latest ? policies.byReference(latest.policy_id) : undefined) ?? policies.forGroup(device.group_name);
-  const checks = checksOf(latest);
-  const attestedAt = toSeconds(latest?.attested_at ?? null);
-  const verdict = verdictAt(
-    policy,
-    { status: device.status, expires_at: toSeconds(device.expires_at) },
-    latest && attestedAt !== null ? { attested_at: attestedAt, checks } : null,
-    now,
-  );
+  const { verdict, policy, checks, attestedAt } = currentVerdict(policies, device, latest, now);
   return {
     device,
     group: device.group_name,

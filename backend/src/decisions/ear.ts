@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import { EAR_PROFILE, earClaims, earStatusOf, type CheckResult, type EarClaims, type EarStatus, type Verdict } from '@postern/shared';
+import { failingIds } from '../policy/evaluate.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 
 // AR4SI trustworthiness claims, from the EAR status: one mapping for both.
@@ -41,7 +42,7 @@ export async function signEar(keys: ServerKeys, issuer: string, input: EarInput)
         ear_appraisal_policy_ids: [input.policyRef],
       },
     },
-    postern: { verdict: input.verdict, score: input.score, failing: input.checks.filter((c) => c.status !== 'pass').map((c) => c.id), group: input.group },
+    postern: { verdict: input.verdict, score: input.score, failing: failingIds(input.checks, input.now), group: input.group },
   };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: keys.active.kid })
