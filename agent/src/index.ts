@@ -1,26 +1,8 @@
-/** Library surface of @postern/agent, for the end-to-end tests and tools that drive agents in-process. */
-export * from './errors.js';
-export * from './log.js';
-export { AGENT_VERSION } from './version.js';
-export * from './state/paths.js';
-export * from './state/files.js';
-export { StateStore } from './state/store.js';
-export type { DeviceKey, KeyStore } from './keystore/key-store.js';
-export { FileKeyStore } from './keystore/file-key-store.js';
+/**
+ * Library surface of @postern/agent: what the load benchmarks (bench/) use to sign
+ * evidence and DPoP proofs the way a real agent does. The CLI does not go through it.
+ */
+export type { DeviceKey } from './keystore/key-store.js';
 export { signCompact } from './jws/sign-compact.js';
-export { enroll, type EnrollOptions } from './enrollment/enroll.js';
-export { readDeviceFacts, hashMachineId, type DeviceFacts } from './enrollment/device-facts.js';
-export { buildEnrollRequest, newUeid } from './enrollment/request.js';
-export { normalizeServerUrl, agentStreamUrl } from './enrollment/server-url.js';
 export { buildEvidenceClaims, signEvidence, type EvidenceInput } from './stream/evidence.js';
-export { AgentSession, type SessionEvent, type SessionOptions } from './stream/session.js';
-export { Backoff } from './stream/backoff.js';
-export { PersistedSeq, type SeqSource } from './stream/seq.js';
-export { startAgent, reportOnce, type AgentLoopOptions, type RunningAgent } from './stream/agent-loop.js';
-export type { OnceOutcome } from './stream/connection.js';
-export { reportOnceOverHttp } from './stream/http-report.js';
-export { createDpopProof, htuOf } from './dpop/proof.js';
-export { describeVerdict, describeChecks } from './results/describe.js';
-export { fakePosture } from './testenv/fake-posture.js';
-export { FakeCollector, fakePostureChanged } from './testenv/fake-collector.js';
-export { sampleDevice, fakeEnrollment } from './testenv/fake-enrollment.js';
+export { createDpopProof } from './dpop/proof.js';

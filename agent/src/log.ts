@@ -27,5 +27,3 @@ export function memoryLogger(): Logger & { lines: string[] } {
     error: (m) => lines.push(`error: ${m}`),
   };
 }
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

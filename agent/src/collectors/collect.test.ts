@@ -18,6 +18,8 @@ import {
 
 const collected_at = RECORDING_DEFAULT_NOW / 1000;
 const debian = debianVm();
+/** Linux probes with a patches reading reused for one minute instead of an hour. */
+const patchesEveryMinute = { ...linuxProbes, patches: { ...linuxProbes.patches, ttlMs: 60_000 } };
 
 /** A context whose clock a test moves, counting the commands it is asked to run. */
 function steppedContext(recording: ProbeRecording) {
@@ -139,7 +141,7 @@ describe('createCollector', () => {
 
   it('reuses the patches reading until its TTL has passed, re-reading the other sections every time', async () => {
     const { ctx, state } = steppedContext(debian);
-    const collector = createCollector({ ctx, patchesTtlMs: 60_000 });
+    const collector = createCollector({ ctx, probes: patchesEveryMinute });
     const aptRuns = () => state.calls.filter((c) => c === 'apt list --upgradable').length;
     const lsblkRuns = () => state.calls.filter((c) => c.startsWith('lsblk')).length;
 
@@ -195,7 +197,7 @@ describe('createCollector', () => {
         return ctx.exec(command, args, options);
       },
     };
-    const collector = createCollector({ ctx: slowCtx, patchesTtlMs: 60_000 });
+    const collector = createCollector({ ctx: slowCtx, probes: patchesEveryMinute });
     const first = await collector.collect();
     state.now += 61_000;
     const second = await collector.collect();

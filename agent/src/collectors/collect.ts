@@ -10,7 +10,7 @@ import {
   type Posture,
 } from '@postern/shared';
 import type { z } from 'zod';
-import { HOUR_MS, MINUTE_MS, type PlatformProbes, type SectionName, type SectionProbe } from './platform-probes.js';
+import { MINUTE_MS, type PlatformProbes, type SectionName, type SectionProbe } from './platform-probes.js';
 import { liveProbeContext, type ProbeContext } from './probe.js';
 import { errorSection, guarded } from './section.js';
 
@@ -20,8 +20,6 @@ export interface Collector {
 
 export interface CollectorOptions {
   ctx?: ProbeContext;
-  /** How long a patches reading is reused (default: the platform's, 1 h on Linux, 4 h elsewhere). */
-  patchesTtlMs?: number;
   /**
    * How long collect() waits for a slow section (pending updates) that has never been
    * read; past it the section says it is still being read and the reading goes on, for
@@ -32,7 +30,6 @@ export interface CollectorOptions {
   probes?: PlatformProbes;
 }
 
-export const DEFAULT_PATCHES_TTL_MS = HOUR_MS;
 /** A failed reading (lock held, network down) is retried sooner than its TTL. */
 const ERROR_TTL_MS = 5 * MINUTE_MS;
 
@@ -79,7 +76,8 @@ export function createCollector(options: CollectorOptions = {}): Collector {
   let probes: Promise<PlatformProbes> | undefined = options.probes ? Promise.resolve(options.probes) : undefined;
   const readings = new Map<SectionName, Reading>();
 
-  const start = (name: SectionName, probe: SectionProbe<SectionName>, ttlMs: number, now: number): Reading => {
+  const start = (name: SectionName, probe: SectionProbe<SectionName>, now: number): Reading => {
+    const { ttlMs } = probe;
     const reading: Reading = { startedAt: now, ttlMs, last: readings.get(name)?.last, pending: null };
     reading.pending = section(ctx, SCHEMAS[name], probe.read).then((result) => {
       reading.last = result;
@@ -93,10 +91,9 @@ export function createCollector(options: CollectorOptions = {}): Collector {
 
   const read = (name: SectionName, table: PlatformProbes): Promise<unknown> => {
     const probe = table[name] as SectionProbe<SectionName>;
-    const ttlMs = name === 'patches' && options.patchesTtlMs !== undefined ? options.patchesTtlMs : probe.ttlMs;
     const now = ctx.now();
     let reading = readings.get(name);
-    if (!reading || (!reading.pending && now - reading.startedAt >= reading.ttlMs)) reading = start(name, probe, ttlMs, now);
+    if (!reading || (!reading.pending && now - reading.startedAt >= reading.ttlMs)) reading = start(name, probe, now);
     if (!reading.pending) return Promise.resolve(reading.last);
     if (probe.slow && reading.last !== undefined) return Promise.resolve(reading.last);
     if (probe.slow && options.slowFirstReadWaitMs !== undefined) {

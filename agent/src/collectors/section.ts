@@ -33,7 +33,7 @@ export function firstLine(text: string): string {
 }
 
 const PERMISSION_DENIED =
-  /permission denied|operation not permitted|you must be root|need to be root|must be run as root|are you root|access denied/i;
+  /permission denied|operation not permitted|you must be root|need to be root|must be run as root|are you root|access denied|access is denied/i;
 
 /** Tools say "not root" in many ways; all of them mean we learned nothing. */
 export function isPermissionDenied(result: ExecResult): boolean {

@@ -1,16 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactVerify, EmbeddedJWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EnrollmentError } from '../errors.js';
 import { rejectionOf } from '../testenv/rejection.js';
 import { FileKeyStore } from '../keystore/file-key-store.js';
+import type { LastResult } from '../state/files.js';
+import { StateFile } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import { hashMachineId } from './device-facts.js';
 import { enroll, type EnrollOptions } from './enroll.js';
 
 const TOKEN = 'pet_secret_0123456789abcdef';
 const DEVICE_ID = '0b6f1c2e-8a1d-4c3b-9e7f-2a5d6c8b9e01';
+const lastResult: LastResult = { version: 1, seq: 3, verdict: 'compliant', score: 100, checks: [], token: 'aaa.bbb.ccc', received_at: 1_700_000_000 };
 
 function answer(status: number, body: unknown, headers: Record<string, string> = {}): typeof fetch {
   return async () => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -85,5 +89,33 @@ describe('enroll', () => {
     const second = await enroll({ ...base, fetch: ok, force: true });
     expect(second.kid).not.toBe(first.kid);
     expect(second.ueid).not.toBe(first.ueid);
+  });
+
+  it('a refused --force enrollment keeps the old enrollment and key', async () => {
+    const ok = answer(201, { device_id: DEVICE_ID, status: 'active', expires_at: null, report_interval_s: 300 });
+    const first = await enroll({ ...base, fetch: ok });
+    const keyBefore = await readFile(join(dir, StateFile.deviceKey), 'utf8');
+    await base.store.writeLastResult(lastResult);
+    const unreachable: typeof fetch = async () => {
+      throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
+    };
+
+    for (const refused of [answer(401, { error: { code: 'invalid_token', message: 'no' } }), answer(429, {}), unreachable]) {
+      await expect(enroll({ ...base, fetch: refused, force: true })).rejects.toBeInstanceOf(EnrollmentError);
+      expect(await base.store.readDevice()).toEqual(first);
+      expect(await readFile(join(dir, StateFile.deviceKey), 'utf8')).toBe(keyBefore);
+      expect((await base.keyStore.load())?.kid).toBe(first.kid);
+      expect(await base.store.readLastResult()).toEqual(lastResult);
+    }
+  });
+
+  it('an accepted --force enrollment replaces the key and device.json and forgets the last result', async () => {
+    const ok = answer(201, { device_id: DEVICE_ID, status: 'active', expires_at: null, report_interval_s: 300 });
+    await enroll({ ...base, fetch: ok });
+    await base.store.writeLastResult(lastResult);
+    const second = await enroll({ ...base, fetch: ok, force: true });
+    expect(await base.store.readDevice()).toEqual(second);
+    expect((await base.keyStore.load())?.kid).toBe(second.kid);
+    expect(await base.store.readLastResult()).toBeNull();
   });
 });

@@ -25,7 +25,7 @@ export interface EnrollOptions {
 
 /**
  * Enroll this device: make a fresh key, send `POST /v1/enroll` with a request signed
- * by it, and save `device.json` when the server answers 201.
+ * by it, and save the key and `device.json` only when the server answers 201.
  *
  * Each enrollment gets a new key: the server refuses a key it already knows (409),
  * and `--force` is for starting over (a re-imaged or revoked device).
@@ -48,8 +48,10 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
 
   const facts = options.facts ?? (await readDeviceFacts());
   await store.ensureDir();
-  if (options.force) await store.forgetEnrollment();
-  const key = await keyStore.create();
+  // The new key stays in memory until the server accepts it: a refused `--force`
+  // (bad token, unreachable server, rate limit) leaves the working enrollment alone.
+  const pending = await keyStore.generate();
+  const { key } = pending;
   const ueid = newUeid();
   const request = await buildEnrollRequest({
     key,
@@ -74,6 +76,9 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
     enrolled_at: Math.floor(now() / 1000),
     last_seq: 0,
   };
+  // Key first: if saving it fails, the old key and device.json still belong together.
+  await pending.save();
+  if (options.force) await store.forgetEnrollment();
   await store.writeDevice(device);
   return device;
 }

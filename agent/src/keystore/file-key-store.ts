@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { KeyStoreError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { StateFile } from '../state/paths.js';
-import type { DeviceKey, KeyStore } from './key-store.js';
+import type { DeviceKey, KeyStore, PendingDeviceKey } from './key-store.js';
 
 const privateP256Jwk = z.object({
   kty: z.literal('EC'),
@@ -62,18 +62,28 @@ export class FileKeyStore implements KeyStore {
     return fromPrivateJwk(parsed);
   }
 
-  async create(): Promise<DeviceKey> {
+  async generate(): Promise<PendingDeviceKey> {
     // extractable so the private JWK can be written once; the CryptoKey used for signing afterwards is not.
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const exported = await exportJWK(privateKey);
     const jwk = privateP256Jwk.parse({ kty: exported.kty, crv: exported.crv, x: exported.x, y: exported.y, d: exported.d });
-    const kid = await deviceKid(publicHalf(jwk));
-    try {
-      await writeFileAtomic(this.path, `${JSON.stringify({ ...jwk, kid })}\n`, 0o600);
-    } catch (err) {
-      throw new KeyStoreError('key_io', `cannot write ${this.path}: ${(err as Error).message}`, { cause: err });
-    }
-    return fromPrivateJwk(jwk);
+    const key = await fromPrivateJwk(jwk);
+    return {
+      key,
+      save: async () => {
+        try {
+          await writeFileAtomic(this.path, `${JSON.stringify({ ...jwk, kid: key.kid })}\n`, 0o600);
+        } catch (err) {
+          throw new KeyStoreError('key_io', `cannot write ${this.path}: ${(err as Error).message}`, { cause: err });
+        }
+      },
+    };
+  }
+
+  async create(): Promise<DeviceKey> {
+    const pending = await this.generate();
+    await pending.save();
+    return pending.key;
   }
 }
 

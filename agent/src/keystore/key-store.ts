@@ -13,10 +13,22 @@ export interface DeviceKey {
   sign(data: Uint8Array): Promise<Uint8Array>;
 }
 
+/** A new device key not stored yet: usable for signing, kept only once `save` is called. */
+export interface PendingDeviceKey {
+  readonly key: DeviceKey;
+  /** Store the key, replacing any existing one. */
+  save(): Promise<void>;
+}
+
 /** Where device keys live: a file today, hardware later. */
 export interface KeyStore {
   /** The device key, or null when none was created yet. */
   load(): Promise<DeviceKey | null>;
+  /**
+   * Make a new device key without replacing the stored one, so an enrollment the
+   * server refuses leaves the existing key in place.
+   */
+  generate(): Promise<PendingDeviceKey>;
   /** Make a new device key, replacing any existing one. */
   create(): Promise<DeviceKey>;
 }

@@ -72,7 +72,7 @@ export class StateStore {
     return this.serialize(() => this.write(StateFile.lastResult, lastResult.parse(result)));
   }
 
-  /** Forget the enrollment (before `enroll --force`); the key is replaced separately. */
+  /** Forget the enrollment (when `enroll --force` succeeded); the key is replaced separately. */
   forgetEnrollment(): Promise<void> {
     return this.serialize(async () => {
       for (const name of [StateFile.device, StateFile.lastResult]) {

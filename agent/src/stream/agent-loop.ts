@@ -10,6 +10,7 @@ import { Backoff } from './backoff.js';
 import { describeClose } from './close-reason.js';
 import { loadIdentity } from './identity.js';
 import { runConnection, type ConnectionEnd, type OnceOutcome } from './connection.js';
+import { markRevoked } from './persist.js';
 import { openWsTransport, type Transport, type TransportHandlers } from './ws-transport.js';
 
 export interface AgentLoopOptions {
@@ -124,10 +125,6 @@ function connectionOptions(
     openTransport: options.openTransport ?? ((u, h) => openWsTransport(u, h, { userAgent: `postern-agent/${agentVersion}` })),
     onTransport,
   };
-}
-
-async function markRevoked(store: StateStore): Promise<void> {
-  await store.updateDevice((d) => ({ ...d, status: 'revoked' })).catch(() => {});
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

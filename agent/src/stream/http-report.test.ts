@@ -52,4 +52,56 @@ describe('reportOnceOverHttp', () => {
     expect(await reportOnceOverHttp({ ...options, fetch: refusing('clock_skew', 400) })).toMatchObject({ accepted: false, refused: { code: 'clock_skew' } });
     expect(await rejectionOf(reportOnceOverHttp({ ...options, fetch: refusing('revoked', 403) }))).toMatchObject({ code: 'revoked' });
   });
+
+  it('marks device.json revoked when the server says revoked', async () => {
+    const revoking: typeof fetch = async (url) =>
+      String(url).endsWith('/v1/nonce')
+        ? json(200, { nonce: randomBytes(32).toString('base64url'), server_time: 0 })
+        : json(403, { error: { code: 'revoked', message: 'this device has been revoked' } });
+    await expect(reportOnceOverHttp({ ...options, fetch: revoking })).rejects.toMatchObject({ code: 'revoked' });
+    expect(await options.store.readDevice()).toMatchObject({ status: 'revoked' });
+  });
+
+  it('reports a 403 without the server\'s "revoked" code as an HTTP failure, not as revoked', async () => {
+    const proxy = (status: number, body: string): typeof fetch => async (url) =>
+      String(url).endsWith('/v1/nonce')
+        ? json(200, { nonce: randomBytes(32).toString('base64url'), server_time: 0 })
+        : new Response(body, { status, headers: { 'content-type': 'text/html' } });
+
+    const outcome = await reportOnceOverHttp({ ...options, fetch: proxy(403, '<html>Forbidden by policy</html>') });
+    expect(outcome).toEqual({
+      accepted: false,
+      failure: 'POST https://postern.test/v1/attestations answered HTTP 403 without a Postern error body: a proxy or firewall between this device and the server refused the request; check its rules for https://postern.test',
+    });
+    expect(await options.store.readDevice()).toMatchObject({ status: 'active' });
+    expect(await reportOnceOverHttp({ ...options, fetch: proxy(502, 'Bad Gateway') })).toMatchObject({ accepted: false, failure: expect.stringMatching(/answered HTTP 502 .*try again later/) });
+  });
+
+  it('skips seq ahead and retries once with a new nonce when the server saw the seq already', async () => {
+    const posted: number[] = [];
+    let nonces = 0;
+    const fetchFake: typeof fetch = async (url, init) => {
+      if (String(url).endsWith('/v1/nonce')) {
+        nonces++;
+        return json(200, { nonce: randomBytes(32).toString('base64url'), server_time: 0 });
+      }
+      const { seq } = evidenceClaims.parse(decodeJwt(JSON.parse(String(init?.body)).token));
+      posted.push(seq);
+      if (posted.length === 1) return json(409, { error: { code: 'replayed_seq', message: 'seq 1 is not above 5000' } });
+      return json(200, { seq, verdict: 'compliant', score: 100, checks: [], token: 'a.b.c', nonce: randomBytes(32).toString('base64url') });
+    };
+    const outcome = await reportOnceOverHttp({ ...options, fetch: fetchFake, now: () => 1_767_225_600_000 });
+
+    expect(outcome).toMatchObject({ accepted: true });
+    expect(nonces).toBe(2);
+    expect(posted).toEqual([1, 1_767_225_600_001]);
+  });
+
+  it('gives up after one retry', async () => {
+    const always: typeof fetch = async (url) =>
+      String(url).endsWith('/v1/nonce')
+        ? json(200, { nonce: randomBytes(32).toString('base64url'), server_time: 0 })
+        : json(409, { error: { code: 'replayed_seq', message: 'again' } });
+    expect(await reportOnceOverHttp({ ...options, fetch: always })).toMatchObject({ accepted: false, refused: { code: 'replayed_seq' } });
+  });
 });

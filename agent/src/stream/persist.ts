@@ -36,3 +36,8 @@ function groupOf(token: string): string | null {
     return null;
   }
 }
+
+/** Note in device.json that the server revoked this device, so `status` says so; best effort. */
+export async function markRevoked(store: StateStore): Promise<void> {
+  await store.updateDevice((d) => ({ ...d, status: 'revoked' })).catch(() => {});
+}

@@ -30,7 +30,7 @@ export interface SessionOptions {
 }
 
 /** Refusals a single immediate retry can fix: the new nonce or a higher seq is all it takes. */
-const RETRYABLE: ReadonlySet<StreamErrorCode> = new Set(['stale_nonce', 'replayed_seq']);
+export const RETRYABLE: ReadonlySet<StreamErrorCode> = new Set(['stale_nonce', 'replayed_seq']);
 
 /**
  * The agent's side of one `/v1/agent` connection, without the socket: it reads

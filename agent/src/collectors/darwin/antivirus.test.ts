@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../../../fixtures/load-fixture.js';
 import { recordedProbeContext, RECORDING_DEFAULT_NOW, type ProbeRecording } from '../probe.js';
-import { darwinAntivirus, XPROTECT_INFO_PLISTS } from './antivirus.js';
+import { darwinAntivirus, XPROTECT_INFO_PLISTS, XPROTECT_UNKNOWN } from './antivirus.js';
 
 const collected_at = RECORDING_DEFAULT_NOW / 1000;
 const PS = 'ps -A -o comm=';
@@ -33,5 +33,35 @@ describe('macOS antivirus section', () => {
 
   it('reports an error when spctl cannot be read and no engine is known to run', async () => {
     expect(await probe({ [PS]: processes })).toEqual({ status: 'error', collected_at, error: 'spctl not found' });
+  });
+
+  it('reports an error rather than "not active" when ps failed', async () => {
+    const psFailed = { code: null, stdout: '', stderr: '', failure: 'timeout' as const };
+    expect(await probe({ 'spctl --status': 'assessments disabled\n', [PS]: psFailed })).toEqual({
+      status: 'error',
+      collected_at,
+      error: 'cannot tell whether an antivirus engine runs: ps timed out',
+    });
+    // Active from the built-in protection alone: ps does not matter.
+    expect(await probe({ 'spctl --status': 'assessments enabled\n', [PS]: psFailed })).toMatchObject({ status: 'ok', active: true });
+  });
+
+  it('treats an unreadable or unparsable XProtect Info.plist as unknown, not as XProtect disabled', async () => {
+    const spctl = { 'spctl --status': 'assessments enabled\n', [PS]: processes };
+    expect(await probe(spctl, {})).toEqual({ status: 'error', collected_at, error: XPROTECT_UNKNOWN });
+    expect(await probe(spctl, { [XPROTECT_INFO_PLISTS[0]!]: 'not a plist' })).toEqual({ status: 'error', collected_at, error: XPROTECT_UNKNOWN });
+    // With Gatekeeper off the answer is "not active" whatever XProtect is; it is not listed as disabled.
+    expect(await probe({ 'spctl --status': 'assessments disabled\n', [PS]: processes }, {})).toEqual({
+      status: 'ok',
+      collected_at,
+      active: false,
+      products: [{ name: 'Gatekeeper', enabled: false, up_to_date: null }],
+    });
+    // A known engine running makes it active without XProtect.
+    expect(await probe({ ...spctl, [PS]: `${processes}/Library/Application Support/Microsoft/Defender/wdavdaemon\n` }, {})).toMatchObject({
+      status: 'ok',
+      active: true,
+      products: [{ name: 'Gatekeeper', enabled: true }, { name: 'Microsoft Defender', enabled: true }],
+    });
   });
 });

@@ -81,13 +81,13 @@ export async function linuxDiskEncryption(ctx: ProbeContext): Promise<DiskEncryp
 async function readBlockGraph(ctx: ProbeContext): Promise<BlockGraph | string> {
   const json = await ctx.exec('lsblk', LSBLK_JSON_ARGS);
   if (json.failure === 'not_found') return 'lsblk not found: install util-linux';
-  if (json.code === 0 && !json.failure) {
+  if (succeeded(json)) {
     const graph = parseLsblkJson(json.stdout);
     return graph ?? 'unrecognised lsblk output';
   }
   // util-linux older than 2.27 (EL7) has no -J; its default tree table has the same tree.
   const tree = await ctx.exec('lsblk', []);
-  if (tree.code === 0 && !tree.failure) return parseLsblkTree(tree.stdout) ?? 'unrecognised lsblk output';
+  if (succeeded(tree)) return parseLsblkTree(tree.stdout) ?? 'unrecognised lsblk output';
   return execFailureReason('lsblk', json);
 }
 
@@ -182,14 +182,14 @@ function zfsReader(ctx: ProbeContext, candidates: Candidate[]) {
   const pools = new Map<string, Promise<string[] | null>>();
   const readProperties = () =>
     (properties ??= ctx.exec('zfs', ['get', '-H', '-o', 'name,value', 'encryption', ...datasets]).then((r) =>
-      r.code === 0 && !r.failure ? parseZfsEncryption(r.stdout) : execFailureReason('zfs', r),
+      succeeded(r) ? parseZfsEncryption(r.stdout) : execFailureReason('zfs', r),
     ));
   const readPool = (pool: string) => {
     let leaves = pools.get(pool);
     if (!leaves) {
       leaves = ctx
         .exec('zpool', ['list', '-v', '-H', '-P', '-L', pool])
-        .then((r) => (r.code === 0 && !r.failure ? parseZpoolLeafDevices(r.stdout) : null));
+        .then((r) => (succeeded(r) ? parseZpoolLeafDevices(r.stdout) : null));
       pools.set(pool, leaves);
     }
     return leaves;

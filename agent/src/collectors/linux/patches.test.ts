@@ -176,6 +176,16 @@ describe('linux patches section (dnf/yum)', () => {
     expect(section).toEqual(error('dnf updateinfo failed: Error: Failed to load updateinfo'));
   });
 
+  it('says updateinfo timed out rather than "exit null"', async () => {
+    const section = await probe({
+      commands: {
+        'dnf -q -C check-update': { code: 100, stdout: 'curl.x86_64  8.6.0-8.fc40  updates\n', stderr: '' },
+        'dnf -q -C updateinfo list --security': { code: null, stdout: '', stderr: '', failure: 'timeout' },
+      },
+    });
+    expect(section).toEqual(error('dnf updateinfo timed out'));
+  });
+
   it('reports an error when no supported package manager is installed', async () => {
     expect(await probe({})).toEqual(error('no supported package manager found (apt, dnf, yum)'));
   });

@@ -1,6 +1,6 @@
 import type { PatchesSection } from '@postern/shared';
 import { SLOW_TIMEOUT_MS, type ExecResult, type ProbeContext } from '../probe.js';
-import { errorSection, execFailureReason, firstLine, okSection } from '../section.js';
+import { errorSection, execFailureReason, firstLine, okSection, succeeded } from '../section.js';
 import { parseAptCheck, parseAptListUpgradable, parseUnattendedUpgrade, type AptCounts } from './parse-apt.js';
 import { lastInstallInAptHistory } from './parse-apt-history.js';
 import { appliesUpdates, latestRpmInstallTime, parseDnfCheckUpdate, parseDnfSecurityPackages } from './parse-dnf.js';
@@ -16,7 +16,6 @@ export async function linuxPatches(ctx: ProbeContext): Promise<PatchesSection> {
 }
 
 const slow = { timeoutMs: SLOW_TIMEOUT_MS };
-const ok = (r: ExecResult) => !r.failure && r.code === 0;
 
 export const APT_CHECK = '/usr/lib/update-notifier/apt-check';
 
@@ -42,11 +41,11 @@ async function aptPatches(ctx: ProbeContext): Promise<PatchesSection | null> {
  */
 async function aptCounts(ctx: ProbeContext): Promise<AptCounts | string | null> {
   const check = await ctx.exec(APT_CHECK, [], slow);
-  const fromCheck = ok(check) ? parseAptCheck(check.stderr) : null;
+  const fromCheck = succeeded(check) ? parseAptCheck(check.stderr) : null;
   if (fromCheck) return fromCheck;
   const list = await ctx.exec('apt', ['list', '--upgradable'], slow);
   if (list.failure === 'not_found') return null;
-  if (!ok(list)) return execFailureReason('apt list', list);
+  if (!succeeded(list)) return execFailureReason('apt list', list);
   return parseAptListUpgradable(list.stdout) ?? 'unrecognised apt list output';
 }
 
@@ -57,7 +56,7 @@ async function aptLastInstall(ctx: ProbeContext): Promise<number | null> {
     () => ctx.readFile('/var/log/apt/history.log.1'),
     async () => {
       const r = await ctx.exec('gzip', ['-dc', '/var/log/apt/history.log.1.gz']);
-      return ok(r) ? r.stdout : null;
+      return succeeded(r) ? r.stdout : null;
     },
   ];
   for (const read of sources) {
@@ -74,7 +73,7 @@ async function aptLastInstall(ctx: ProbeContext): Promise<number | null> {
  */
 async function aptAutoUpdates(ctx: ProbeContext): Promise<boolean | null> {
   const r = await ctx.exec('apt-config', ['shell', 'UU', 'APT::Periodic::Unattended-Upgrade']);
-  return ok(r) ? parseUnattendedUpgrade(r.stdout) : null;
+  return succeeded(r) ? parseUnattendedUpgrade(r.stdout) : null;
 }
 
 /** null when `tool` is not installed. */
@@ -82,7 +81,7 @@ async function dnfPatches(ctx: ProbeContext, tool: 'dnf' | 'yum'): Promise<Patch
   const check = await ctx.exec(tool, ['-q', '-C', 'check-update'], slow);
   if (check.failure === 'not_found') return null;
   let pending: number;
-  if (!check.failure && check.code === 0) pending = 0;
+  if (succeeded(check)) pending = 0;
   else if (!check.failure && check.code === 100) {
     const parsed = parseDnfCheckUpdate(check.stdout);
     if (parsed === null) return errorSection(ctx, `unrecognised ${tool} check-update output`);
@@ -98,13 +97,14 @@ async function dnfPatches(ctx: ProbeContext, tool: 'dnf' | 'yum'): Promise<Patch
     ctx.exec('rpm', ['-qa', '--qf', '%{INSTALLTIME}\\n']),
     dnfAutoUpdates(ctx),
   ]);
-  if (security && !ok(security)) {
-    return errorSection(ctx, `${tool} updateinfo failed: ${firstLine(security.stderr) || `exit ${security.code}`}`);
+  if (security && !succeeded(security)) {
+    const detail = firstLine(security.stderr);
+    return errorSection(ctx, !security.failure && detail ? `${tool} updateinfo failed: ${detail}` : execFailureReason(`${tool} updateinfo`, security));
   }
   return okSection(ctx, {
     pending,
     pending_security: security ? parseDnfSecurityPackages(security.stdout) : 0,
-    last_installed_at: ok(rpm) ? latestRpmInstallTime(rpm.stdout) : null,
+    last_installed_at: succeeded(rpm) ? latestRpmInstallTime(rpm.stdout) : null,
     auto_updates: autoUpdates,
     source: tool,
   });

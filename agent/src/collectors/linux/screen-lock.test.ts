@@ -63,4 +63,25 @@ describe('linux screen lock section (GNOME)', () => {
     const own = await probe({ ...aliceAtTheScreen, 'id -u': '1000\n', [commandLine(...gsettingsCommand(null, SCREENSAVER_SCHEMA))]: schemaLines(SCREENSAVER_SCHEMA), [commandLine(...gsettingsCommand(null, SESSION_SCHEMA))]: schemaLines(SESSION_SCHEMA) }, false);
     expect(own).toMatchObject({ status: 'ok', enabled: true, idle_minutes: 5 });
   });
+
+  it('names runuser, not gsettings, when the service sandbox does not let it switch to the user at the screen', async () => {
+    const blocked = { code: 1, stdout: '', stderr: 'runuser: cannot set groups: Operation not permitted\n' };
+    expect(await probe({ ...aliceAtTheScreen, [asAlice(SCREENSAVER_SCHEMA)]: blocked, [asAlice(SESSION_SCHEMA)]: blocked })).toEqual(
+      error(
+        "runuser could not switch to alice (runuser: cannot set groups: Operation not permitted): the agent's service sandbox does not allow switching to the console user; screen lock is unknown",
+      ),
+    );
+    const otherFailure = { code: 1, stdout: '', stderr: 'runuser: user alice does not exist or the user entry does not contain all the required fields\n' };
+    expect(await probe({ ...aliceAtTheScreen, [asAlice(SCREENSAVER_SCHEMA)]: otherFailure, [asAlice(SESSION_SCHEMA)]: otherFailure })).toEqual(
+      error('runuser could not switch to alice (runuser: user alice does not exist or the user entry does not contain all the required fields): screen lock is unknown'),
+    );
+    expect(await probe(aliceAtTheScreen)).toEqual(error("runuser not found: cannot read alice's screen lock as that user; screen lock is unknown"));
+  });
+
+  it('still blames gsettings when runuser ran it and gsettings failed', async () => {
+    const failed = { code: 1, stdout: '', stderr: 'error: Cannot autolaunch D-Bus without X11 $DISPLAY\n' };
+    expect(await probe({ ...aliceAtTheScreen, [asAlice(SCREENSAVER_SCHEMA)]: failed, [asAlice(SESSION_SCHEMA)]: failed })).toEqual(
+      error('gsettings exited with code 1: error: Cannot autolaunch D-Bus without X11 $DISPLAY'),
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import type { ScreenLockSection } from '@postern/shared';
-import type { ProbeContext } from '../probe.js';
-import { errorSection, execFailureReason, firstLine, okSection, succeeded } from '../section.js';
+import type { ExecResult, ProbeContext } from '../probe.js';
+import { errorSection, execFailureReason, firstLine, isPermissionDenied, okSection, succeeded } from '../section.js';
 import { gnomeScreenLock, parseGsettingsList } from './parse-gsettings.js';
 import { parseLoginctlProperties, parsePasswdEntry, type PasswdEntry } from './parse-loginctl.js';
 
@@ -34,6 +34,10 @@ export async function linuxScreenLock(ctx: ProbeContext): Promise<ScreenLockSect
     }),
   );
   for (const r of [screensaver!, session!]) {
+    if (runAs) {
+      const switchFailed = runuserFailure(runAs, r);
+      if (switchFailed) return errorSection(ctx, switchFailed);
+    }
     if (r.failure === 'not_found') return errorSection(ctx, 'gsettings not found: only the GNOME desktop\'s screen lock can be read');
     if (/No such schema/i.test(r.stderr)) return errorSection(ctx, `no GNOME settings in ${user.name}'s session: only the GNOME desktop's screen lock can be read`);
     if (!succeeded(r)) return errorSection(ctx, execFailureReason('gsettings', r));
@@ -56,6 +60,24 @@ export function gsettingsCommand(user: PasswdEntry | null, schema: string): [str
     'runuser',
     ['-u', user.name, '--', 'env', `HOME=${user.home}`, `XDG_RUNTIME_DIR=${runtime}`, `DBUS_SESSION_BUS_ADDRESS=unix:path=${runtime}/bus`, ...gsettings],
   ];
+}
+
+/**
+ * Why `runuser` itself failed (it prefixes its own messages with "runuser:"), or null
+ * when it ran gsettings. Under a sandbox (systemd NoNewPrivileges, a dropped
+ * CAP_SETGID) it cannot switch users: "runuser: cannot set groups: Operation not permitted".
+ */
+function runuserFailure(user: PasswdEntry, r: ExecResult): string | null {
+  if (r.failure === 'not_found') return `runuser not found: cannot read ${user.name}'s screen lock as that user; screen lock is unknown`;
+  const said = r.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.startsWith('runuser:'));
+  if (!said) return null;
+  if (isPermissionDenied(r)) {
+    return `runuser could not switch to ${user.name} (${said}): the agent's service sandbox does not allow switching to the console user; screen lock is unknown`;
+  }
+  return `runuser could not switch to ${user.name} (${said}): screen lock is unknown`;
 }
 
 /** The user of the active session on seat0, or why there is none. */

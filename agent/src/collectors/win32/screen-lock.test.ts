@@ -11,8 +11,13 @@ const query = (key: string) => commandLine('reg', ['query', key]);
 /** The group-policy capture, under the console user's hive (the author trimmed the key line). */
 const gpoScreenSaver = fixture('windows/reg-query-HKCU-Policies-Control-Panel-Desktop-screensaver-gpo.txt');
 
+/** What reg says for a key that does not exist. */
+const MISSING_KEY = { code: 1, stdout: '', stderr: 'ERROR: The system was unable to find the specified registry key or value.\r\n' };
+
+/** Every key the probe reads is missing unless the test records it. */
 function probe(commands: ProbeRecording['commands']) {
-  return windowsScreenLock(recordedProbeContext({ platform: 'win32', commands }));
+  const missing = { [query(MACHINE_POLICY_KEY)]: MISSING_KEY, [query(userPolicyKey(SID))]: MISSING_KEY, [query(userDesktopKey(SID))]: MISSING_KEY };
+  return windowsScreenLock(recordedProbeContext({ platform: 'win32', commands: { ...missing, ...commands } }));
 }
 
 describe('Windows screen lock section', () => {
@@ -43,5 +48,29 @@ describe('Windows screen lock section', () => {
 
   it('says nobody is signed in rather than reading the SYSTEM account\'s .DEFAULT settings', async () => {
     expect(await probe({ [CONSOLE_SID]: '' })).toEqual({ status: 'error', collected_at, error: NO_CONSOLE_USER });
+  });
+
+  it('reports a registry read that failed as unknown, never as "screen lock off"', async () => {
+    const denied = { code: 1, stdout: '', stderr: 'ERROR: Access is denied.\r\n' };
+    expect(await probe({ [CONSOLE_SID]: SID, [query(userDesktopKey(SID))]: denied })).toEqual({
+      status: 'error',
+      collected_at,
+      error: "permission denied: run the agent as Administrator (the installed service runs as SYSTEM) to read the console user's screen saver settings",
+    });
+    const timedOut = { code: null, stdout: '', stderr: '', failure: 'timeout' as const };
+    expect(await probe({ [CONSOLE_SID]: SID, [query(userPolicyKey(SID))]: timedOut })).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^cannot read the console user's screen saver policy: reg timed out; screen lock is unknown/),
+    });
+    const odd = { code: 1, stdout: '', stderr: 'ERROR: Invalid key name.\r\n' };
+    expect(await probe({ [CONSOLE_SID]: '', [query(MACHINE_POLICY_KEY)]: odd })).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^cannot read the machine inactivity limit: reg exited with code 1: ERROR: Invalid key name\./),
+    });
+    // reg itself missing: no key was read at all.
+    expect(await windowsScreenLock(recordedProbeContext({ platform: 'win32', commands: { [CONSOLE_SID]: SID } }))).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/reg not found/),
+    });
   });
 });
