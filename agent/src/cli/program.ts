@@ -20,11 +20,13 @@ Environment:
   POSTERN_ENROLL_TOKEN  enrollment token for enroll (keeps it out of the process list)
   ${STATE_ENV.padEnd(20)}  state directory, when --state is not given
   POSTERN_DEBUG         set to 1 to print stack traces of unexpected errors
+  POSTERN_AGENT_NO_V8_FLAGS  set to 1 to run without the agent's memory-saving V8 flags
 
 State directory: --state, else $${STATE_ENV}, else ${SYSTEM_STATE_DIR} when run as root,
 else \${XDG_STATE_HOME:-~/.local/state}/postern-agent.
 
-Exit status: 0 success, 1 error, 3 this device is revoked or its enrollment expired.`;
+Exit status: 0 success, 1 error, 3 this device is revoked or its enrollment expired,
+130 interrupted a second time while stopping.`;
 
 /** The `postern-agent` command line. */
 export function buildProgram(): Command {

@@ -144,8 +144,8 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
           return;
         }
         case 'config':
+          if (!schedule.setInterval(event.reportIntervalS)) return;
           o.log.info(`the server set the report interval to ${event.reportIntervalS} s`);
-          schedule.setInterval(event.reportIntervalS);
           writes = writes
             .then(() => o.store.updateDevice((d) => ({ ...d, report_interval_s: event.reportIntervalS })))
             .catch((err: unknown) => o.log.error(`could not save the report interval: ${reasonOf(err)}`));

@@ -32,10 +32,12 @@ export class ReportSchedule {
     this.reportTimer.unref();
   }
 
-  /** The server changed the interval (`config` frame). */
-  setInterval(reportIntervalS: number): void {
+  /** The server set the interval (`config` frame, on every connection); false if it already was. */
+  setInterval(reportIntervalS: number): boolean {
+    if (reportIntervalS * 1000 === this.intervalMs) return false;
     this.intervalMs = reportIntervalS * 1000;
     if (this.reportTimer) this.reported();
+    return true;
   }
 
   stop(): void {

@@ -14,7 +14,6 @@ export interface BenchPostgres {
   /** Durability settings in force (the throwaway cluster starts with them off; the bench turns them back on). */
   settings: Record<string, string>;
   createDatabase(name: string): Promise<string>;
-  dropDatabase(name: string): Promise<void>;
   /** The postmaster and every backend it forked, now. */
   pids(): number[];
   stop(): void;
@@ -63,9 +62,6 @@ export async function startPostgres(options: { durable: boolean }): Promise<Benc
       const url = new URL(cluster.url);
       url.pathname = `/${name}`;
       return url.toString();
-    },
-    async dropDatabase(name) {
-      await admin((c) => c.query(`drop database if exists "${name}" with (force)`));
     },
     pids: () => {
       try {

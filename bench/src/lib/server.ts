@@ -13,6 +13,9 @@ import { run, stopChild, track } from './children.js';
 import { repoRoot } from './paths.js';
 import { cpuSeconds, memory, openFileLimit } from './proc.js';
 
+/** Raises this shell's open-file limit as far as the machine allows (the hard limit, without privileges). */
+export const RAISE_FILE_LIMIT = 'ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"';
+
 export const serverBin = join(repoRoot, 'backend/bin/postern-server.js');
 
 export interface ServerOptions {
@@ -49,7 +52,7 @@ export class BenchServer {
     };
     // `exec` keeps the pid: the process measured is node itself, not the shell.
     const child = options.raiseFileLimit
-      ? spawn('/bin/sh', ['-c', 'ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', log] })
+      ? spawn('/bin/sh', ['-c', `${RAISE_FILE_LIMIT}; exec "$@"`, 'sh', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', log] })
       : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', log] });
     closeSync(log);
     track(child);

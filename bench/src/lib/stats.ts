@@ -71,7 +71,6 @@ export function fmt(value: number | null | undefined, decimals = 0): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
-export const mib = (bytes: number) => bytes / 2 ** 20;
 
 /** A plain-text table for the terminal. */
 export function table(title: string, header: string[], rows: Array<Array<string | number>>): string {

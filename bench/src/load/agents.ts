@@ -343,7 +343,6 @@ export async function holdConnections(
   const authLatency = new Reservoir();
   let failures = 0;
   const started = performance.now();
-  const progress = setInterval(() => io.emit('progress', { connected: held.length, failures }), 1000);
   await eachLimited(params.indices, params.connectConcurrency, async (index) => {
     const agent = new SimAgent(deriveDevice(index));
     try {
@@ -359,7 +358,6 @@ export async function holdConnections(
       agent.terminate();
     }
   });
-  clearInterval(progress);
   const connectSeconds = (performance.now() - started) / 1000;
   io.emit('ready', { connected: held.length, failures });
   await io.command('release');

@@ -14,6 +14,7 @@ import { CpuWindow, memory } from '../lib/proc.js';
 import { fmt } from '../lib/stats.js';
 import { startWorker, type WorkerHandle } from '../lib/workers.js';
 import type { HoldResult } from '../load/agents.js';
+import { RAISE_FILE_LIMIT } from '../lib/server.js';
 import { deploy } from './flows.js';
 import { compare, COMPARISON_HEADER, mibText, pct, type ScenarioReport } from './report.js';
 
@@ -128,7 +129,7 @@ export async function connectionsScenario(ctx: RunContext): Promise<ScenarioRepo
   const sizes = ctx.sizes.connections;
   const goal = Math.max(...sizes.steps);
   // What a server will be allowed to open, as its start-up shell sets it: seed no more devices than that.
-  const achievable = Number(execFileSync('/bin/sh', ['-c', 'ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n'], { encoding: 'utf8' }).trim()) || Infinity;
+  const achievable = Number(execFileSync('/bin/sh', ['-c', `${RAISE_FILE_LIMIT}; ulimit -n`], { encoding: 'utf8' }).trim()) || Infinity;
   const wanted = Math.min(goal, achievable - FD_RESERVE);
   if (wanted < goal) ctx.log(`a process here may open ${achievable} files (RLIMIT_NOFILE, this machine's hard limit): holding at most ${wanted} connections instead of ${goal}`);
   const steps = [...new Set(sizes.steps.map((s) => Math.min(s, wanted)))].sort((a, b) => a - b);
