@@ -62,13 +62,38 @@ describe('enroll', () => {
     expect(await base.store.readDevice()).toBeNull();
   });
 
+  const problem = (status: number, code: string, detail: string) => ({ type: `urn:postern:problem:${code}`, title: code, status, detail, code });
+
   it.each([
-    [400, 'malformed_request'],
-    [409, 'already_enrolled'],
-    [429, 'rate_limited'],
-    [500, 'server_error'],
-  ])('maps HTTP %i to the error code %s', async (status, code) => {
-    await expect(enroll({ ...base, fetch: answer(status, {}, { 'retry-after': '30' }) })).rejects.toMatchObject({ code });
+    [400, 'malformed', 'malformed_request'],
+    [400, 'clock_skew', 'clock_skew'],
+    [401, 'invalid_token', 'token_rejected'],
+    [409, 'already_enrolled', 'already_enrolled'],
+    [429, 'rate_limited', 'rate_limited'],
+    [503, 'database_unavailable', 'server_error'],
+  ])('turns a problem details answer (HTTP %i, code %s) into the error %s', async (status, serverCode, code) => {
+    await expect(enroll({ ...base, fetch: answer(status, problem(status, serverCode, 'said so'), { 'retry-after': '30' }) })).rejects.toMatchObject({ code });
+  });
+
+  it("says the server's sentence from problem details, and its Retry-After", async () => {
+    const malformed = await rejectionOf(enroll({ ...base, fetch: answer(400, problem(400, 'malformed', 'claims.hostname: required')) }));
+    expect(malformed.message).toBe('the server refused the enrollment request as malformed (claims.hostname: required): check that the agent and server versions match');
+    const limited = await rejectionOf(enroll({ ...base, fetch: answer(429, problem(429, 'rate_limited', 'slow down'), { 'retry-after': '30' }) }));
+    expect(limited.message).toBe('too many enrollment attempts: wait 30 seconds and try again');
+  });
+
+  it('still reads the legacy {error:{code,message}} body of servers not yet upgraded', async () => {
+    await expect(enroll({ ...base, fetch: answer(409, { error: { code: 'already_enrolled', message: 'known key' } }) })).rejects.toMatchObject({ code: 'already_enrolled' });
+  });
+
+  it('decides by the code, not the status: a proxy\'s 409 or 401 page is neither a known key nor a bad token', async () => {
+    const page = (status: number): typeof fetch => async () => new Response('<html>denied</html>', { status, headers: { 'content-type': 'text/html' } });
+    for (const status of [401, 409]) {
+      const err = await rejectionOf(enroll({ ...base, fetch: page(status) }));
+      expect(err).toMatchObject({ code: 'bad_response' });
+      expect(err.message).toMatch(new RegExp(`answered HTTP ${status} without a Postern error body`));
+    }
+    expect(await base.store.readDevice()).toBeNull();
   });
 
   it('refuses a 201 whose body does not match the protocol', async () => {

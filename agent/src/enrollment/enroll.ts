@@ -1,5 +1,6 @@
-import { enrollResponse, httpError, type EnrollResponse } from '@postern/shared';
+import { enrollResponse, type EnrollResponse } from '@postern/shared';
 import { EnrollmentError, reasonOf } from '../errors.js';
+import { describeForeignAnswer, readServerError, retryAfterMs, type ServerError } from '../http/server-error.js';
 import type { KeyStore } from '../keystore/key-store.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
@@ -62,7 +63,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
     now,
   });
 
-  const body = await postEnroll(server, request, options.fetch ?? fetch, options.timeoutMs ?? 30_000);
+  const body = await postEnroll(server, request, options.fetch ?? fetch, options.timeoutMs ?? 30_000, now);
   const device: DeviceState = {
     version: 1,
     device_id: body.device_id,
@@ -83,7 +84,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
   return device;
 }
 
-async function postEnroll(server: string, request: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<EnrollResponse> {
+async function postEnroll(server: string, request: string, fetchImpl: typeof fetch, timeoutMs: number, now: () => number): Promise<EnrollResponse> {
   const url = `${server}/v1/enroll`;
   let response: Response;
   try {
@@ -106,21 +107,31 @@ async function postEnroll(server: string, request: string, fetchImpl: typeof fet
     }
     return parsed.data;
   }
-  const serverSays = httpError.safeParse(json);
-  const detail = serverSays.success ? ` (${serverSays.data.error.message})` : '';
-  switch (response.status) {
-    case 400:
-      throw new EnrollmentError('malformed_request', `the server refused the enrollment request as malformed${detail}: check that the agent and server versions match`);
-    case 401:
-      throw new EnrollmentError('token_rejected', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
-    case 409:
-      throw new EnrollmentError('already_enrolled', 'the server already knows this device key: run `postern-agent enroll --force` to enroll again with a new key');
-    case 429: {
-      const retry = response.headers.get('retry-after');
-      const wait = retry && /^\d+$/.test(retry) ? `${retry} seconds` : 'a minute';
-      throw new EnrollmentError('rate_limited', `too many enrollment attempts: wait ${wait} and try again`);
+  const refusal = readServerError(json);
+  if (!refusal) {
+    throw new EnrollmentError('bad_response', `${describeForeignAnswer(`POST ${url}`, server, response.status)}`);
+  }
+  throw enrollmentRefused(refusal, retryAfterMs(response.headers, now));
+}
+
+/** The server's refusal as what to do about it, chosen by its `code` alone. */
+function enrollmentRefused({ code, message }: ServerError, retryAfter: number | undefined): EnrollmentError {
+  switch (code) {
+    case 'malformed':
+    case 'schema':
+    case 'bad_signature':
+      return new EnrollmentError('malformed_request', `the server refused the enrollment request as malformed (${message}): check that the agent and server versions match`);
+    case 'clock_skew':
+      return new EnrollmentError('clock_skew', `the server refused the enrollment request because this device's clock is off (${message}): fix the system time and try again`);
+    case 'invalid_token':
+      return new EnrollmentError('token_rejected', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    case 'already_enrolled':
+      return new EnrollmentError('already_enrolled', 'the server already knows this device key: run `postern-agent enroll --force` to enroll again with a new key');
+    case 'rate_limited': {
+      const wait = retryAfter === undefined ? 'a minute' : `${Math.ceil(retryAfter / 1000)} seconds`;
+      return new EnrollmentError('rate_limited', `too many enrollment attempts: wait ${wait} and try again`);
     }
     default:
-      throw new EnrollmentError('server_error', `the server answered the enrollment with HTTP ${response.status}${detail}: try again later, or tell your administrator`);
+      return new EnrollmentError('server_error', `the server refused the enrollment (${code}: ${message}): try again later, or tell your administrator`);
   }
 }
