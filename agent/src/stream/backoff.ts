@@ -46,3 +46,8 @@ export class Backoff {
     this.attempt = 0;
   }
 }
+
+/** A delay for a log line: "1.2s" below ten seconds, whole seconds above. */
+export function formatDelay(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
