@@ -218,6 +218,14 @@ describe('the agent stream client', () => {
     expect((await store.readDevice())?.status).toBe('revoked');
   });
 
+  it('stops with a revoked error when the server pushes an error frame with the code revoked, as an admin revocation does', async () => {
+    backend.onAttestation = (ws) => ws.send(JSON.stringify({ type: 'error', code: 'revoked', message: 'an administrator revoked this device', nonce: newNonce() }));
+    const agent = startAgent(options);
+    await expect(agent.done).rejects.toMatchObject({ code: 'revoked' });
+    expect((await store.readDevice())?.status).toBe('revoked');
+    expect(await store.readLastResult()).toMatchObject({ seq: 1 });
+  });
+
   it('backs off and tries again after 4401', async () => {
     backend.onConnect = (ws) => {
       if (backend.connections > 2) return true;

@@ -6,11 +6,11 @@ import type { Logger } from '../log.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
 import { AGENT_VERSION } from '../version.js';
-import { Backoff } from './backoff.js';
+import { Backoff, formatDelay } from './backoff.js';
 import { describeClose } from './close-reason.js';
 import { loadIdentity } from './identity.js';
-import { runConnection, type ConnectionEnd, type OnceOutcome } from './connection.js';
-import { markRevoked } from './persist.js';
+import { runConnection, type ConnectionEnd } from './connection.js';
+import type { OnceOutcome } from './report-protocol.js';
 import { openWsTransport, type Transport, type TransportHandlers } from './ws-transport.js';
 
 export interface AgentLoopOptions {
@@ -28,6 +28,8 @@ export interface AgentLoopOptions {
   backoff?: Backoff;
   now?: () => number;
   agentVersion?: string;
+  /** Pauses before sending a report again that the server asked to hold (rate limited). */
+  retryBackoff?: Backoff;
   /** Replace the WebSocket (tests). */
   openTransport?: (url: string, handlers: TransportHandlers) => Transport;
 }
@@ -59,10 +61,8 @@ export function startAgent(options: AgentLoopOptions): RunningAgent {
       }));
       closeCurrent = undefined;
       if (stopper.signal.aborted) return;
-      if (end.fatal) {
-        await markRevoked(options.store);
-        throw end.fatal;
-      }
+      // The protocol already marked the device revoked.
+      if (end.fatal) throw end.fatal;
       if (end.authenticated) backoff.reset();
       const delay = end.code === CloseCode.rateLimited ? backoff.nextLonger() : backoff.next();
       options.log.info(`${describeClose(end.code, end.reason, end.error)}; reconnecting in ${formatDelay(delay)}`);
@@ -91,10 +91,7 @@ export async function reportOnce(options: AgentLoopOptions & { signal?: AbortSig
       options.signal?.addEventListener('abort', () => close(1000, 'agent stopping'), { once: true });
     }),
   );
-  if (end.fatal) {
-    await markRevoked(options.store);
-    throw end.fatal;
-  }
+  if (end.fatal) throw end.fatal;
   if (end.outcome) return end.outcome;
   if (options.signal?.aborted) throw new StreamError('interrupted', 'stopped before the server answered the report');
   throw new StreamError('no_answer', `no report was accepted: ${describeClose(end.code, end.reason, end.error)}`);
@@ -120,6 +117,7 @@ function connectionOptions(
     once,
     checkIntervalMs: options.checkIntervalMs ?? 60_000,
     answerTimeoutMs: options.answerTimeoutMs ?? 30_000,
+    retryBackoff: options.retryBackoff,
     now: options.now ?? Date.now,
     agentVersion,
     openTransport: options.openTransport ?? ((u, h) => openWsTransport(u, h, { userAgent: `postern-agent/${agentVersion}` })),
@@ -138,8 +136,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-function formatDelay(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
 }

@@ -1,12 +1,12 @@
-import { CloseCode, type ErrorFrame, type Posture, type ResultFrame } from '@postern/shared';
+import { CloseCode, type Posture } from '@postern/shared';
 import type { Collector } from '../collectors/collect.js';
 import { reasonOf, StreamError } from '../errors.js';
 import type { DeviceKey } from '../keystore/key-store.js';
 import type { Logger } from '../log.js';
-import { describeChecks, describeVerdict } from '../results/describe.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
-import { saveResult } from './persist.js';
+import type { Backoff } from './backoff.js';
+import { ReportProtocol, type OnceOutcome } from './report-protocol.js';
 import { ReportSchedule } from './schedule.js';
 import { PersistedSeq } from './seq.js';
 import { AgentSession, type SessionEvent } from './session.js';
@@ -25,11 +25,6 @@ export interface ConnectionEnd {
   outcome?: OnceOutcome;
 }
 
-export type OnceOutcome =
-  | { accepted: true; result: ResultFrame }
-  | { accepted: false; refused: ErrorFrame }
-  | { accepted: false; failure: string };
-
 export interface ConnectionOptions {
   url: string;
   device: DeviceState;
@@ -43,6 +38,7 @@ export interface ConnectionOptions {
   checkIntervalMs: number;
   /** No answer to an attestation this long after sending it: the connection is dead. */
   answerTimeoutMs: number;
+  retryBackoff?: Backoff | undefined;
   now: () => number;
   agentVersion?: string | undefined;
   openTransport(url: string, handlers: TransportHandlers): Transport;
@@ -53,20 +49,24 @@ export interface ConnectionOptions {
 /** Allowed difference between this device's clock and the server's before a warning. */
 const CLOCK_SKEW_WARN_S = 60;
 
-export const revokedError = () =>
-  new StreamError(
-    'revoked',
-    'the server says this device is revoked or its enrollment has expired: ask your administrator, then enroll again with `postern-agent enroll --force`',
-  );
-
 /**
  * One `/v1/agent` connection, from upgrade to close: the transport carries frames,
- * the session speaks the protocol, the schedule says when to report, and this
- * function keeps what the server says (results, interval) and logs it.
+ * the session carries reports and answers, the report protocol decides each answer,
+ * the schedule says when to report, and this function ends the connection when a
+ * decision says so and keeps the report interval the server sets.
  */
 export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
   return new Promise((resolve) => {
     const seq = new PersistedSeq(o.store, o.now);
+    // The long-running stream never gives up on a report the server asked to hold: the next one is due anyway.
+    const protocol = new ReportProtocol({
+      store: o.store,
+      seq,
+      log: o.log,
+      now: o.now,
+      ...(o.once ? {} : { laterAttempts: Infinity }),
+      ...(o.retryBackoff ? { backoff: o.retryBackoff } : {}),
+    });
     let outcome: OnceOutcome | undefined;
     let fatal: StreamError | undefined;
     let answerTimer: NodeJS.Timeout | undefined;
@@ -111,33 +111,25 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
           }, o.answerTimeoutMs);
           answerTimer.unref();
           return;
-        case 'result': {
+        case 'result':
           clearTimeout(answerTimer);
-          const { result } = event;
-          o.log.info(`report ${result.seq} accepted (${event.reason}): ${describeVerdict(result)}`);
-          for (const line of describeChecks(result.checks)) o.log.info(line);
-          writes = writes
-            .then(() => saveResult(o.store, result, o.now))
-            .catch((err: unknown) => o.log.error(`could not save the result: ${reasonOf(err)}`));
           if (o.once) {
-            outcome = { accepted: true, result };
-            void writes.then(() => finish(1000, 'done'));
+            outcome = { accepted: true, result: event.result };
+            finish(1000, 'done');
           }
           return;
-        }
         case 'refused': {
           clearTimeout(answerTimer);
-          const { error } = event;
-          o.log.warn(`report refused by the server (${error.code}): ${error.message}${event.retrying ? '; retrying now' : ''}`);
-          if (error.code === 'revoked') {
-            fatal = revokedError();
+          const { decision } = event;
+          if (decision.action === 'revoked') {
+            fatal = decision.error;
             finish(1000, 'revoked');
           } else if (event.retrying) {
             return;
-          } else if (o.once) {
-            outcome = { accepted: false, refused: error };
+          } else if (o.once && decision.action === 'give_up') {
+            outcome = decision.outcome;
             finish(1000, 'done');
-          } else if (!error.nonce) {
+          } else if (!event.error.nonce) {
             // Without a next nonce nothing more can be sent here; a new connection brings a challenge.
             finish(1000, 'no nonce');
           }
@@ -165,6 +157,7 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
       key: o.key,
       collector: o.collector,
       seq,
+      protocol,
       send: (text) => transport.send(text),
       onEvent,
       log: o.log,
@@ -183,17 +176,24 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
         clearTimeout(answerTimer);
         schedule.stop();
         session.close();
-        if (code === CloseCode.revoked) fatal ??= revokedError();
-        void writes.then(() =>
-          resolve({
-            code,
-            reason,
-            error,
-            authenticated: session.authenticated,
-            ...(fatal ? { fatal } : {}),
-            ...(outcome ? { outcome } : {}),
-          }),
-        );
+        void writes
+          .then(() => session.idle())
+          .then(async () => {
+            // 4403 is the stream's own word for revoked, as the `revoked` code is; it goes through the same rules.
+            if (code !== CloseCode.revoked || fatal) return;
+            const decision = await protocol.settle({ kind: 'refused', refusal: { code: 'revoked', message: `the server closed the stream with 4403 (${reason || 'device revoked or expired'})` } }, 'closed');
+            if (decision.action === 'revoked') fatal = decision.error;
+          })
+          .then(() =>
+            resolve({
+              code,
+              reason,
+              error,
+              authenticated: session.authenticated,
+              ...(fatal ? { fatal } : {}),
+              ...(outcome ? { outcome } : {}),
+            }),
+          );
       },
     });
     o.onTransport(finish);

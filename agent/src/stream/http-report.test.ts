@@ -9,17 +9,30 @@ import { memoryLogger } from '../log.js';
 import { FakeCollector } from '../testenv/fake-collector.js';
 import { fakeEnrollment } from '../testenv/fake-enrollment.js';
 import { rejectionOf } from '../testenv/rejection.js';
+import { Backoff } from './backoff.js';
 import { reportOnceOverHttp, type HttpReportOptions } from './http-report.js';
+import { LATER_ATTEMPTS } from './report-protocol.js';
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+const problem = (status: number, code: string, detail: string, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify({ type: `urn:postern:problem:${code}`, title: code, status, detail, code }), {
+    status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
+const issueNonce = () => json(200, { nonce: randomBytes(32).toString('base64url'), server_time: 0 });
+const accepted = (seq: number) => json(200, { seq, verdict: 'compliant', score: 100, checks: [], token: 'a.b.c', nonce: randomBytes(32).toString('base64url') });
 
 describe('reportOnceOverHttp', () => {
   let dir: string;
   let options: Omit<HttpReportOptions, 'fetch'>;
+  /** The pauses the transport took between attempts. */
+  let waits: number[];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'postern-http-'));
     const { store, keyStore } = await fakeEnrollment(dir, { server: 'https://postern.test' });
-    options = { store, keyStore, collector: new FakeCollector(), log: memoryLogger() };
+    waits = [];
+    options = { store, keyStore, collector: new FakeCollector(), log: memoryLogger(), backoff: new Backoff({ baseMs: 100, capMs: 100, random: () => 0.5 }), sleep: async (ms) => waits.push(ms) };
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -103,5 +116,67 @@ describe('reportOnceOverHttp', () => {
         ? json(200, { nonce: randomBytes(32).toString('base64url'), server_time: 0 })
         : json(409, { error: { code: 'replayed_seq', message: 'again' } });
     expect(await reportOnceOverHttp({ ...options, fetch: always })).toMatchObject({ accepted: false, refused: { code: 'replayed_seq' } });
+  });
+
+  it("reads problem details: the code decides and the detail is the server's sentence", async () => {
+    const fetchFake: typeof fetch = async (url) => (String(url).endsWith('/v1/nonce') ? issueNonce() : problem(400, 'clock_skew', 'iat is 300 s from the server clock: fix the system time'));
+    expect(await reportOnceOverHttp({ ...options, fetch: fetchFake })).toEqual({
+      accepted: false,
+      refused: { code: 'clock_skew', message: 'iat is 300 s from the server clock: fix the system time' },
+    });
+  });
+
+  it('stops as revoked on a problem details body with the code revoked', async () => {
+    const fetchFake: typeof fetch = async (url) => (String(url).endsWith('/v1/nonce') ? issueNonce() : problem(403, 'revoked', 'this device has been revoked'));
+    await expect(reportOnceOverHttp({ ...options, fetch: fetchFake })).rejects.toMatchObject({ code: 'revoked' });
+    expect(await options.store.readDevice()).toMatchObject({ status: 'revoked' });
+  });
+
+  it('gives up on a 403 with another Postern code without taking the device as revoked', async () => {
+    const fetchFake: typeof fetch = async (url) => (String(url).endsWith('/v1/nonce') ? issueNonce() : problem(403, 'forbidden', 'not for you'));
+    expect(await reportOnceOverHttp({ ...options, fetch: fetchFake })).toMatchObject({ accepted: false, refused: { code: 'forbidden' } });
+    expect(await options.store.readDevice()).toMatchObject({ status: 'active' });
+  });
+
+  it('waits as long as Retry-After asks when rate limited, then sends the report again over a new nonce', async () => {
+    const nonces: string[] = [];
+    const signedOver: string[] = [];
+    const fetchFake: typeof fetch = async (url, init) => {
+      if (String(url).endsWith('/v1/nonce')) {
+        const response = issueNonce();
+        nonces.push(((await response.clone().json()) as { nonce: string }).nonce);
+        return response;
+      }
+      const { eat_nonce, seq } = evidenceClaims.parse(decodeJwt(JSON.parse(String(init?.body)).token));
+      signedOver.push(eat_nonce);
+      return signedOver.length === 1 ? problem(429, 'rate_limited', 'the server is at capacity', { 'retry-after': '2' }) : accepted(seq);
+    };
+    expect(await reportOnceOverHttp({ ...options, fetch: fetchFake })).toMatchObject({ accepted: true });
+    expect(waits).toEqual([2_000]);
+    expect(signedOver).toEqual(nonces);
+    expect(nonces).toHaveLength(2);
+  });
+
+  it('retries an unreachable server after a backoff, then says it could not reach it', async () => {
+    let calls = 0;
+    const unreachable: typeof fetch = async () => {
+      calls++;
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' }) });
+    };
+    const outcome = await reportOnceOverHttp({ ...options, fetch: unreachable });
+    expect(outcome).toMatchObject({ accepted: false, failure: expect.stringMatching(/^could not reach https:\/\/postern\.test \(.*ECONNREFUSED.*\): check the server URL/) });
+    expect(calls).toBe(1 + LATER_ATTEMPTS);
+    expect(waits).toEqual(Array(LATER_ATTEMPTS).fill(50));
+  });
+
+  it("recovers when a proxy's error page gives way to the server's answer", async () => {
+    let posts = 0;
+    const fetchFake: typeof fetch = async (url, init) => {
+      if (String(url).endsWith('/v1/nonce')) return issueNonce();
+      const { seq } = evidenceClaims.parse(decodeJwt(JSON.parse(String(init?.body)).token));
+      return ++posts === 1 ? new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } }) : accepted(seq);
+    };
+    expect(await reportOnceOverHttp({ ...options, fetch: fetchFake })).toMatchObject({ accepted: true, result: { verdict: 'compliant' } });
+    expect(waits).toHaveLength(1);
   });
 });

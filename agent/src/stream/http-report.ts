@@ -1,17 +1,17 @@
-import { attestationResponse, httpError, nonceResponse, streamErrorCode } from '@postern/shared';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { attestationResponse, nonceResponse } from '@postern/shared';
 import type { Collector } from '../collectors/collect.js';
-import { reasonOf, StreamError } from '../errors.js';
+import { reasonOf } from '../errors.js';
+import { describeForeignAnswer, readServerError, retryAfterMs } from '../http/server-error.js';
 import type { KeyStore } from '../keystore/key-store.js';
 import type { Logger } from '../log.js';
-import { describeChecks, describeVerdict } from '../results/describe.js';
 import type { StateStore } from '../state/store.js';
 import { AGENT_VERSION } from '../version.js';
-import { revokedError, type OnceOutcome } from './connection.js';
+import type { Backoff } from './backoff.js';
 import { signEvidence } from './evidence.js';
 import { loadIdentity } from './identity.js';
-import { markRevoked, saveResult } from './persist.js';
+import { ReportProtocol, type OnceOutcome, type ReportAnswer } from './report-protocol.js';
 import { PersistedSeq } from './seq.js';
-import { RETRYABLE } from './session.js';
 
 export interface HttpReportOptions {
   store: StateStore;
@@ -23,92 +23,84 @@ export interface HttpReportOptions {
   now?: () => number;
   agentVersion?: string;
   timeoutMs?: number;
+  /** Pauses between attempts when the server gives no Retry-After. */
+  backoff?: Backoff;
+  /** Replace the wait between attempts (tests). */
+  sleep?: (ms: number) => Promise<unknown>;
 }
+
+/** What one request brought back: the JSON of a 2xx answer, or what the protocol reads instead. */
+type Reply = { ok: true; json: unknown } | { ok: false; answer: ReportAnswer };
 
 /**
  * One report over plain HTTPS, for networks whose proxies break WebSocket:
- * `GET /v1/nonce`, then `POST /v1/attestations` with the signed evidence. The
- * answer is the same result as on the stream, without `type`. Refusals are handled
- * as on the stream: `revoked` marks the device revoked and stops, and a stale nonce or
- * replayed seq is retried once (skipping seq ahead for the latter).
+ * `GET /v1/nonce`, then `POST /v1/attestations` with the signed evidence. This is
+ * only the transport: every answer goes to the report protocol, which decides as it
+ * does for the stream (retry now with a new nonce, wait and retry, revoked, give up).
  */
 export async function reportOnceOverHttp(options: HttpReportOptions): Promise<OnceOutcome> {
   const { device, key, server } = await loadIdentity(options);
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
+  const wait = options.sleep ?? sleep;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const agentVersion = options.agentVersion ?? AGENT_VERSION;
   const headers = { accept: 'application/json', 'user-agent': `postern-agent/${agentVersion}` };
-
-  const call = async (path: string, init: RequestInit = {}) => {
-    try {
-      return await fetchImpl(`${server}${path}`, { ...init, headers: { ...headers, ...init.headers }, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      throw new StreamError('unreachable', `could not reach ${server} (${reasonOf((err as { cause?: unknown }).cause ?? err)}): check the server URL and this device's network`, { cause: err });
-    }
-  };
-
-  const fetchNonce = async (): Promise<string> => {
-    const nonceRes = await call('/v1/nonce');
-    const nonceBody = nonceResponse.safeParse(await nonceRes.json().catch(() => undefined));
-    if (!nonceRes.ok || !nonceBody.success) {
-      throw new StreamError('bad_response', `GET ${server}/v1/nonce answered HTTP ${nonceRes.status} without a nonce: is this a Postern server?`);
-    }
-    return nonceBody.data.nonce;
-  };
-
-  let nonce = await fetchNonce();
-  const posture = await options.collector.collect();
   const seq = new PersistedSeq(options.store, now);
-  let retried = false;
+  const protocol = new ReportProtocol({ store: options.store, seq, log: options.log, now, ...(options.backoff ? { backoff: options.backoff } : {}) });
+
+  const posture = await options.collector.collect();
   for (;;) {
-    const outcome = await attest(nonce);
-    // As on the stream: one immediate retry fixes a used nonce or a seq the server already saw.
-    if (!('refused' in outcome) || retried || !RETRYABLE.has(outcome.refused.code)) return outcome;
-    retried = true;
-    if (outcome.refused.code === 'replayed_seq') await seq.skipAhead();
-    nonce = await fetchNonce();
+    const decision = await protocol.settle(await attempt(), 'over HTTP');
+    switch (decision.action) {
+      case 'accept':
+        return { accepted: true, result: decision.result };
+      case 'revoked':
+        throw decision.error;
+      case 'give_up':
+        return decision.outcome;
+      case 'retry_later':
+        await wait(decision.delayMs);
+        break;
+      case 'retry_now':
+        break;
+    }
   }
 
-  async function attest(signedNonce: string): Promise<OnceOutcome> {
-    const token = await signEvidence({ key, device_id: device.device_id, ueid: device.ueid, nonce: signedNonce, seq: await seq.next(), posture, now, agentVersion });
-    const res = await call('/v1/attestations', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token }),
-    });
+  /** One nonce, one attestation over it, and what came back. */
+  async function attempt(): Promise<ReportAnswer> {
+    const issued = await call('GET', '/v1/nonce');
+    if (!issued.ok) return issued.answer;
+    const nonce = nonceResponse.safeParse(issued.json);
+    if (!nonce.success) return { kind: 'failed', reason: `GET ${server}/v1/nonce answered without a nonce: is this a Postern server?` };
+
+    const token = await signEvidence({ key, device_id: device.device_id, ueid: device.ueid, nonce: nonce.data.nonce, seq: await seq.next(), posture, now, agentVersion });
+    const posted = await call('POST', '/v1/attestations', { token });
+    if (!posted.ok) return posted.answer;
+    const body = attestationResponse.safeParse(posted.json);
+    if (!body.success) return { kind: 'failed', reason: `POST ${server}/v1/attestations answered with a body this agent does not understand: check that the server's version matches` };
+    return { kind: 'result', result: { type: 'result', ...body.data } };
+  }
+
+  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
+    let res: Response;
+    try {
+      res = await fetchImpl(`${server}${path}`, {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const reason = `could not reach ${server} (${reasonOf((err as { cause?: unknown }).cause ?? err)}): check the server URL and this device's network`;
+      return { ok: false, answer: { kind: 'failed', reason } };
+    }
     const json: unknown = await res.json().catch(() => undefined);
-
-    if (res.ok) {
-      const body = attestationResponse.safeParse(json);
-      if (!body.success) throw new StreamError('bad_response', `POST ${server}/v1/attestations answered with a body this agent does not understand`);
-      const result = { type: 'result' as const, ...body.data };
-      await saveResult(options.store, result, now);
-      options.log.info(`report ${result.seq} accepted (over HTTP): ${describeVerdict(result)}`);
-      for (const line of describeChecks(result.checks)) options.log.info(line);
-      return { accepted: true, result };
-    }
-    const error = httpError.safeParse(json);
-    const code = error.success ? streamErrorCode.safeParse(error.data.error.code) : undefined;
-    // Only the server's own "revoked" stops the agent: a bare 403 comes from a proxy or firewall.
-    if (code?.success && code.data === 'revoked') {
-      await markRevoked(options.store);
-      throw revokedError();
-    }
-    if (error.success && code?.success) {
-      return { accepted: false, refused: { type: 'error', code: code.data, message: error.data.error.message } };
-    }
-    return { accepted: false, failure: httpFailure(server, res.status, error.success ? error.data.error.message : undefined) };
+    if (res.ok) return { ok: true, json };
+    const retryAfter = retryAfterMs(res.headers, now);
+    const refusal = readServerError(json);
+    // No Postern error in the body (a proxy's page): the way to the server failed, not the report.
+    if (!refusal) return { ok: false, answer: { kind: 'failed', reason: describeForeignAnswer(`${method} ${server}${path}`, server, res.status), retryAfterMs: retryAfter } };
+    return { ok: false, answer: { kind: 'refused', refusal, retryAfterMs: retryAfter } };
   }
-}
-
-/** An HTTP answer without a Postern refusal in it, with what to check. */
-function httpFailure(server: string, status: number, message: string | undefined): string {
-  const said = `POST ${server}/v1/attestations answered HTTP ${status}`;
-  if (message !== undefined) return `${said} (${message}): try again later, or tell your administrator`;
-  if (status === 401 || status === 403 || status === 407) {
-    return `${said} without a Postern error body: a proxy or firewall between this device and the server refused the request; check its rules for ${server}`;
-  }
-  if (status >= 500) return `${said} without a Postern error body: the server or a proxy in front of it failed; try again later`;
-  return `${said} without a Postern error body: check that the server URL points at a Postern server and no proxy rewrites the request`;
 }

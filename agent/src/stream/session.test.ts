@@ -8,6 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../log.js';
 import { FakeCollector } from '../testenv/fake-collector.js';
 import { fakeEnrollment } from '../testenv/fake-enrollment.js';
+import type { StateStore } from '../state/store.js';
+import { Backoff } from './backoff.js';
+import { ReportProtocol } from './report-protocol.js';
 import { PersistedSeq } from './seq.js';
 import { AgentSession, type SessionEvent } from './session.js';
 
@@ -28,20 +31,25 @@ describe('AgentSession', () => {
   let events: SessionEvent[];
   let session: AgentSession;
   let collector: FakeCollector;
+  let store: StateStore;
   const log = memoryLogger();
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'postern-session-'));
-    const { store, key, device } = await fakeEnrollment(dir);
+    const enrolled = await fakeEnrollment(dir);
+    const { key, device } = enrolled;
+    store = enrolled.store;
     sent = [];
     events = [];
     collector = new FakeCollector();
+    const seq = new PersistedSeq(store);
     session = new AgentSession({
       device_id: device.device_id,
       ueid: device.ueid,
       key,
       collector,
-      seq: new PersistedSeq(store),
+      seq,
+      protocol: new ReportProtocol({ store, seq, log, laterAttempts: Infinity, backoff: new Backoff({ baseMs: 20, capMs: 20, random: () => 0.5 }) }),
       send: (text) => sent.push(evidenceClaims.parse(decodeJwt(JSON.parse(text).token))),
       onEvent: (e) => events.push(e),
       log,
@@ -100,5 +108,34 @@ describe('AgentSession', () => {
     session.handle({ type: 'challenge', nonce: nonce(), server_time: 0 });
     await tick();
     expect(sent).toEqual([]);
+  });
+
+  it('sends the same posture again after a pause when the server is rate limiting, with the nonce the refusal carried', async () => {
+    session.handle({ type: 'challenge', nonce: nonce(), server_time: 0 });
+    await waitFor(() => sent.length === 1);
+    const next = nonce();
+    session.handle({ type: 'error', code: 'rate_limited', message: 'the server is at capacity', nonce: next });
+    await tick();
+    expect(events.filter((e) => e.kind === 'refused')).toMatchObject([{ retrying: true, decision: { action: 'retry_later', delayMs: 10 } }]);
+    await waitFor(() => sent.length === 2);
+    expect(sent[1]).toMatchObject({ eat_nonce: next, seq: 2 });
+    expect(collector.calls).toBe(1);
+  });
+
+  it('skips seq ahead before sending again after replayed_seq', async () => {
+    session.handle({ type: 'challenge', nonce: nonce(), server_time: 0 });
+    await waitFor(() => sent.length === 1);
+    session.handle({ type: 'error', code: 'replayed_seq', message: 'seq 1 is not above 9000', nonce: nonce() });
+    await waitFor(() => sent.length === 2);
+    expect(sent[1]!.seq).toBeGreaterThan(1_700_000_000_000);
+    expect((await store.readDevice())?.last_seq).toBe(sent[1]!.seq);
+  });
+
+  it('hands a revocation pushed by the server to the protocol, which marks the device revoked', async () => {
+    session.handle({ type: 'error', code: 'revoked', message: 'an administrator revoked this device' });
+    await waitFor(() => events.some((e) => e.kind === 'refused'));
+    expect(events.find((e) => e.kind === 'refused')).toMatchObject({ retrying: false, decision: { action: 'revoked', error: { code: 'revoked' } } });
+    await session.idle();
+    expect((await store.readDevice())?.status).toBe('revoked');
   });
 });

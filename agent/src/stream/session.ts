@@ -1,9 +1,10 @@
-import { MAX_FRAME_BYTES, serverFrame, type ErrorFrame, type Posture, type ResultFrame, type ServerFrame, type StreamErrorCode } from '@postern/shared';
+import { MAX_FRAME_BYTES, serverFrame, type ErrorFrame, type Posture, type ResultFrame, type ServerFrame } from '@postern/shared';
 import type { Collector } from '../collectors/collect.js';
 import { AgentError, reasonOf } from '../errors.js';
 import type { DeviceKey } from '../keystore/key-store.js';
 import type { Logger } from '../log.js';
 import { signEvidence } from './evidence.js';
+import type { ReportAnswer, ReportDecision, ReportProtocol } from './report-protocol.js';
 import type { SeqSource } from './seq.js';
 
 /** What happened on the stream that the loop around the session acts on. */
@@ -11,7 +12,7 @@ export type SessionEvent =
   | { kind: 'challenge'; serverTime: number }
   | { kind: 'sent'; seq: number; reason: string }
   | { kind: 'result'; result: ResultFrame; reason: string }
-  | { kind: 'refused'; error: ErrorFrame; retrying: boolean }
+  | { kind: 'refused'; error: ErrorFrame; decision: ReportDecision; retrying: boolean }
   | { kind: 'config'; reportIntervalS: number }
   | { kind: 'report_failed'; reason: string; error: unknown };
 
@@ -21,6 +22,8 @@ export interface SessionOptions {
   key: DeviceKey;
   collector: Collector;
   seq: SeqSource;
+  /** Decides every answer and keeps what it says; the session only carries the frames. */
+  protocol: ReportProtocol;
   /** Hand one encoded frame to the transport. */
   send(text: string): void;
   onEvent(event: SessionEvent): void;
@@ -29,13 +32,17 @@ export interface SessionOptions {
   agentVersion?: string;
 }
 
-/** Refusals a single immediate retry can fix: the new nonce or a higher seq is all it takes. */
-export const RETRYABLE: ReadonlySet<StreamErrorCode> = new Set(['stale_nonce', 'replayed_seq']);
+interface InFlight {
+  seq: number;
+  reason: string;
+  posture: Posture;
+}
 
 /**
  * The agent's side of one `/v1/agent` connection, without the socket: it reads
  * server frames (each checked against the schema; anything else is ignored),
- * keeps the latest nonce, and turns report requests into signed attestations.
+ * keeps the latest nonce, turns report requests into signed attestations, and
+ * hands every answer to the report protocol, doing what it decides.
  *
  * Each nonce is single-use and the server's answer carries the next one, so at
  * most one attestation is in flight; requests made meanwhile wait (the newest
@@ -45,10 +52,12 @@ export class AgentSession {
   private nonce: string | null = null;
   private challenged = false;
   private working = false;
-  private inFlight: { seq: number; reason: string; posture: Posture } | null = null;
+  private inFlight: InFlight | null = null;
   private wanted: { reason: string; posture?: Posture | undefined } | null = null;
-  private retried = false;
-  private jumpSeq = false;
+  /** Answers the protocol is still settling: nothing is signed meanwhile (a seq may be skipped ahead). */
+  private settling = 0;
+  private settled: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** True once the server accepted an attestation on this connection. */
   authenticated = false;
@@ -89,34 +98,10 @@ export class AgentSession {
           this.pump();
         }
         return;
-      case 'result': {
-        const sent = this.inFlight;
-        this.inFlight = null;
-        this.nonce = frame.nonce;
-        this.authenticated = true;
-        this.retried = false;
-        if (sent) {
-          this.lastReported = sent.posture;
-          if (sent.seq !== frame.seq) this.options.log.warn(`the server answered seq ${frame.seq} to report ${sent.seq}`);
-        }
-        this.options.onEvent({ kind: 'result', result: frame, reason: sent?.reason ?? 'unsolicited' });
-        this.pump();
+      case 'result':
+      case 'error':
+        this.answer(frame);
         return;
-      }
-      case 'error': {
-        const sent = this.inFlight;
-        this.inFlight = null;
-        this.nonce = frame.nonce ?? null;
-        const retrying = Boolean(sent && frame.nonce && RETRYABLE.has(frame.code) && !this.retried);
-        if (retrying) {
-          this.retried = true;
-          if (frame.code === 'replayed_seq') this.jumpSeq = true;
-          this.wanted ??= { reason: `retry after ${frame.code}` };
-        }
-        this.options.onEvent({ kind: 'refused', error: frame, retrying });
-        this.pump();
-        return;
-      }
       case 'collect':
         this.requestReport('server asked');
         return;
@@ -142,10 +127,56 @@ export class AgentSession {
   close(): void {
     this.closed = true;
     this.wanted = null;
+    clearTimeout(this.retryTimer);
+  }
+
+  /** Settles once every answer received so far has been decided and its effects saved. */
+  idle(): Promise<void> {
+    return this.settled;
+  }
+
+  private answer(frame: ResultFrame | ErrorFrame): void {
+    const sent = this.inFlight;
+    this.inFlight = null;
+    this.nonce = frame.nonce ?? null;
+    this.settling++;
+    this.settled = this.settled
+      .then(() => this.settle(frame, sent))
+      .catch((err: unknown) => this.options.log.error(`could not act on the server's answer: ${reasonOf(err)}`))
+      .finally(() => {
+        this.settling--;
+        this.pump();
+      });
+  }
+
+  private async settle(frame: ResultFrame | ErrorFrame, sent: InFlight | null): Promise<void> {
+    const answer: ReportAnswer = frame.type === 'result' ? { kind: 'result', result: frame } : { kind: 'refused', refusal: { code: frame.code, message: frame.message } };
+    const reason = sent?.reason ?? 'unsolicited';
+    const decision = await this.options.protocol.settle(answer, reason);
+    if (frame.type === 'result') {
+      this.authenticated = true;
+      if (sent) {
+        this.lastReported = sent.posture;
+        if (sent.seq !== frame.seq) this.options.log.warn(`the server answered seq ${frame.seq} to report ${sent.seq}`);
+      }
+      this.options.onEvent({ kind: 'result', result: frame, reason });
+      return;
+    }
+    // Only a report this session sent is sent again; it goes with the nonce the refusal carried.
+    const again = sent && frame.nonce ? { reason: `retry after ${frame.code}`, posture: sent.posture } : null;
+    if (again && decision.action === 'retry_now') this.wanted ??= again;
+    if (again && decision.action === 'retry_later' && !this.closed) {
+      this.retryTimer = setTimeout(() => {
+        this.wanted ??= again;
+        this.pump();
+      }, decision.delayMs);
+    }
+    const retrying = again !== null && (decision.action === 'retry_now' || decision.action === 'retry_later');
+    this.options.onEvent({ kind: 'refused', error: frame, decision, retrying });
   }
 
   private pump(): void {
-    if (this.closed || this.working || this.inFlight || !this.nonce || !this.wanted) return;
+    if (this.closed || this.working || this.settling > 0 || this.inFlight || !this.nonce || !this.wanted) return;
     const { reason, posture } = this.wanted;
     this.wanted = null;
     this.working = true;
@@ -160,10 +191,6 @@ export class AgentSession {
     try {
       const posture = given ?? (await options.collector.collect());
       if (this.closed) return;
-      if (this.jumpSeq) {
-        await options.seq.skipAhead();
-        this.jumpSeq = false;
-      }
       // Read the nonce only now: a challenge may have replaced it while collecting.
       const nonce = this.nonce;
       if (!nonce) {
@@ -188,6 +215,8 @@ export class AgentSession {
       if (this.closed) return;
       this.nonce = null;
       this.inFlight = { seq, reason, posture };
+      // This report replaces one waiting to be sent again later.
+      clearTimeout(this.retryTimer);
       options.send(text);
       options.onEvent({ kind: 'sent', seq, reason });
     } catch (err) {

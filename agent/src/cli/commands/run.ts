@@ -4,7 +4,7 @@ import { AgentError, StreamError } from '../../errors.js';
 import { consoleLogger } from '../../log.js';
 import { describeChecks } from '../../results/describe.js';
 import { reportOnce, startAgent } from '../../stream/agent-loop.js';
-import type { OnceOutcome } from '../../stream/connection.js';
+import type { OnceOutcome } from '../../stream/report-protocol.js';
 import { reportOnceOverHttp } from '../../stream/http-report.js';
 import { AGENT_VERSION } from '../../version.js';
 import { openState } from '../context.js';
