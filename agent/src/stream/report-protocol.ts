@@ -48,7 +48,7 @@ export const LATER_ATTEMPTS = 3;
 /** The longest pause honoured: a larger Retry-After is waited this long. */
 const MAX_WAIT_MS = 5 * 60_000;
 
-export const revokedError = () =>
+const revokedError = () =>
   new StreamError(
     'revoked',
     'the server says this device is revoked or its enrollment has expired: ask your administrator, then enroll again with `postern-agent enroll --force`',
