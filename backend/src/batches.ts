@@ -10,7 +10,7 @@ export interface Batches {
   devicesByKid: MicroBatch<string, Device | null>;
   ingest: MicroBatch<IngestItem, IngestResult>;
   dpopJtis: MicroBatch<JtiSpend, boolean>;
-  decisions: MicroBatch<{ deviceId: string; now: number }, Decision | null>;
+  decisions: MicroBatch<{ deviceId: string }, Decision | null>;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface Batches {
  * requests fail fast with `rate_limited`.
  */
 export function createBatches(backend: Omit<Backend, 'batches'>): Batches {
-  const { db, policies } = backend;
+  const { db } = backend;
   const observe = (batch: keyof Batches) => (size: number) => backend.metrics.batchSize.observe({ batch }, size);
   return {
     devicesByKid: new MicroBatch(
@@ -35,6 +35,6 @@ export function createBatches(backend: Omit<Backend, 'batches'>): Batches {
     // The backend object is read at run time: its issuer is set once the server listens.
     ingest: new MicroBatch((items) => ingestBatch(backend, items), { maxBatch: 250, maxInFlight: 2, maxQueued: 10_000, onBatch: observe('ingest') }),
     dpopJtis: new MicroBatch((spends) => spendJtis(db, spends), { maxBatch: 1000, maxInFlight: 1, maxQueued: 20_000, onBatch: observe('dpopJtis') }),
-    decisions: new MicroBatch((asked) => decideMany(db, policies, asked).then((ds) => ds.map((value) => ({ ok: true as const, value }))), { maxBatch: 1000, maxInFlight: 1, maxQueued: 20_000, onBatch: observe('decisions') }),
+    decisions: new MicroBatch((asked) => decideMany(db, asked).then((ds) => ds.map((value) => ({ ok: true as const, value }))), { maxBatch: 1000, maxInFlight: 1, maxQueued: 20_000, onBatch: observe('decisions') }),
   };
 }

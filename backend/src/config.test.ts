@@ -3,12 +3,12 @@ import { settingsFromEnv } from './config.js';
 
 describe('server settings from the environment', () => {
   it('uses the defaults when nothing is set, and the values that are', () => {
-    expect(settingsFromEnv({})).toEqual({ attestationTimeoutS: 30, enrollFailuresPerMinute: 10, exceptionSweepS: 5, attestationRetentionDays: 30 });
+    expect(settingsFromEnv({})).toEqual({ attestationTimeoutS: 30, enrollFailuresPerMinute: 10, sweepS: 1, attestationRetentionDays: 30, eventRetentionDays: 30 });
     expect(settingsFromEnv({ POSTERN_ATTESTATION_TIMEOUT_S: '2', POSTERN_ATTESTATION_RETENTION_DAYS: '7' })).toMatchObject({ attestationTimeoutS: 2, attestationRetentionDays: 7 });
   });
 
   it('refuses a value that is not a positive number, naming the variable and its default', () => {
     expect(() => settingsFromEnv({ POSTERN_ATTESTATION_TIMEOUT_S: '30s' })).toThrow('POSTERN_ATTESTATION_TIMEOUT_S="30s" is not a positive number (default 30)');
-    expect(() => settingsFromEnv({ POSTERN_EXCEPTION_SWEEP_S: '0' })).toThrow(/POSTERN_EXCEPTION_SWEEP_S/);
+    expect(() => settingsFromEnv({ POSTERN_SWEEP_S: '0' })).toThrow(/POSTERN_SWEEP_S/);
   });
 });

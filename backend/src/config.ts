@@ -8,17 +8,20 @@ export interface ServerSettings {
   attestationTimeoutS: number;
   /** POSTERN_ENROLL_FAILURES_PER_MINUTE: refused enrollments allowed per address. */
   enrollFailuresPerMinute: number;
-  /** POSTERN_EXCEPTION_SWEEP_S: how often ended exceptions are looked for (and audited). */
-  exceptionSweepS: number;
+  /** POSTERN_SWEEP_S: how often standings due to change by themselves (staleness, grace end, exception end, expiry) are looked for. */
+  sweepS: number;
   /** POSTERN_ATTESTATION_RETENTION_DAYS: how long the history of reports is kept. */
   attestationRetentionDays: number;
+  /** POSTERN_EVENT_RETENTION_DAYS: how long events are kept (and never before every consumer has passed them). */
+  eventRetentionDays: number;
 }
 
 const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> = {
   attestationTimeoutS: { env: 'POSTERN_ATTESTATION_TIMEOUT_S', fallback: 30 },
   enrollFailuresPerMinute: { env: 'POSTERN_ENROLL_FAILURES_PER_MINUTE', fallback: 10 },
-  exceptionSweepS: { env: 'POSTERN_EXCEPTION_SWEEP_S', fallback: 5 },
+  sweepS: { env: 'POSTERN_SWEEP_S', fallback: 1 },
   attestationRetentionDays: { env: 'POSTERN_ATTESTATION_RETENTION_DAYS', fallback: 30 },
+  eventRetentionDays: { env: 'POSTERN_EVENT_RETENTION_DAYS', fallback: 30 },
 };
 const positive = z.coerce.number().positive().finite();
 

@@ -4,7 +4,6 @@ import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
 import type { Metrics } from './metrics/metrics.js';
-import type { ClusterEvents } from './events/cluster-events.js';
 import type { PolicyCache } from './policy/policy-cache.js';
 import type { Database } from './store/schema.js';
 import type { ConnectionRegistry } from './stream/connection-registry.js';
@@ -14,8 +13,8 @@ export interface Backend {
   db: Kysely<Database>;
   /** Active policies per group, kept current by cluster events. */
   policies: PolicyCache;
-  /** Tells every replica (this one included) about changes it must act on at once. */
-  events: ClusterEvents;
+  /** This process among the replicas sharing the database (names its event consumers and LISTEN connection). */
+  replicaId: string;
   keys: ServerKeys;
   /** Imported device public keys, for attestations and DPoP proofs alike. */
   publicKeys: PublicKeyCache;

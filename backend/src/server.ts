@@ -2,30 +2,39 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { AGENT_STREAM_PATH, CloseCode } from '@postern/shared';
+import { randomUUID } from 'node:crypto';
+import { AGENT_STREAM_PATH } from '@postern/shared';
 import { ensureAdminToken } from './admin/admin-token.js';
 import { createBatches } from './batches.js';
 import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
-import { createClusterEvents, type ClusterEvent } from './events/cluster-events.js';
-import { sweepEndedExceptions } from './exceptions/exceptions.js';
+import { EventConsumer } from './events/consumer.js';
+import { createWakeups } from './events/wakeups.js';
 import { createApp } from './http/app.js';
 import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
+import { eventMetrics } from './metrics/event-metrics.js';
 import { createMetrics } from './metrics/metrics.js';
 import { PolicyCache } from './policy/policy-cache.js';
+import { policyReload } from './policy/policy-reload.js';
 import { ensureDefaultPolicy } from './policy/versions.js';
 import { openStore, type Store } from './store/open.js';
 import { pruneExpired } from './store/prune.js';
+import { sweepDue, SWEEP_BATCH } from './standing/due-sweep.js';
 import { ConnectionRegistry } from './stream/connection-registry.js';
 import { createAgentStream } from './stream/agent-stream.js';
+import { streamFanOut } from './stream/fan-out.js';
 
 export interface RunningServer {
   url: string;
   store: Store;
   backend: Backend;
   adminTokenPath: string;
+  /** This replica's consumers of the event stream. */
+  consumers: readonly EventConsumer[];
+  /** Runs the due-time sweep now, until nothing is due (tests; it also runs every POSTERN_SWEEP_S). */
+  sweep(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -41,12 +50,13 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
   if (created) log.info({ path: adminTokenPath }, 'wrote the initial admin token');
   if (await ensureDefaultPolicy(store.db)) log.info('stored the built-in default policy as default@1');
   const policies = await PolicyCache.load(store.db);
-  const events = await createClusterEvents(store, log);
+  const replicaId = randomUUID();
+  const wakeups = await createWakeups(store, log, replicaId);
 
   const base: Omit<Backend, 'batches'> = {
     db: store.db,
     policies,
-    events,
+    replicaId,
     keys: await loadServerKeys(store.db),
     publicKeys: new PublicKeyCache(),
     issuer: '',
@@ -57,9 +67,18 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
     settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS, enrollFailuresPerMinute: settings.enrollFailuresPerMinute },
   };
   const backend: Backend = Object.assign(base, { batches: createBatches(base) });
-  events.subscribe((event) => handleClusterEvent(backend, event));
-  // After a lost LISTEN connection, notifications may have been missed: reload what they would have changed.
-  events.onResync(() => policies.reload());
+  // Everything that reacts to change reads the event stream from its own position.
+  const consumers: EventConsumer[] = [];
+  const consumerOptions = { replicaId, log, now: backend.now };
+  consumers.push(
+    new EventConsumer(store.db, policyReload(policies), consumerOptions),
+    new EventConsumer(store.db, streamFanOut(backend), consumerOptions),
+    new EventConsumer(store.db, eventMetrics(backend.metrics, store.db, () => consumers), consumerOptions),
+  );
+  for (const consumer of consumers) await consumer.start();
+  wakeups.subscribe(() => {
+    for (const consumer of consumers) consumer.wake();
+  });
   const app = createApp(backend, { trustProxy: config.trustProxy });
   const stream = createAgentStream(backend);
   const http: Server = createServer(app.callback());
@@ -82,18 +101,26 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
   await writeFile(join(config.dataDir, SERVER_INFO_FILE), JSON.stringify({ url, pid: process.pid }) + '\n', { mode: 0o600 });
 
   const pruner = setInterval(() => {
-    pruneExpired(store.db, backend.now(), settings.attestationRetentionDays).catch((error: unknown) => log.warn({ err: error }, 'pruning expired rows failed'));
+    pruneExpired(store.db, backend.now(), { attestationDays: settings.attestationRetentionDays, eventDays: settings.eventRetentionDays }).catch((error: unknown) =>
+      log.warn({ err: error }, 'pruning expired rows failed'),
+    );
   }, 60_000);
   pruner.unref();
-  const sweepEvery = settings.exceptionSweepS * 1000;
-  let sweeping = false;
+  // Time-driven changes: every replica sweeps; each due device is claimed by one of them.
+  let sweeping: Promise<number> | null = null;
+  const sweep = () =>
+    (sweeping ??= (async () => {
+      let total = 0;
+      try {
+        for (let n = SWEEP_BATCH; n === SWEEP_BATCH; total += n) n = await sweepDue(backend);
+      } finally {
+        sweeping = null;
+      }
+      return total;
+    })());
   const sweeper = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sweepEndedExceptions(backend)
-      .catch((error: unknown) => log.warn({ err: error }, 'recording ended exceptions failed'))
-      .finally(() => (sweeping = false));
-  }, sweepEvery);
+    sweep().catch((error: unknown) => log.warn({ err: error }, 'the due-time sweep failed; it runs again in a moment'));
+  }, settings.sweepS * 1000);
   sweeper.unref();
 
   let closing: Promise<void> | null = null;
@@ -102,11 +129,15 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
     store,
     backend,
     adminTokenPath,
+    consumers,
+    sweep,
     close: () =>
       (closing ??= (async () => {
         clearInterval(pruner);
         clearInterval(sweeper);
-        await events.close();
+        await sweeping?.catch(() => undefined);
+        await wakeups.close();
+        for (const consumer of consumers) await consumer.stop();
         await stream.close();
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
@@ -116,36 +147,4 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
         await rm(join(config.dataDir, SERVER_INFO_FILE), { force: true });
       })()),
   };
-}
-
-/** What a replica does when it (or another replica) changed something every replica must act on. */
-async function handleClusterEvent(backend: Backend, event: ClusterEvent): Promise<void> {
-  switch (event.type) {
-    case 'policy.activated':
-      await backend.policies.reload();
-      return;
-    case 'collect.devices':
-      for (const id of event.device_ids) for (const connection of backend.connections.forDevice(id)) connection.send({ type: 'collect' });
-      return;
-    case 'device.revoked':
-      for (const connection of backend.connections.forDevice(event.device_id)) {
-        connection.send({ type: 'error', code: 'revoked', message: 'this device has been revoked by an administrator' });
-        connection.close(CloseCode.revoked, 'device revoked');
-      }
-      return;
-    case 'collect.groups': {
-      // Only this replica's own connections, looked up in pages: the group of a device may have changed since it connected.
-      const connected = backend.connections.deviceIds();
-      for (let i = 0; i < connected.length; i += 1000) {
-        const rows = await backend.db.selectFrom('devices').select(['id', 'group_name']).where('id', 'in', connected.slice(i, i + 1000)).execute();
-        for (const row of rows) {
-          const judgedBy = backend.policies.hasOwn(row.group_name) ? row.group_name : 'default';
-          if (event.groups.includes(judgedBy) || event.groups.includes(row.group_name)) {
-            for (const connection of backend.connections.forDevice(row.id)) connection.send({ type: 'collect' });
-          }
-        }
-      }
-      return;
-    }
-  }
 }

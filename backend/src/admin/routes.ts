@@ -1,13 +1,12 @@
 import type { Router } from '@koa/router';
-import { uuid } from '@postern/shared';
 import { z } from 'zod';
-import { appendAudit } from '../audit/append.js';
 import type { Backend } from '../context.js';
 import { decide, decideMany } from '../decisions/decide.js';
-import { toSeconds } from '../devices/repository.js';
+import { toSeconds } from '../store/rows.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { createGatewayKey } from '../gateways/gateway-keys.js';
 import { setDeviceGroup } from '../devices/set-group.js';
+import { changeDeviceStatus, StatusRefused } from '../devices/status.js';
 import { HttpError } from '../http/http-error.js';
 import { readJson } from '../http/read-json.js';
 import { groupName as name } from '../policy/document.js';
@@ -24,6 +23,7 @@ export const newTokenBody = z.object({
 });
 const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
 const setGroupBody = z.object({ group: name });
+const denyBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
 /** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
 export function adminRoutes(router: Router, backend: Backend): void {
@@ -48,13 +48,12 @@ export function adminRoutes(router: Router, backend: Backend): void {
 
   router.get('/v1/admin/devices', requireAdmin, async (ctx) => {
     const rows = await backend.db.selectFrom('devices').select('id').orderBy('enrolled_at').execute();
-    const now = backend.now();
-    const decisions = await decideMany(backend.db, backend.policies, rows.map((row) => ({ deviceId: row.id, now })));
+    const decisions = await decideMany(backend.db, rows.map((row) => ({ deviceId: row.id })));
     ctx.body = { devices: decisions.flatMap((d) => (d ? [{ ...deviceView(d.device), verdict: d.verdict, score: d.score }] : [])) };
   });
 
   router.get('/v1/admin/devices/:id', requireAdmin, async (ctx) => {
-    const decision = await decide(backend.db, backend.policies, ctx.params.id ?? '', backend.now());
+    const decision = await decide(backend.db, ctx.params.id ?? '');
     if (!decision) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
     ctx.body = { ...deviceView(decision.device), verdict: decision.verdict, score: decision.score, checks: decision.checks, policy: decision.policy, evaluated_at: decision.evaluated_at, expires_at_verdict: decision.expires_at };
   });
@@ -63,41 +62,22 @@ export function adminRoutes(router: Router, backend: Backend): void {
     const body = await readJson(ctx, setGroupBody);
     const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, actor: actorOf(ctx) });
     if (!device) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
-    const decision = await decide(backend.db, backend.policies, device.id, backend.now());
+    const decision = await decide(backend.db, device.id);
     ctx.body = { ...deviceView(device), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0, policy: decision?.policy ?? null };
   });
 
-  router.post('/v1/admin/devices/:id/revoke', requireAdmin, async (ctx) => {
-    const device = await changeStatus(backend, ctx.params.id ?? '', 'revoked', actorOf(ctx));
-    // Live streams of the device end now, on every replica; every replica refuses its next report.
-    await backend.events.publish({ type: 'device.revoked', device_id: device.id });
-    ctx.body = deviceView(device);
-  });
-
-  router.post('/v1/admin/devices/:id/approve', requireAdmin, async (ctx) => {
-    const device = await changeStatus(backend, ctx.params.id ?? '', 'active', actorOf(ctx));
-    await backend.events.publish({ type: 'collect.devices', device_ids: [device.id] });
-    ctx.body = deviceView(device);
-  });
-}
-
-async function changeStatus(backend: Backend, id: string, to: 'active' | 'revoked', actor: string): Promise<Device> {
-  if (!uuid.safeParse(id).success) throw new HttpError(404, 'unknown_device', `no device ${id}`);
-  return backend.db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom('devices').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-    if (!current) throw new HttpError(404, 'unknown_device', `no device ${id}`);
-    if (to === 'active' && current.status !== 'pending_approval') throw new HttpError(409, 'not_pending', `device ${id} is ${current.status}, not awaiting approval`);
-    if (to === 'revoked' && current.status === 'revoked') return current;
-    const now = new Date(backend.now() * 1000);
-    const updated = await trx
-      .updateTable('devices')
-      .set(to === 'revoked' ? { status: 'revoked', revoked_at: now } : { status: 'active', approved_at: now })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await appendAudit(trx, { actor, kind: to === 'revoked' ? 'device.revoked' : 'device.approved', deviceId: id, detail: { from: current.status, to } });
-    return updated;
-  });
+  for (const change of ['approve', 'deny', 'revoke'] as const) {
+    router.post(`/v1/admin/devices/:id/${change}`, requireAdmin, async (ctx) => {
+      const body = change === 'deny' ? await readJson(ctx, denyBody) : { reason: undefined };
+      try {
+        const device = await changeDeviceStatus(backend, { deviceId: ctx.params.id ?? '', change, actor: actorOf(ctx), ...(body.reason ? { reason: body.reason } : {}) });
+        ctx.body = deviceView(device);
+      } catch (error) {
+        if (error instanceof StatusRefused) throw new HttpError(error.code === 'unknown_device' ? 404 : 409, error.code, error.message);
+        throw error;
+      }
+    });
+  }
 }
 
 function deviceView(d: Device) {

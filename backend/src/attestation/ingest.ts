@@ -1,14 +1,14 @@
 import type { CheckResult, EvidenceClaims, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { appendAudits, type AuditEntry } from '../audit/append.js';
 import { signEar } from '../decisions/ear.js';
-import { checksOf, toSeconds } from '../devices/repository.js';
-import type { ServerKeys } from '../keys/signing-keys.js';
-import { evaluatePosture, failingIds, policyRef, verdictAt } from '../policy/evaluate.js';
 import { activeExceptions } from '../exceptions/active.js';
+import type { ServerKeys } from '../keys/signing-keys.js';
+import { policyRef } from '../policy/evaluate.js';
 import type { PolicyCache } from '../policy/policy-cache.js';
-import { enrolledPlatform } from '../policy/reevaluate.js';
 import type { Policy } from '../policy/types.js';
+import { judge } from '../standing/judge.js';
+import { recordStandings, type StandingWrite } from '../standing/record.js';
+import { checksOf, enrolledPlatform, toSeconds, verdictOf } from '../store/rows.js';
 import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
 import { valuesList } from '../store/values-list.js';
@@ -52,8 +52,8 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
   const outcomes: Array<Outcome<IngestResult> | undefined> = new Array(items.length);
   const candidates: number[] = [];
   items.forEach(({ device, now }, i) => {
-    const standing = { status: device.status, expires_at: toSeconds(device.expires_at) };
-    if (verdictAt(deps.policies.forGroup(device.group_name), standing, null, now) === 'revoked') outcomes[i] = refused(new AttestationError('revoked', 'this device is revoked or its enrollment has expired: enroll it again'));
+    const standing = judge({ policy: deps.policies.forGroup(device.group_name), device: { status: device.status, expires_at: toSeconds(device.expires_at), platform: null, agentVersion: null }, latest: null, previous: [], exceptions: [], now });
+    if (standing.verdict === 'revoked') outcomes[i] = refused(new AttestationError('revoked', 'this device is revoked or its enrollment has expired: enroll it again'));
     else candidates.push(i);
   });
   // One report per device per statement: the others are judged against the one taken.
@@ -153,54 +153,45 @@ async function storeBatch(trx: Kysely<Database>, policies: PolicyCache, items: r
   const live = items.filter((item) => advancedById.has(item.device.id));
   if (live.length === 0) return stored;
 
+  // The devices' rows are locked by the UPDATE above, as every standing writer locks them first.
   const ids = live.map((item) => item.device.id);
   const earliest = Math.min(...live.map((item) => item.now));
-  const [previousRows, exceptionsByDevice] = await Promise.all([
-    trx.selectFrom('device_posture').select(['device_id', 'verdict', 'checks']).where('device_id', 'in', ids).execute(),
+  const [standings, exceptionsByDevice] = await Promise.all([
+    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', 'in', ids).execute(),
     activeExceptions(trx, ids, earliest),
   ]);
-  const previousById = new Map(previousRows.map((p) => [p.device_id, p]));
+  const standingById = new Map(standings.map((p) => [p.device_id, p]));
 
-  const postureRows = [];
-  const attestationRows = [];
-  const audits: AuditEntry[] = [];
+  const writes: StandingWrite[] = [];
+  const policyByDevice = new Map<string, { group: string; policy: Policy }>();
   for (const { device, claims, now } of live) {
     const row = advancedById.get(device.id) as (typeof advanced)[number];
     // The group is read in this transaction, so an admin's group change is never judged by the old group's policy.
     const policy: Policy = policies.forGroup(row.group_name);
-    const previous = previousById.get(device.id) ?? null;
-    const exceptions = (exceptionsByDevice.get(device.id) ?? []).filter((e) => e.until > now);
-    const { checks, score } = evaluatePosture(policy, claims.posture, { now, previous: checksOf(previous), attestedAt: claims.iat, agentVersion: claims.swversion[0], exceptions, enrolledPlatform: enrolledPlatform(device.platform) });
-    const verdict = verdictAt(policy, { status: row.status, expires_at: toSeconds(row.expires_at) }, { attested_at: claims.iat, checks }, now);
-    const previousVerdict = previous ? (previous.verdict as Verdict) : null;
-    const posture = JSON.stringify(claims.posture);
-    const attestedAt = new Date(claims.iat * 1000);
-    const receivedAt = new Date(now * 1000);
-    postureRows.push({ device_id: device.id, seq: claims.seq, attested_at: attestedAt, received_at: receivedAt, posture, verdict, score, checks: JSON.stringify(checks), policy_id: policyRef(policy), evaluated_at: receivedAt });
-    attestationRows.push({ device_id: device.id, seq: claims.seq, attested_at: attestedAt, received_at: receivedAt, posture, verdict, score });
-    const changed = previousVerdict !== verdict ? { from: previousVerdict, to: verdict } : null;
-    if (changed) audits.push({ actor: 'postern', kind: 'device.verdict_changed', deviceId: device.id, detail: { from: changed.from, to: changed.to, score, failing: failingIds(checks, now), policy: policyRef(policy) } });
-    stored.push({ deviceId: device.id, verdict, score, checks, changed, group: row.group_name, policy });
+    const previous = standingById.get(device.id);
+    const judgement = judge({
+      policy,
+      device: { status: row.status, expires_at: toSeconds(row.expires_at), platform: enrolledPlatform(device.platform), agentVersion: claims.swversion[0] },
+      latest: { posture: claims.posture, attestedAt: claims.iat },
+      previous: checksOf(previous),
+      exceptions: (exceptionsByDevice.get(device.id) ?? []).filter((e) => e.until > now),
+      now,
+    });
+    policyByDevice.set(device.id, { group: row.group_name, policy });
+    writes.push({
+      deviceId: device.id,
+      previous: previous ? { verdict: verdictOf(previous.verdict), verdict_since: previous.verdict_since } : null,
+      judgement,
+      cause: 'report',
+      actor: `device:${device.id}`,
+      report: { seq: claims.seq, attestedAt: claims.iat, receivedAt: now, posture: claims.posture },
+    });
   }
-  await trx
-    .insertInto('device_posture')
-    .values(postureRows)
-    .onConflict((oc) =>
-      oc.column('device_id').doUpdateSet((eb) => ({
-        seq: eb.ref('excluded.seq'),
-        attested_at: eb.ref('excluded.attested_at'),
-        received_at: eb.ref('excluded.received_at'),
-        posture: eb.ref('excluded.posture'),
-        verdict: eb.ref('excluded.verdict'),
-        score: eb.ref('excluded.score'),
-        checks: eb.ref('excluded.checks'),
-        policy_id: eb.ref('excluded.policy_id'),
-        evaluated_at: eb.ref('excluded.evaluated_at'),
-      })),
-    )
-    .execute();
-  await trx.insertInto('attestations').values(attestationRows).execute();
-  // Last: the audit chain's lock is taken after every other write (audit/append.ts).
-  await appendAudits(trx, audits);
+  const recorded = await recordStandings(trx, writes, Math.max(...live.map((item) => item.now)));
+  recorded.forEach(({ deviceId, changed }, i) => {
+    const { judgement } = writes[i] as StandingWrite;
+    const { group, policy } = policyByDevice.get(deviceId) as { group: string; policy: Policy };
+    stored.push({ deviceId, verdict: judgement.verdict, score: judgement.score, checks: judgement.checks, changed, group, policy });
+  });
   return stored;
 }

@@ -1,19 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { AuditRow, Database } from '../store/schema.js';
+import type { EventType } from '../events/types.js';
 import { entryHash, GENESIS_HASH } from './chain.js';
 
-export type AuditKind =
-  | 'enrollment_token.created'
-  | 'gateway_key.created'
-  | 'device.enrolled'
-  | 'device.approved'
-  | 'device.revoked'
-  | 'device.group_changed'
-  | 'device.verdict_changed'
-  | 'policy.applied'
-  | 'exception.granted'
-  | 'exception.revoked'
-  | 'exception.ended';
+/** Audit kinds: every event type (journal/record.ts writes both), and the changes that are audited only. */
+export type AuditKind = EventType | 'enrollment_token.created' | 'gateway_key.created';
 
 export interface AuditEntry {
   actor: string;
@@ -22,8 +13,12 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Advisory-lock key that serializes appends to the chain across replicas (any constant unique to this purpose). */
-const AUDIT_CHAIN_LOCK = 7_301_002;
+/**
+ * Advisory-lock key that serializes appends to the audit chain and the event stream across
+ * replicas (any constant unique to this purpose): one lock for both journals, so a transaction
+ * that writes both takes it once and their orders agree.
+ */
+export const JOURNAL_LOCK = 7_301_002;
 
 /**
  * Appends entries, in order, to the hash-chained audit log. Callers pass their transaction so
@@ -38,7 +33,7 @@ const AUDIT_CHAIN_LOCK = 7_301_002;
 export async function appendAudits(db: Kysely<Database>, entries: readonly AuditEntry[]): Promise<AuditRow[]> {
   if (entries.length === 0) return [];
   if (!db.isTransaction) return db.transaction().execute((trx) => appendAudits(trx, entries));
-  await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`.execute(db);
+  await sql`select pg_advisory_xact_lock(${JOURNAL_LOCK})`.execute(db);
   const last = await db.selectFrom('audit_log').select('hash').orderBy('id', 'desc').limit(1).executeTakeFirst();
   // Ids are part of the hashed content, so take them before inserting; nextval is ascending.
   const { rows } = await sql<{ id: number | string }>`select nextval(pg_get_serial_sequence('audit_log', 'id')) as id from generate_series(1, ${entries.length}::int)`.execute(db);

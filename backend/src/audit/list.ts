@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { toSeconds } from '../devices/repository.js';
+import { toSeconds } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
 
 export interface AuditFilter {

@@ -35,7 +35,7 @@ export function authzRoutes(router: Router, backend: Backend): void {
       // The token proves who the device is; the verdict is today's, so revocation is immediate.
       // It is read while the proof id is spent: two batched round trips at once.
       let fresh;
-      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.batches.decisions.submit({ deviceId: claims.sub, now })]);
+      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.batches.decisions.submit({ deviceId: claims.sub })]);
       if (!fresh) throw replayedProof();
     } catch (error) {
       if (error instanceof EarInvalid || error instanceof DpopInvalid) return deny(error.message);

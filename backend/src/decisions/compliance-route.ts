@@ -13,7 +13,7 @@ export function complianceRoutes(router: Router, backend: Backend): void {
     if (!key || !(await authenticateGateway(backend.db, key))) {
       throw new HttpError(401, 'unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', { 'www-authenticate': 'Bearer' });
     }
-    const decision = await decide(backend.db, backend.policies, ctx.params.id ?? '', backend.now());
+    const decision = await decide(backend.db, ctx.params.id ?? '');
     if (!decision) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
     ctx.set('cache-control', 'no-store');
     const body: ComplianceResponse = {

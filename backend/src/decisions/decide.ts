@@ -1,11 +1,8 @@
 import type { CheckResult, Verdict } from '@postern/shared';
 import { uuid } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { toSeconds } from '../devices/repository.js';
-import { currentVerdict } from '../policy/current-verdict.js';
-import { policyRef } from '../policy/evaluate.js';
-import type { PolicyCache } from '../policy/policy-cache.js';
-import type { Database, Device, DevicePosture } from '../store/schema.js';
+import { checksOf, toSeconds, verdictOf } from '../store/rows.js';
+import type { Database, Device } from '../store/schema.js';
 
 export interface Decision {
   device: Device;
@@ -15,51 +12,43 @@ export interface Decision {
   checks: CheckResult[];
   policy: string | null;
   evaluated_at: number | null;
-  /** When this verdict stops holding unless a new report arrives (the policy's maximum age). */
+  /** When this verdict may change by itself (staleness, grace end, exception end, device expiry), unless a report comes first. */
   expires_at: number | null;
 }
 
-/** The device's verdict right now, from its latest stored evaluation. */
-export async function decide(db: Kysely<Database>, policies: PolicyCache, deviceId: string, now: number): Promise<Decision | null> {
-  const [decision] = await decideMany(db, policies, [{ deviceId, now }]);
+/** The device's standing now, as the judge last decided and the event stream emitted it. */
+export async function decide(db: Kysely<Database>, deviceId: string): Promise<Decision | null> {
+  const [decision] = await decideMany(db, [{ deviceId }]);
   return decision ?? null;
 }
 
-/** Verdicts of many devices in two queries, each at its own `now`; null for an unknown id. */
-export async function decideMany(db: Kysely<Database>, policies: PolicyCache, asked: ReadonlyArray<{ deviceId: string; now: number }>): Promise<Array<Decision | null>> {
+/** Verdicts of many devices in one query each page: the materialised standing, as it was emitted. Null for an unknown id. */
+export async function decideMany(db: Kysely<Database>, asked: ReadonlyArray<{ deviceId: string }>): Promise<Array<Decision | null>> {
   const ids = [...new Set(asked.map((a) => a.deviceId).filter((id) => uuid.safeParse(id).success))];
   if (ids.length === 0) return asked.map(() => null);
-  const deviceById = new Map<string, Device>();
-  const postureById = new Map<string, StoredEvaluation>();
+  const byId = new Map<string, Decision>();
   // A statement binds at most 65,535 parameters.
   for (let i = 0; i < ids.length; i += 10_000) {
-    const chunk = ids.slice(i, i + 10_000);
-    const [devices, postures] = await Promise.all([
-      db.selectFrom('devices').selectAll().where('id', 'in', chunk).execute(),
-      // Not the posture itself: a decision needs only its evaluation, and parsing it was a tenth of forward-auth.
-      db.selectFrom('device_posture').select(['device_id', 'attested_at', 'verdict', 'score', 'checks', 'policy_id', 'evaluated_at']).where('device_id', 'in', chunk).execute(),
-    ]);
-    for (const d of devices) deviceById.set(d.id, d);
-    for (const p of postures) postureById.set(p.device_id, p);
+    const rows = await db
+      .selectFrom('devices')
+      .innerJoin('device_standing', 'device_standing.device_id', 'devices.id')
+      .selectAll('devices')
+      .select(['device_standing.verdict', 'device_standing.score', 'device_standing.checks', 'device_standing.policy_id', 'device_standing.evaluated_at', 'device_standing.next_change_at'])
+      .where('devices.id', 'in', ids.slice(i, i + 10_000))
+      .execute();
+    for (const row of rows) {
+      const { verdict, score, checks, policy_id, evaluated_at, next_change_at, ...device } = row;
+      byId.set(device.id, {
+        device,
+        group: device.group_name,
+        verdict: verdictOf(verdict),
+        score,
+        checks: checksOf({ checks }),
+        policy: policy_id,
+        evaluated_at: toSeconds(evaluated_at),
+        expires_at: toSeconds(next_change_at),
+      });
+    }
   }
-  return asked.map(({ deviceId, now }) => {
-    const device = deviceById.get(deviceId);
-    return device ? decisionOf(policies, device, postureById.get(deviceId) ?? null, now) : null;
-  });
-}
-
-type StoredEvaluation = Omit<DevicePosture, 'posture' | 'seq' | 'received_at'>;
-
-function decisionOf(policies: PolicyCache, device: Device, latest: StoredEvaluation | null, now: number): Decision {
-  const { verdict, policy, checks, attestedAt } = currentVerdict(policies, device, latest, now);
-  return {
-    device,
-    group: device.group_name,
-    verdict,
-    score: latest?.score ?? 0,
-    checks,
-    policy: latest ? latest.policy_id : policyRef(policy),
-    evaluated_at: toSeconds(latest?.evaluated_at ?? null),
-    expires_at: attestedAt === null ? null : attestedAt + policy.max_age_s,
-  };
+  return asked.map(({ deviceId }) => byId.get(deviceId) ?? null);
 }

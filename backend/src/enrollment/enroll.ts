@@ -1,9 +1,10 @@
 import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
 import type { Kysely } from 'kysely';
 import { deviceKid, ENROLL_TYP, enrollClaims, publicP256Jwk, type EnrollResponse } from '@postern/shared';
-import { appendAudit } from '../audit/append.js';
 import { describeIssues } from '../http/describe-issues.js';
 import { HttpError } from '../http/http-error.js';
+import type { PolicyCache } from '../policy/policy-cache.js';
+import { rejudgeDevices } from '../standing/rejudge.js';
 import type { Database } from '../store/schema.js';
 import { consumeEnrollmentToken } from './tokens.js';
 
@@ -13,7 +14,8 @@ const MAX_SKEW_S = 300;
  * Enrolls a device from a self-signed request (the JWS embeds the new public key and proves
  * possession of it, as in ACME). The token is spent and the device created in one transaction.
  */
-export async function enrollDevice(db: Kysely<Database>, request: string, options: { now: number; reportIntervalS: (group: string) => number }): Promise<EnrollResponse> {
+export async function enrollDevice(deps: { db: Kysely<Database>; policies: PolicyCache }, request: string, options: { now: number }): Promise<EnrollResponse> {
+  const { db, policies } = deps;
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(request);
@@ -72,7 +74,14 @@ export async function enrollDevice(db: Kysely<Database>, request: string, option
       .returning('id')
       .executeTakeFirst();
     if (!device) throw new HttpError(409, 'already_enrolled', 'this key was enrolled by a concurrent request');
-    await appendAudit(trx, { actor: `token:${token.id}`, kind: 'device.enrolled', deviceId: device.id, detail: { hostname: claims.hostname, platform: claims.platform, group: token.group_name, status } });
-    return { device_id: device.id, status, expires_at: expiresAt === null ? null : Math.floor(expiresAt.getTime() / 1000), report_interval_s: options.reportIntervalS(token.group_name) };
+    const expires = expiresAt === null ? null : Math.floor(expiresAt.getTime() / 1000);
+    // Its first standing (pending or unknown until it reports), with the event that tells of it.
+    await rejudgeDevices(trx, policies, [device.id], {
+      now: options.now,
+      cause: 'admin',
+      actor: `token:${token.id}`,
+      causes: [{ type: 'device.enrolled', actor: `token:${token.id}`, deviceId: device.id, data: { hostname: claims.hostname, platform: claims.platform, group: token.group_name, owner: token.owner, status, expires_at: expires, enrollment_token_id: token.id } }],
+    });
+    return { device_id: device.id, status, expires_at: expires, report_interval_s: policies.forGroup(token.group_name).report_interval_s };
   });
 }

@@ -18,7 +18,7 @@ export function enrollmentRoutes(router: Router, backend: Backend): void {
     }
     const body = await readJson(ctx, enrollRequest);
     try {
-      ctx.body = await enrollDevice(backend.db, body.request, { now: backend.now(), reportIntervalS: (group) => backend.policies.forGroup(group).report_interval_s });
+      ctx.body = await enrollDevice(backend, body.request, { now: backend.now() });
       ctx.status = 201;
       backend.metrics.enrollments.inc({ outcome: 'enrolled' });
     } catch (error) {

@@ -1,10 +1,9 @@
 import type { Kysely } from 'kysely';
 import { uuid } from '@postern/shared';
-import { appendAudit, appendAudits } from '../audit/append.js';
-import { toSeconds } from '../devices/repository.js';
+import { toSeconds } from '../store/rows.js';
 import type { PolicyDeps } from '../policy/apply.js';
 import { catalog } from '../policy/catalog.js';
-import { reevaluate } from '../policy/reevaluate.js';
+import { rejudgeDevices } from '../standing/rejudge.js';
 import type { Database, DeviceException } from '../store/schema.js';
 
 /** The longest an exception may run: break-glass is temporary by definition. */
@@ -50,8 +49,9 @@ export function exceptionView(row: DeviceException, now: number): ExceptionView 
 }
 
 /**
- * Break-glass: waives one check for one device until a time. Audited; the device is judged again
- * at once and its agent told to report. The check's result carries the exception while it runs.
+ * Break-glass: waives one check for one device until a time. In one transaction: the exception,
+ * its `exception.granted` event and the device judged again (cause `exception`); the stream
+ * fan-out tells its agent to report. The check's result carries the exception while it runs.
  */
 export async function grantException(deps: PolicyDeps, input: { deviceId: string; check: string; until: number; reason: string; actor: string }): Promise<ExceptionView> {
   const now = deps.now();
@@ -60,28 +60,36 @@ export async function grantException(deps: PolicyDeps, input: { deviceId: string
   if (input.until <= now) throw new ExceptionRefused(400, 'malformed', 'the exception must end in the future');
   if (input.until - now > MAX_EXCEPTION_S) throw new ExceptionRefused(400, 'malformed', 'an exception may run at most 366 days');
   const row = await deps.db.transaction().execute(async (trx) => {
-    const device = await trx.selectFrom('devices').select(['id', 'hostname']).where('id', '=', input.deviceId).executeTakeFirst();
+    // The device's row first, as every writer of its standing locks it (see standing/rejudge.ts).
+    const device = await trx.selectFrom('devices').select(['id', 'hostname']).where('id', '=', input.deviceId).forUpdate().executeTakeFirst();
     if (!device) throw new ExceptionRefused(404, 'unknown_device', `no device ${input.deviceId}`);
     const inserted = await trx
       .insertInto('device_exceptions')
       .values({ device_id: input.deviceId, check_id: input.check, until: new Date(input.until * 1000), reason: input.reason, granted_by: input.actor })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await appendAudit(trx, { actor: input.actor, kind: 'exception.granted', deviceId: input.deviceId, detail: { exception_id: inserted.id, check: input.check, until: input.until, reason: input.reason } });
+    await rejudgeDevices(trx, deps.policies, [input.deviceId], {
+      now,
+      cause: 'exception',
+      actor: input.actor,
+      reason: `exception ${inserted.id} granted for ${input.check}`,
+      causes: [{ type: 'exception.granted', actor: input.actor, deviceId: input.deviceId, data: { exception_id: inserted.id, check: input.check, until: input.until, reason: input.reason } }],
+    });
     return inserted;
   });
-  await reevaluate(deps, { deviceIds: [input.deviceId] }, `exception ${row.id} granted for ${input.check}`);
-  await deps.events.publish({ type: 'collect.devices', device_ids: [input.deviceId] });
   return exceptionView(row, now);
 }
 
-/** Ends an exception before its time. */
+/** Ends an exception before its time: recorded as `exception.ended` with reason `revoked`, and the device judged again. */
 export async function revokeException(deps: PolicyDeps, input: { id: string; actor: string }): Promise<ExceptionView> {
   if (!uuid.safeParse(input.id).success) throw new ExceptionRefused(404, 'unknown_exception', `no exception ${input.id}`);
   const now = deps.now();
   const row = await deps.db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom('device_exceptions').selectAll().where('id', '=', input.id).forUpdate().executeTakeFirst();
-    if (!current) throw new ExceptionRefused(404, 'unknown_exception', `no exception ${input.id}`);
+    const owner = await trx.selectFrom('device_exceptions').select('device_id').where('id', '=', input.id).executeTakeFirst();
+    if (!owner) throw new ExceptionRefused(404, 'unknown_exception', `no exception ${input.id}`);
+    // Device row, then exception row: the order of the due-time sweep, so the two never deadlock.
+    await trx.selectFrom('devices').select('id').where('id', '=', owner.device_id).forUpdate().executeTakeFirst();
+    const current = await trx.selectFrom('device_exceptions').selectAll().where('id', '=', input.id).forUpdate().executeTakeFirstOrThrow();
     if (current.revoked_at !== null || current.until.getTime() <= now * 1000) return current;
     const updated = await trx
       .updateTable('device_exceptions')
@@ -89,11 +97,15 @@ export async function revokeException(deps: PolicyDeps, input: { id: string; act
       .where('id', '=', input.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await appendAudit(trx, { actor: input.actor, kind: 'exception.revoked', deviceId: current.device_id, detail: { exception_id: current.id, check: current.check_id } });
+    await rejudgeDevices(trx, deps.policies, [current.device_id], {
+      now,
+      cause: 'exception',
+      actor: input.actor,
+      reason: `exception ${current.id} revoked`,
+      causes: [{ type: 'exception.ended', actor: input.actor, deviceId: current.device_id, data: { exception_id: current.id, check: current.check_id, until: toSeconds(current.until) ?? now, reason: 'revoked' } }],
+    });
     return updated;
   });
-  await reevaluate(deps, { deviceIds: [row.device_id] }, `exception ${row.id} revoked`);
-  await deps.events.publish({ type: 'collect.devices', device_ids: [row.device_id] });
   return exceptionView(row, now);
 }
 
@@ -102,33 +114,4 @@ export async function listExceptions(db: Kysely<Database>, filter: { deviceId?: 
   if (filter.deviceId) query = query.where('device_id', '=', filter.deviceId);
   if (!filter.includeEnded) query = query.where('revoked_at', 'is', null).where('until', '>', new Date(now * 1000));
   return (await query.execute()).map((r) => exceptionView(r, now));
-}
-
-/**
- * Exceptions stop applying on their own at `until` (verdicts are derived at every read). This
- * sweep, run every few seconds by every replica, records it: each ended exception is claimed by
- * one replica (`FOR UPDATE SKIP LOCKED`), audited as `exception.ended`, and its device judged again.
- */
-export async function sweepEndedExceptions(deps: PolicyDeps): Promise<number> {
-  const now = deps.now();
-  const ended = await deps.db.transaction().execute(async (trx) => {
-    const claimed = await trx
-      .updateTable('device_exceptions')
-      .set({ ended_processed_at: new Date(now * 1000) })
-      .where('id', 'in', (eb) =>
-        eb.selectFrom('device_exceptions').select('id').where('ended_processed_at', 'is', null).where('until', '<=', new Date(now * 1000)).limit(100).forUpdate().skipLocked(),
-      )
-      .returningAll()
-      .execute();
-    await appendAudits(
-      trx,
-      claimed.map((row) => ({ actor: 'postern', kind: 'exception.ended' as const, deviceId: row.device_id, detail: { exception_id: row.id, check: row.check_id, until: toSeconds(row.until) } })),
-    );
-    return claimed;
-  });
-  if (ended.length === 0) return 0;
-  const deviceIds = [...new Set(ended.map((r) => r.device_id))];
-  await reevaluate(deps, { deviceIds }, 'exception ended');
-  for (let i = 0; i < deviceIds.length; i += 100) await deps.events.publish({ type: 'collect.devices', device_ids: deviceIds.slice(i, i + 100) });
-  return ended.length;
 }

@@ -1,17 +1,15 @@
 import type { Kysely } from 'kysely';
-import type { ClusterEvents } from '../events/cluster-events.js';
 import type { Logger } from '../logging/logger.js';
 import type { Database } from '../store/schema.js';
 import { diffPolicy, type DiffReport } from './dry-run.js';
 import { compilePolicy, parsePolicySource, PolicyInvalid, type PolicyDocument, type PolicySourceFormat } from './document.js';
 import type { PolicyCache } from './policy-cache.js';
-import { reevaluate, type ReevaluationReport } from './reevaluate.js';
+import { reevaluate, type ReevaluationReport } from '../standing/reevaluate.js';
 import { createPolicyVersion, findPolicyVersion } from './versions.js';
 
 export interface PolicyDeps {
   db: Kysely<Database>;
   policies: PolicyCache;
-  events: ClusterEvents;
   log: Logger;
   now(): number;
 }
@@ -48,9 +46,10 @@ export function targetGroup(document: PolicyDocument, group: string | undefined)
 }
 
 /**
- * Applies a policy: a new immutable version becomes the group's active one; every replica reloads
- * it; every device it judges is re-evaluated at once from its latest posture (verdict changes are
- * audited); then connected agents of the group are told to `collect`.
+ * Applies a policy: a new immutable version becomes the group's active one (recorded as a
+ * `policy.applied` event, on which every replica reloads it and tells the group's connected
+ * agents to `collect`), and every device it judges is judged again at once from its latest
+ * posture (verdict changes recorded with cause `policy`).
  */
 export async function applyPolicy(
   deps: PolicyDeps,
@@ -76,15 +75,13 @@ async function activate(
   spec: { group: string; source: string; format: PolicySourceFormat; raw: unknown; author: string; message: string; actor: string; rolledBackFrom?: number },
 ): Promise<ApplyResult> {
   const { row, previousVersion } = await createPolicyVersion(deps.db, spec);
-  // Reloaded here, not only by the event's handler (whose errors are only logged), so a version
-  // this replica cannot load fails the request; the event tells the other replicas.
+  // Reloaded here, not only by the event's consumer (whose errors are only logged), so a version
+  // this replica cannot load fails the request, and re-evaluation below uses it.
   await deps.policies.reload();
-  await deps.events.publish({ type: 'policy.activated', group: spec.group, version: row.version });
   const policy = `${spec.group}@${row.version}`;
   const ownGroups = deps.policies.slots().filter((s) => deps.policies.hasOwn(s));
-  const reevaluation = await reevaluate(deps, { slot: spec.group, ownGroups }, `policy ${policy} applied`);
+  const reevaluation = await reevaluate(deps, { slot: spec.group, ownGroups }, { cause: 'policy', actor: spec.actor, reason: `policy ${policy} applied` });
   deps.log.info({ policy, devices: reevaluation.devices, changed: reevaluation.changed, ms: reevaluation.ms }, 'policy applied and devices re-evaluated');
-  await deps.events.publish({ type: 'collect.groups', groups: [spec.group] });
   return { group: spec.group, version: row.version, policy, previous: previousVersion === null ? null : `${spec.group}@${previousVersion}`, reevaluation };
 }
 

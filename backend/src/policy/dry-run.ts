@@ -1,11 +1,12 @@
-import { currentVerdict } from './current-verdict.js';
 import type { CheckResult, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
 import { activeExceptions } from '../exceptions/active.js';
+import { judge } from '../standing/judge.js';
+import { selectedDeviceIds, type DeviceSelection } from '../standing/selection.js';
+import { checksOf, enrolledPlatform, postureOf, toSeconds, verdictOf } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
 import { policyRef } from './evaluate.js';
 import type { PolicyCache } from './policy-cache.js';
-import { judgeStored, storedDevices, type DeviceSelection } from './reevaluate.js';
 import type { Policy } from './types.js';
 
 type Status = CheckResult['status'] | 'absent';
@@ -37,8 +38,8 @@ export interface DiffReport {
 }
 
 /**
- * A dry run: judges every device the new policy would judge, from its latest stored posture, and
- * compares with its verdict now. Writes nothing. Reads the fleet in pages.
+ * A dry run: judges every device the new policy would judge, from its latest stored posture, with
+ * the one judge, and compares with its standing now. Writes nothing. Reads the fleet in pages.
  */
 export async function diffPolicy(
   deps: { db: Kysely<Database>; policies: PolicyCache; now(): number },
@@ -52,20 +53,41 @@ export async function diffPolicy(
   const fromRefs = new Set<string>();
   const verdictChanges: DeviceDiff[] = [];
   const checkChanges: DeviceDiff[] = [];
-  for await (const batch of storedDevices(deps.db, selection, options.batchSize)) {
-    const exceptions = await activeExceptions(deps.db, batch.map((d) => d.device_id), now);
-    for (const device of batch) {
-      const next = judgeStored(candidate, device, exceptions.get(device.device_id) ?? [], now);
-      if (!next) continue;
+  for await (const ids of selectedDeviceIds(deps.db, selection, options.batchSize)) {
+    const [rows, exceptions] = await Promise.all([
+      deps.db
+        .selectFrom('devices')
+        .innerJoin('device_standing', 'device_standing.device_id', 'devices.id')
+        .leftJoin('device_posture', 'device_posture.device_id', 'devices.id')
+        .select(['devices.id', 'devices.hostname', 'devices.group_name', 'devices.status', 'devices.expires_at', 'devices.platform', 'devices.agent_version'])
+        .select(['device_standing.verdict', 'device_standing.score', 'device_standing.checks', 'device_standing.policy_id', 'device_posture.posture', 'device_posture.attested_at'])
+        .where('devices.id', 'in', ids)
+        .orderBy('devices.id')
+        .execute(),
+      activeExceptions(deps.db, ids, now),
+    ]);
+    for (const row of rows) {
+      const posture = postureOf(row);
+      // A device that never reported has nothing a policy could judge differently.
+      if (!posture || !row.attested_at) continue;
+      const storedChecks = checksOf(row);
+      const next = judge({
+        policy: candidate,
+        device: { status: row.status, expires_at: toSeconds(row.expires_at), platform: enrolledPlatform(row.platform), agentVersion: row.agent_version },
+        latest: { posture, attestedAt: toSeconds(row.attested_at) ?? now },
+        previous: storedChecks,
+        exceptions: exceptions.get(row.id) ?? [],
+        now,
+      });
       report.devices++;
-      fromRefs.add(device.posture_row.policy_id);
-      const { verdict: from, checks: storedChecks } = currentVerdict(deps.policies, device, device.posture_row, now);
+      fromRefs.add(row.policy_id);
+      const from = verdictOf(row.verdict);
       const checks = compareChecks(storedChecks, next.checks);
       if (from === next.verdict && checks.length === 0) {
         report.unchanged++;
         continue;
       }
-      const diff: DeviceDiff = { device_id: device.device_id, hostname: device.hostname, group: device.group_name, from, to: next.verdict, score_from: device.posture_row.score, score_to: next.score, checks };
+      const diff: DeviceDiff = { device_id: row.id, hostname: row.hostname, group: row.group_name, from, to: next.verdict, score_from: row.score, score_to: next.score, checks };
       if (from !== next.verdict) {
         report.changed++;
         const key = `${from}→${next.verdict}`;

@@ -4,7 +4,7 @@ import { healthyLinuxPosture, healthyMacPosture, unencryptedLinuxPosture, window
 import { defaultPolicy } from './default-policy.js';
 import { evaluatePosture, failingIds, isFailing, scoreOf, verdictAt } from './evaluate.js';
 import { compilePolicy, parsePolicySource } from './document.js';
-import { judgeStored } from './reevaluate.js';
+import { judge as judgeStanding } from '../standing/judge.js';
 
 const NOW = 1_800_000_000;
 const active = { status: 'active' as const, expires_at: null };
@@ -139,13 +139,9 @@ checks:
     expect(asLinux.checks[0]?.remediation).toMatch(/systemd/);
     // A readable os section wins over the enrolled platform.
     expect(evaluatePosture(policy, mac, { now: NOW, enrolledPlatform: 'linux' }).checks.map((c) => c.id)).toEqual(['os.min_version', 'screen_lock.max_idle_minutes']);
-    // Re-evaluation passes the platform the device enrolled with (devices.platform).
-    const at = new Date(NOW * 1000);
-    const stored = {
-      device_id: 'd1', hostname: 'mac-1', group_name: 'macs', status: 'active' as const, expires_at: null, agent_version: '0.1.0', platform: 'darwin' as const,
-      posture_row: { device_id: 'd1', seq: 1, attested_at: at, received_at: at, posture: unread, verdict: 'unknown', score: 0, checks: [], policy_id: 'macs@1', evaluated_at: at },
-    };
-    expect(judgeStored(policy, stored, [], NOW)?.checks[0]?.remediation).toMatch(/launchd/);
+    // The judge passes the platform the device enrolled with (devices.platform) to the evaluator.
+    const judged = judgeStanding({ policy, device: { status: 'active', expires_at: null, platform: 'darwin', agentVersion: '0.1.0' }, latest: { posture: unread, attestedAt: NOW }, previous: [], exceptions: [], now: NOW });
+    expect(judged.checks[0]?.remediation).toMatch(/launchd/);
   });
 
   it('counts as failing every check not passing, except those waived by an exception still running', () => {

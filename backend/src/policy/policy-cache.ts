@@ -7,7 +7,7 @@ import type { Policy } from './types.js';
 
 /**
  * The active policy of every group, in memory, so judging an attestation needs no query for
- * policy. Reloaded when this or another replica activates a version (events/cluster-events.ts).
+ * policy. Reloaded when this or another replica activates a version (policy/policy-reload.ts, on `policy.applied` events).
  * Compiled versions are kept by id, so a reload compiles only what changed.
  */
 export class PolicyCache {

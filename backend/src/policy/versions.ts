@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { appendAudit } from '../audit/append.js';
+import { recordEvents } from '../journal/record.js';
 import type { Database, PolicyVersion } from '../store/schema.js';
 import { DEFAULT_SLOT, defaultPolicyRaw, defaultPolicySource } from './default-policy.js';
 import type { PolicySourceFormat } from './document.js';
@@ -48,10 +48,11 @@ export async function createPolicyVersion(db: Kysely<Database>, spec: NewPolicyV
       .values({ group_name: spec.group, version_id: row.id, activated_by: spec.actor })
       .onConflict((oc) => oc.column('group_name').doUpdateSet({ version_id: row.id, activated_at: new Date(), activated_by: spec.actor }))
       .execute();
-    await appendAudit(trx, {
+    await recordEvents(trx, [{
+      type: 'policy.applied',
       actor: spec.actor,
-      kind: 'policy.applied',
-      detail: {
+      deviceId: null,
+      data: {
         group: spec.group,
         version,
         policy: `${spec.group}@${version}`,
@@ -61,7 +62,7 @@ export async function createPolicyVersion(db: Kysely<Database>, spec: NewPolicyV
         source_sha256: sourceSha256,
         ...(spec.rolledBackFrom !== undefined ? { rolled_back_from: spec.rolledBackFrom } : {}),
       },
-    });
+    }]);
     return { row, previousVersion: active?.version ?? null };
   });
 }
@@ -84,7 +85,7 @@ export async function ensureDefaultPolicy(db: Kysely<Database>): Promise<boolean
       .returningAll()
       .executeTakeFirstOrThrow();
     await trx.insertInto('active_policies').values({ group_name: DEFAULT_SLOT, version_id: row.id, activated_by: 'postern' }).onConflict((oc) => oc.doNothing()).execute();
-    await appendAudit(trx, { actor: 'postern', kind: 'policy.applied', detail: { group: DEFAULT_SLOT, version: 1, policy: `${DEFAULT_SLOT}@1`, previous: null, author: 'postern', message: 'built-in default policy', source_sha256: sourceSha256 } });
+    await recordEvents(trx, [{ type: 'policy.applied', actor: 'postern', deviceId: null, data: { group: DEFAULT_SLOT, version: 1, policy: `${DEFAULT_SLOT}@1`, previous: null, author: 'postern', message: 'built-in default policy', source_sha256: sourceSha256 } }]);
     return true;
   });
 }

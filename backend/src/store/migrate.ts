@@ -1,12 +1,15 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as initial from './migrations/0001-initial.js';
 import * as policyVersions from './migrations/0002-policy-versions-exceptions-audit-chain.js';
+import * as standingAndEvents from './migrations/0003-standing-and-events.js';
 import type { Database } from './schema.js';
 
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-policy-versions-exceptions-audit-chain': policyVersions,
+  '0003-standing-and-events': standingAndEvents,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -12,8 +12,10 @@ export interface Store {
   kind: StoreKind;
   /** Where the data lives, for the start-up line: a directory or a URL without its password. */
   location: string;
-  /** PostgreSQL only: the connection URL, for the dedicated LISTEN connection (events/cluster-events.ts). */
+  /** PostgreSQL only: the connection URL, for the dedicated LISTEN connection (events/wakeups.ts). */
   connectionUrl?: string;
+  /** PGlite only: LISTEN on its one session (PostgreSQL listens on a connection of its own). */
+  listen?(channel: string, handler: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -67,7 +69,11 @@ async function openPglite(dataDir: string): Promise<Store> {
     throw new DatabaseUnavailableError(`cannot open the embedded database in ${dir}: ${(error as Error).message}. Is another postern-server using this data directory?`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(instance) }) });
-  return { db, kind: 'pglite', location: dir, close: () => db.destroy() };
+  const listen = async (channel: string, handler: () => void) => {
+    const unlisten = await instance.listen(channel, () => handler());
+    return () => unlisten();
+  };
+  return { db, kind: 'pglite', location: dir, listen, close: () => db.destroy() };
 }
 
 function redact(url: string): string {

@@ -28,7 +28,7 @@ describe.each(databaseKinds)('pruning on %s', (kind) => {
     const report = (seq: number, receivedAt: number) => ({ device_id: device.id, seq, attested_at: at(receivedAt), received_at: at(receivedAt), posture: '{}', verdict: 'compliant', score: 100 });
     await db.insertInto('attestations').values([report(1, now - 31 * 86_400), report(2, now - 29 * 86_400)]).execute();
 
-    await pruneExpired(db, now, 30);
+    await pruneExpired(db, now, { attestationDays: 30, eventDays: 30 });
 
     expect((await db.selectFrom('dpop_jtis').select('jti_hash').execute()).map((r) => r.jti_hash)).toEqual(['live']);
     expect((await db.selectFrom('nonces').select('nonce_hash').execute()).map((r) => r.nonce_hash)).toEqual(['live']);

@@ -45,18 +45,45 @@ export interface DevicesTable {
   last_seen_at: NullableTimestamp;
 }
 
-/** Latest accepted posture and its evaluation, one row per device, kept always. */
+/** Latest accepted posture, one row per device that has reported, kept always. */
 export interface DevicePostureTable {
   device_id: string;
   seq: number;
   attested_at: Date;
   received_at: Date;
   posture: Json<unknown>;
+}
+
+/** A device's current standing as the judge decided it; one row per device from enrollment on. */
+export interface DeviceStandingTable {
+  device_id: string;
   verdict: string;
   score: number;
   checks: Json<unknown>;
   policy_id: string;
   evaluated_at: Date;
+  verdict_since: Date;
+  /** When the verdict may next change by itself; the due-time sweep's queue. */
+  next_change_at: Date | null;
+}
+
+/** The durable, append-only event stream; `seq` is gap-free across the cluster. */
+export interface EventsTable {
+  seq: number;
+  at: Date;
+  type: string;
+  /** Who made the change: `admin:<name>`, `token:<id>`, `device:<id>` or `postern` (the system). */
+  actor: string;
+  device_id: string | null;
+  data: Json<Record<string, unknown>>;
+}
+
+/** How far each consumer of the event stream has got. */
+export interface EventConsumersTable {
+  name: string;
+  last_seq: number;
+  durable: boolean;
+  heartbeat_at: Date;
 }
 
 /** Attestation history, pruned by retention. */
@@ -159,6 +186,9 @@ export interface Database {
   enrollment_tokens: EnrollmentTokensTable;
   devices: DevicesTable;
   device_posture: DevicePostureTable;
+  device_standing: DeviceStandingTable;
+  events: EventsTable;
+  event_consumers: EventConsumersTable;
   attestations: AttestationsTable;
   gateway_keys: GatewayKeysTable;
   admin_tokens: AdminTokensTable;
@@ -176,6 +206,8 @@ export type NewDevice = Insertable<DevicesTable>;
 export type DeviceUpdate = Updateable<DevicesTable>;
 export type EnrollmentToken = Selectable<EnrollmentTokensTable>;
 export type DevicePosture = Selectable<DevicePostureTable>;
+export type DeviceStanding = Selectable<DeviceStandingTable>;
+export type EventRow = Selectable<EventsTable>;
 export type PolicyVersion = Selectable<PolicyVersionsTable>;
 export type DeviceException = Selectable<DeviceExceptionsTable>;
 export type AuditRow = Selectable<AuditLogTable>;

@@ -48,6 +48,19 @@ export function registerDevice(program: Command): void {
   }
 
   device
+    .command('deny <id>')
+    .description('deny a device awaiting approval: it is refused from now on, and its streams close')
+    .option('--reason <text>', 'why, for the audit log')
+    .addOption(jsonOption())
+    .addOption(dataOption())
+    .addOption(serverOption())
+    .action(async (id: string, flags: AdminFlags & { reason?: string }) => {
+      const result = await adminRequest<Record<string, unknown>>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/deny`, flags.reason ? { reason: flags.reason } : {});
+      if (flags.json) return print(result);
+      process.stdout.write(`device ${id} is now ${String(result.status)} (denied)\n`);
+    });
+
+  device
     .command('set-group <id> <group>')
     .description("move a device to another group (audited); it is judged by that group's policy at once")
     .addOption(jsonOption())

@@ -1,0 +1,110 @@
+import type { Posture, Verdict } from '@postern/shared';
+import type { Kysely } from 'kysely';
+import type { NewEvent, VerdictCause } from '../events/types.js';
+import { recordEvents } from '../journal/record.js';
+import { fromSeconds } from '../store/rows.js';
+import type { Database } from '../store/schema.js';
+import type { Judgement } from './judge.js';
+
+/** One judgement to store, with what the writer must know to tell whether and why the verdict changed. */
+export interface StandingWrite {
+  deviceId: string;
+  /** The stored standing this judgement replaces, read under the device's row lock; null for a device being enrolled. */
+  previous: { verdict: Verdict; verdict_since: Date } | null;
+  judgement: Judgement;
+  cause: VerdictCause;
+  /** Who caused it, for the audit log and the event. */
+  actor: string;
+  /** A sentence for the audit log (`policy contractors@3 applied`). */
+  reason?: string;
+  /** The report judged, when the judgement comes from a new one: stored as the latest posture and in history. */
+  report?: { seq: number; attestedAt: number; receivedAt: number; posture: Posture };
+}
+
+export interface Recorded {
+  deviceId: string;
+  changed: { from: Verdict; to: Verdict } | null;
+}
+
+/**
+ * The one writer of standings. In the caller's transaction (holding the devices' row locks) it
+ * stores, for many devices in a few statements: the latest posture and report history (for new
+ * reports), the standing, and, for every verdict that changed, its audit entry and event, after
+ * `causes` (the lifecycle events that led to these judgements, such as `device.approved`). An
+ * enrollment that ends by itself is recorded as `device.revoked` with reason `expired`.
+ */
+export async function recordStandings(trx: Kysely<Database>, writes: readonly StandingWrite[], now: number, causes: readonly NewEvent[] = []): Promise<Recorded[]> {
+  if (!trx.isTransaction) throw new Error('recordStandings needs the transaction that holds the devices locked');
+  const at = new Date(now * 1000);
+  const reports = writes.filter((w) => w.report);
+  if (reports.length > 0) {
+    const postureRows = reports.map(({ deviceId, report }) => {
+      const r = report as NonNullable<StandingWrite['report']>;
+      return { device_id: deviceId, seq: r.seq, attested_at: new Date(r.attestedAt * 1000), received_at: new Date(r.receivedAt * 1000), posture: JSON.stringify(r.posture) };
+    });
+    await trx
+      .insertInto('device_posture')
+      .values(postureRows)
+      .onConflict((oc) =>
+        oc.column('device_id').doUpdateSet((eb) => ({
+          seq: eb.ref('excluded.seq'),
+          attested_at: eb.ref('excluded.attested_at'),
+          received_at: eb.ref('excluded.received_at'),
+          posture: eb.ref('excluded.posture'),
+        })),
+      )
+      .execute();
+    await trx
+      .insertInto('attestations')
+      .values(postureRows.map((row, i) => ({ ...row, verdict: (reports[i] as StandingWrite).judgement.verdict, score: (reports[i] as StandingWrite).judgement.score })))
+      .execute();
+  }
+  if (writes.length > 0) {
+    await trx
+      .insertInto('device_standing')
+      .values(
+        writes.map(({ deviceId, previous, judgement }) => ({
+          device_id: deviceId,
+          verdict: judgement.verdict,
+          score: judgement.score,
+          checks: JSON.stringify(judgement.checks),
+          policy_id: judgement.policy,
+          evaluated_at: at,
+          verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since : at,
+          next_change_at: fromSeconds(judgement.nextChangeAt),
+        })),
+      )
+      .onConflict((oc) =>
+        oc.column('device_id').doUpdateSet((eb) => ({
+          verdict: eb.ref('excluded.verdict'),
+          score: eb.ref('excluded.score'),
+          checks: eb.ref('excluded.checks'),
+          policy_id: eb.ref('excluded.policy_id'),
+          evaluated_at: eb.ref('excluded.evaluated_at'),
+          verdict_since: eb.ref('excluded.verdict_since'),
+          next_change_at: eb.ref('excluded.next_change_at'),
+        })),
+      )
+      .execute();
+  }
+
+  const events: NewEvent[] = [...causes];
+  const recorded = writes.map((w): Recorded => {
+    // A device's first standing is told by its `device.enrolled` event, not as a change.
+    if (!w.previous) return { deviceId: w.deviceId, changed: null };
+    const from = w.previous.verdict;
+    const to = w.judgement.verdict;
+    if (from === to) return { deviceId: w.deviceId, changed: null };
+    if (to === 'revoked' && w.cause === 'time') events.push({ type: 'device.revoked', actor: 'postern', deviceId: w.deviceId, data: { reason: 'expired', from } });
+    events.push({
+      type: 'device.verdict_changed',
+      actor: w.actor,
+      deviceId: w.deviceId,
+      data: { from, to, score: w.judgement.score, failing: w.judgement.failing, cause: w.cause, policy: w.judgement.policy, ...(w.reason ? { reason: w.reason } : {}) },
+    });
+    return { deviceId: w.deviceId, changed: { from, to } };
+  });
+  // Last: the journal lock is the last lock this transaction takes.
+  await recordEvents(trx, events);
+  return recorded;
+}
