@@ -60,7 +60,8 @@ export function judge(input: JudgeInput): Judgement {
  */
 function nextChange(input: JudgeInput, checks: readonly CheckResult[]): number | null {
   const { policy, device, latest, now } = input;
-  if (device.status === 'revoked') return null;
+  // Revoked, or its enrollment has ended: nothing changes by itself any more.
+  if (device.status === 'revoked' || (device.expires_at !== null && device.expires_at <= now)) return null;
   const candidates: number[] = [];
   if (device.expires_at !== null) candidates.push(device.expires_at);
   if (device.status === 'active') {
