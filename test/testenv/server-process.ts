@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
@@ -23,6 +24,15 @@ export class ServerProcess {
     const { child, url } = await ServerProcess.spawnServer(db, env, '0');
     const adminToken = (await readFile(join(db.dataDir, 'admin-token'), 'utf8')).trim();
     return new ServerProcess(child, url, db, adminToken, env);
+  }
+
+  /** A second `postern-server` process on this one's PostgreSQL database (a replica), with its own data directory. */
+  async replica(env: Record<string, string> = {}): Promise<ServerProcess> {
+    if (!this.db.databaseUrl) throw new Error('replicas share a PostgreSQL database; PGlite belongs to one process');
+    const dataDir = await mkdtemp(join(tmpdir(), 'postern-replica-'));
+    const db: TestDatabase = { dataDir, databaseUrl: this.db.databaseUrl, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+    const { child, url } = await ServerProcess.spawnServer(db, { ...this.env, ...env }, '0');
+    return new ServerProcess(child, url, db, this.adminToken, { ...this.env, ...env });
   }
 
   /** Stops the process and starts it again on the same port and database; `whileStopped` runs in between. */

@@ -33,7 +33,7 @@ export async function createWakeups(store: Store, log: Logger, replicaId: string
   const connect = async (attempt: number): Promise<void> => {
     if (closed || !store.connectionUrl) return;
     // Named, so an operator can tell the replicas' LISTEN connections apart in pg_stat_activity.
-    const client = new pg.Client({ connectionString: store.connectionUrl, application_name: `postern-listen:${replicaId}` });
+    const client = new pg.Client({ connectionString: store.connectionUrl, application_name: `postern-listen:${process.pid}:${replicaId.slice(0, 8)}` });
     client.on('notification', (message) => {
       if (message.channel === EVENTS_CHANNEL) wake();
     });
