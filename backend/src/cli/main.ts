@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { AdminCommandError } from './admin-client.js';
 import { registerAudit } from './commands/audit.js';
+import { registerEvents } from './commands/events.js';
 import { registerDevice } from './commands/device.js';
 import { registerException } from './commands/exception.js';
 import { registerGatewayKey } from './commands/gateway-key.js';
@@ -46,6 +47,7 @@ registerDevice(program);
 registerPolicy(program);
 registerException(program);
 registerAudit(program);
+registerEvents(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

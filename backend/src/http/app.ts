@@ -1,6 +1,7 @@
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import { auditRoutes } from '../admin/audit-routes.js';
+import { eventRoutes } from '../admin/event-routes.js';
 import { exceptionRoutes } from '../admin/exception-routes.js';
 import { policyRoutes } from '../admin/policy-routes.js';
 import { adminRoutes } from '../admin/routes.js';
@@ -28,6 +29,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean }): K
   policyRoutes(router, backend); //      /v1/admin/policies
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit
+  eventRoutes(router, backend); //       /v1/admin/events
 
   app.use(errorHandler(backend.log));
   app.use(async (ctx, next) => {
