@@ -3,10 +3,11 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeDevice } from '../testenv/fake-device.js';
-import { unencryptedLinuxPosture } from '../testenv/postures.js';
-import { freePort } from '../support/postgres-cluster.js';
-import { repoRoot, ServerProcess } from '../testenv/server-process.js';
+import { FakeDevice } from '@postern/testkit/fake-device';
+import { unencryptedLinuxPosture } from '@postern/testkit/postures';
+import { freePort } from '@postern/testkit/free-port';
+import { repoRoot } from '@postern/testkit/paths';
+import { ServerProcess } from '@postern/testkit/server-process';
 
 const nginxBinary = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/opt/homebrew/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
 
