@@ -18,7 +18,7 @@ describe('a real nginx using auth_request against postern-server', () => {
   let base: string;
 
   beforeAll(async () => {
-    if (!nginxBinary) throw new Error('nginx is not installed: apt-get install nginx (the CI script installs it)');
+    if (!nginxBinary) throw new Error('nginx is not installed: apt-get install nginx (the test command installs it when run as root)');
     server = await ServerProcess.start('pglite');
     prefix = await mkdtemp(join(tmpdir(), 'postern-nginx-'));
     await mkdir(join(prefix, 'www/app'), { recursive: true });
