@@ -2,9 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{shared,agent,backend}/src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['{shared,agent,backend,testkit}/src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
-    globalSetup: ['test/support/global-setup.ts'],
+    globalSetup: ['testkit/src/postgres/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

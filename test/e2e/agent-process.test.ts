@@ -3,9 +3,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseKinds } from '../testenv/databases.js';
-import { adminCli, cli } from '../testenv/cli.js';
-import { agentBin, ServerProcess } from '../testenv/server-process.js';
+import { databaseKinds } from '@postern/testkit/databases';
+import { adminCli, cli } from '@postern/testkit/cli';
+import { agentBin } from '@postern/testkit/paths';
+import { ServerProcess } from '@postern/testkit/server-process';
 
 describe.each(databaseKinds)('the real agent and server processes on %s', (kind) => {
   let server: ServerProcess;

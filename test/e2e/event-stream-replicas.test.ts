@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeDevice } from '../testenv/fake-device.js';
-import { ServerProcess } from '../testenv/server-process.js';
+import { FakeDevice } from '@postern/testkit/fake-device';
+import { ServerProcess } from '@postern/testkit/server-process';
 
 /**
  * Two real `postern-server` processes on one PostgreSQL. The event stream, not NOTIFY, is what

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseKinds } from '../testenv/databases.js';
-import { FakeDevice } from '../testenv/fake-device.js';
-import { unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '../testenv/postures.js';
-import { ServerProcess } from '../testenv/server-process.js';
+import { databaseKinds } from '@postern/testkit/databases';
+import { FakeDevice } from '@postern/testkit/fake-device';
+import { unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '@postern/testkit/postures';
+import { ServerProcess } from '@postern/testkit/server-process';
 
 describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
   let server: ServerProcess;

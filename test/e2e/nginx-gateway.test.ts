@@ -3,10 +3,11 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeDevice } from '../testenv/fake-device.js';
-import { unencryptedLinuxPosture } from '../testenv/postures.js';
-import { freePort } from '../support/postgres-cluster.js';
-import { repoRoot, ServerProcess } from '../testenv/server-process.js';
+import { FakeDevice } from '@postern/testkit/fake-device';
+import { unencryptedLinuxPosture } from '@postern/testkit/postures';
+import { freePort } from '@postern/testkit/free-port';
+import { repoRoot } from '@postern/testkit/paths';
+import { ServerProcess } from '@postern/testkit/server-process';
 
 const nginxBinary = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/opt/homebrew/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
 
@@ -17,7 +18,7 @@ describe('a real nginx using auth_request against postern-server', () => {
   let base: string;
 
   beforeAll(async () => {
-    if (!nginxBinary) throw new Error('nginx is not installed: apt-get install nginx (the CI script installs it)');
+    if (!nginxBinary) throw new Error('nginx is not installed: apt-get install nginx (the test command installs it when run as root)');
     server = await ServerProcess.start('pglite');
     prefix = await mkdtemp(join(tmpdir(), 'postern-nginx-'));
     await mkdir(join(prefix, 'www/app'), { recursive: true });

@@ -5,11 +5,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '@postern/backend';
 import type { CheckResult, Posture } from '@postern/shared';
-import { adminCli, cli } from '../testenv/cli.js';
-import { databaseKinds } from '../testenv/databases.js';
-import { FakeDevice, type StreamSession } from '../testenv/fake-device.js';
-import { healthyLinuxPosture, withPendingSecurity, withScreenLock } from '../testenv/postures.js';
-import { serverBin, ServerProcess } from '../testenv/server-process.js';
+import { adminCli, cli } from '@postern/testkit/cli';
+import { databaseKinds } from '@postern/testkit/databases';
+import { FakeDevice, type StreamSession } from '@postern/testkit/fake-device';
+import { healthyLinuxPosture, withPendingSecurity, withScreenLock } from '@postern/testkit/postures';
+import { serverBin } from '@postern/testkit/paths';
+import { ServerProcess } from '@postern/testkit/server-process';
 
 /** What a security engineer writes for contractors: stricter than the default employees get. */
 const CONTRACTORS_POLICY = `# Contractors bring their own devices: nothing is tolerated for long.

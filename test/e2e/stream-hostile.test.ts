@@ -2,10 +2,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { exportSPKI, generateKeyPair, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, EVIDENCE_PROFILE, type ServerFrame } from '@postern/shared';
-import { databaseKinds } from '../testenv/databases.js';
-import { FakeDevice } from '../testenv/fake-device.js';
-import { healthyLinuxPosture, unencryptedLinuxPosture } from '../testenv/postures.js';
-import { ServerProcess } from '../testenv/server-process.js';
+import { databaseKinds } from '@postern/testkit/databases';
+import { FakeDevice } from '@postern/testkit/fake-device';
+import { healthyLinuxPosture, unencryptedLinuxPosture } from '@postern/testkit/postures';
+import { ServerProcess } from '@postern/testkit/server-process';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

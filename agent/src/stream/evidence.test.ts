@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../keystore/file-key-store.js';
 import type { DeviceKey } from '../keystore/key-store.js';
 import { newUeid } from '../enrollment/request.js';
-import { fakePosture } from '../testenv/fake-posture.js';
+import { fakePosture } from '@postern/testkit/postures';
 import { signEvidence } from './evidence.js';
 
 const NONCE = Buffer.alloc(32, 7).toString('base64url');

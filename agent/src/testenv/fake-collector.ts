@@ -1,6 +1,6 @@
 import type { Posture } from '@postern/shared';
 import type { Collector } from '../collectors/collect.js';
-import { fakePosture } from './fake-posture.js';
+import { fakePosture } from '@postern/testkit/postures';
 
 /** A collector whose posture a test sets; `collect` counts how often it was asked. */
 export class FakeCollector implements Collector {

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { evidenceClaims, type EvidenceClaims } from '@postern/shared';
 import { decodeJwt } from 'jose';
-import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
-import { FakeDevice } from '../../../test/testenv/fake-device.js';
-import { healthyLinuxPosture, unencryptedLinuxPosture } from '../../../test/testenv/postures.js';
+import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
+import { FakeDevice } from '@postern/testkit/fake-device';
+import { healthyLinuxPosture, unencryptedLinuxPosture } from '@postern/testkit/postures';
 import { verifyAuditChain } from '../audit/verify.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { createLogger } from '../logging/logger.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
 import { createLogger } from '../logging/logger.js';
 import { recordEvents } from '../journal/record.js';
 import { openStore, type Store } from '../store/open.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
 import { openStore } from '../store/open.js';
 import { loadServerKeys } from './signing-keys.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Platform, Posture } from '@postern/shared';
-import { healthyLinuxPosture, healthyMacPosture, windowsPostureWithPublicFirewallOff } from '../../../test/testenv/postures.js';
+import { healthyLinuxPosture, healthyMacPosture, windowsPostureWithPublicFirewallOff } from '@postern/testkit/postures';
 import { catalog } from './catalog.js';
 import { remediationFor } from './evaluate.js';
 import type { CatalogCheck, Finding } from './types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, Posture } from '@postern/shared';
-import { healthyLinuxPosture, healthyMacPosture, unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '../../../test/testenv/postures.js';
+import { healthyLinuxPosture, healthyMacPosture, unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '@postern/testkit/postures';
 import { defaultPolicy } from './default-policy.js';
 import { evaluatePosture, failingIds, isFailing, scoreOf, verdictAt } from './evaluate.js';
 import { compilePolicy, parsePolicySource } from './document.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, Posture, Verdict } from '@postern/shared';
-import { healthyLinuxPosture } from '../../../test/testenv/postures.js';
+import { healthyLinuxPosture } from '@postern/testkit/postures';
 import { catalog } from './catalog.js';
 import { evaluatePosture, scoreOf, verdictAt } from './evaluate.js';
 import type { Policy, PolicyCheck } from './types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { healthyLinuxPosture, withPendingSecurity } from '../../../test/testenv/postures.js';
+import { healthyLinuxPosture, withPendingSecurity } from '@postern/testkit/postures';
 import { defaultPolicy } from '../policy/default-policy.js';
 import { verdictAt } from '../policy/evaluate.js';
 import { judge, type JudgeInput } from './judge.js';

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Posture } from '@postern/shared';
-import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
-import { FakeDevice } from '../../../test/testenv/fake-device.js';
-import { healthyLinuxPosture, withPendingSecurity } from '../../../test/testenv/postures.js';
+import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
+import { FakeDevice } from '@postern/testkit/fake-device';
+import { healthyLinuxPosture, withPendingSecurity } from '@postern/testkit/postures';
 import { verifyAuditChain } from '../audit/verify.js';
 import { decide } from '../decisions/decide.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseKinds, testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
 import { appendAudit } from '../audit/append.js';
 import { migrateToLatest } from './migrate.js';
 import { DatabaseUnavailableError, openStore } from './open.js';

@@ -6,14 +6,9 @@
  */
 import { createECDH, createHash, createHmac, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import type { DeviceKey } from '@postern/agent';
-import { deviceKid, type Posture, type PublicP256Jwk } from '@postern/shared';
+import { deviceKid, type Platform, type Posture, type PublicP256Jwk } from '@postern/shared';
 import pg from 'pg';
-import {
-  healthyLinuxPosture,
-  healthyMacPosture,
-  unencryptedLinuxPosture,
-  windowsPostureWithPublicFirewallOff,
-} from '../../dist/test-lib/testenv/postures.js';
+import { fakePosture, type FakePostureOptions } from '@postern/testkit/postures';
 
 export const FLEET_SEED = 'postern-bench-fleet-1';
 export const FLEET_GROUP = 'employees';
@@ -57,7 +52,7 @@ export function deriveDevice(index: number, seed = FLEET_SEED): FleetDevice {
   const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   const ueid = Buffer.concat([Buffer.from([1]), hmac(seed, `ueid:${index}`).subarray(0, 16)]).toString('base64url');
   const kind = postureKind(index);
-  const platform = kind === 'mac' ? 'darwin' : kind === 'windows' ? 'win32' : 'linux';
+  const { platform } = postureOfKind[kind];
   // The posture kind is in the hostname, so SQL can tell devices of a kind apart (fillPostures).
   return { index, id, kid, publicJwk: { kty: 'EC', crv: 'P-256', x, y }, ueid, hostname: `bench-${index}-${kind}`, platform, d: d.toString('base64url') };
 }
@@ -80,17 +75,15 @@ export function postureKind(index: number): PostureKind {
   return kind;
 }
 
+const postureOfKind: Record<PostureKind, Pick<FakePostureOptions, 'failing'> & { platform: Platform }> = {
+  linux: { platform: 'linux' },
+  mac: { platform: 'darwin' },
+  windows: { platform: 'win32', failing: ['firewall'] },
+  unencrypted: { platform: 'linux', failing: ['disk_encryption'] },
+};
+
 export function postureOf(index: number, now = Math.floor(Date.now() / 1000)): Posture {
-  switch (postureKind(index)) {
-    case 'linux':
-      return healthyLinuxPosture(now);
-    case 'mac':
-      return healthyMacPosture(now);
-    case 'windows':
-      return windowsPostureWithPublicFirewallOff(now);
-    case 'unencrypted':
-      return unencryptedLinuxPosture(now);
-  }
+  return fakePosture({ ...postureOfKind[postureKind(index)], now });
 }
 
 /** The signing side of a device: the agent's DeviceKey interface over the derived key. */

@@ -1,12 +1,11 @@
 /**
- * PostgreSQL for the bench: the test suite's throwaway PostgreSQL 15 cluster (reused, not
- * copied: bench/support compiles test/support/postgres-cluster.ts into dist/test-lib), one
- * fresh database per measurement, and the cluster's processes for CPU accounting.
+ * PostgreSQL for the bench: the test suite's throwaway PostgreSQL 15 cluster (the testkit's),
+ * one fresh database per measurement, and the cluster's processes for CPU accounting.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { findPostgresBinaries, POSTGRES_MAJOR, startThrowawayCluster, type ThrowawayCluster } from '../../dist/test-lib/support/postgres-cluster.js';
+import { findPostgresBinaries, POSTGRES_MAJOR, startThrowawayCluster, type ThrowawayCluster } from '@postern/testkit/postgres/cluster';
 import { processTree } from './proc.js';
 
 export interface BenchPostgres {

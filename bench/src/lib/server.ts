@@ -8,15 +8,12 @@ import { openSync, closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import { join } from 'node:path';
+import { serverBin } from '@postern/testkit/paths';
 import { run, stopChild, track } from './children.js';
-import { repoRoot } from './paths.js';
 import { cpuSeconds, memory, openFileLimit } from './proc.js';
 
 /** Raises this shell's open-file limit as far as the machine allows (the hard limit, without privileges). */
 export const RAISE_FILE_LIMIT = 'ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"';
-
-export const serverBin = join(repoRoot, 'backend/bin/postern-server.js');
 
 export interface ServerOptions {
   /** PostgreSQL URL; without it the server uses PGlite under dataDir. */

@@ -9,7 +9,7 @@ import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../context.js';
 import { run, stopChild, track } from '../lib/children.js';
-import { agentBin } from '../lib/paths.js';
+import { agentBin } from '@postern/testkit/paths';
 import { CpuWindow, memory } from '../lib/proc.js';
 import { fmt, summarize } from '../lib/stats.js';
 import { deploy } from './flows.js';

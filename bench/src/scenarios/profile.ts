@@ -10,7 +10,7 @@ import type { RunContext } from '../context.js';
 import { describeBatchSizes } from '../lib/batch-metrics.js';
 import { run } from '../lib/children.js';
 import { spread } from '../lib/fleet.js';
-import { agentBin } from '../lib/paths.js';
+import { agentBin } from '@postern/testkit/paths';
 import { fmt } from '../lib/stats.js';
 import { analyzeProfile, type CpuProfile, type ProfileSummary } from '../profile/analyze.js';
 import { deploy, measureAuthz, measureIngest, warmUp } from './flows.js';

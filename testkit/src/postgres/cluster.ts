@@ -10,13 +10,13 @@
  * server runs as an unprivileged account: the distribution's `postgres` user when there
  * is one, else a dedicated system user `postern-test` created on first use.
  *
- * Used by `global-setup.ts`; tests use `freshPostgresDatabase()` from `postgres.ts`.
+ * Used by `global-setup.ts` and the bench; tests use `freshPostgresDatabase()` from `fresh-database.ts`.
  */
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { accessSync, appendFileSync, chownSync, constants, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../free-port.js';
 
 /** The PostgreSQL major version the project targets and the tests expect. */
 export const POSTGRES_MAJOR = 15;
@@ -115,22 +115,6 @@ export function findPostgresBinaries(): BinarySearch {
   return { otherVersions };
 }
 
-/** Asks the kernel for a free loopback TCP port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe socket'));
-      });
-    });
-  });
-}
-
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
@@ -193,7 +177,7 @@ function describeFailure(what: string, result: SpawnSyncReturns<string>, logFile
 function serverSettings(port: number, socketDir: string): string {
   return [
     '',
-    '# Throwaway test cluster (test/support/postgres-cluster.ts)',
+    '# Throwaway test cluster (testkit/src/postgres/cluster.ts)',
     `port = ${port}`,
     `listen_addresses = '127.0.0.1'`,
     `unix_socket_directories = '${socketDir.replaceAll("'", "''")}'`,

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { serverBin, type ServerProcess } from './server-process.js';
+import { serverBin } from './paths.js';
+import type { ServerProcess } from './server-process.js';
 
 const run = promisify(execFile);
 

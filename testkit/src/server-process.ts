@@ -1,13 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { testDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
-
-export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const serverBin = join(repoRoot, 'backend/bin/postern-server.js');
-export const agentBin = join(repoRoot, 'agent/bin/postern-agent.js');
+import { serverBin } from './paths.js';
 
 /** A real `postern-server serve` process on a free port, with its own database. */
 export class ServerProcess {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freshPostgresDatabase, MISSING_SERVER_MESSAGE, type FreshDatabase } from './postgres.js';
+import { freshPostgresDatabase, MISSING_SERVER_MESSAGE, type FreshDatabase } from './fresh-database.js';
 
 describe('the PostgreSQL test harness', () => {
   const created: FreshDatabase[] = [];

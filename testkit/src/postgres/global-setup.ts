@@ -2,7 +2,7 @@
  * Vitest global setup: gives the test run a PostgreSQL 15 server.
  *
  * - `POSTERN_TEST_DATABASE_URL` already set: that server is used and nothing is started.
- * - Otherwise a throwaway cluster is started (see `postgres-cluster.ts`) and its URL is put
+ * - Otherwise a throwaway cluster is started (see `cluster.ts`) and its URL is put
  *   in `process.env.POSTERN_TEST_DATABASE_URL`, which the test workers inherit. Teardown
  *   stops it and deletes its directory.
  * - No PostgreSQL 15 on the machine: under CI (`CI` set) the run fails here, saying how to
@@ -10,7 +10,7 @@
  *   unset, so tests that need PostgreSQL fail with a clear message from
  *   `freshPostgresDatabase()` instead of passing silently.
  */
-import { findPostgresBinaries, POSTGRES_MAJOR, startThrowawayCluster } from './postgres-cluster.js';
+import { findPostgresBinaries, POSTGRES_MAJOR, startThrowawayCluster } from './cluster.js';
 
 const INSTALL_HINT =
   `install PostgreSQL ${POSTGRES_MAJOR} (Debian/Ubuntu: apt-get install postgresql-${POSTGRES_MAJOR}; ` +

@@ -10,10 +10,11 @@ import {
   serverFrame,
   SUBPROTOCOL,
   type EnrollResponse,
+  type Platform,
   type Posture,
   type ServerFrame,
 } from '@postern/shared';
-import { healthyLinuxPosture } from './postures.js';
+import { fakePosture } from './postures/index.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -30,7 +31,8 @@ export interface EvidenceOverrides {
 
 /**
  * A device that speaks the protocol from the test's side: it can enroll, open the stream,
- * and sign honest or deliberately broken attestations.
+ * and sign honest or deliberately broken attestations. It enrolls as `platform` and, unless
+ * told otherwise, reports that platform's compliant fake posture.
  */
 export class FakeDevice {
   deviceId = '';
@@ -42,12 +44,13 @@ export class FakeDevice {
     readonly privateKey: CryptoKey,
     readonly publicJwk: JWK,
     readonly kid: string,
+    readonly platform: Platform,
   ) {}
 
-  static async create(): Promise<FakeDevice> {
+  static async create(options: { platform?: Platform } = {}): Promise<FakeDevice> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = await exportJWK(publicKey);
-    return new FakeDevice(privateKey, jwk, await deviceKid(jwk));
+    return new FakeDevice(privateKey, jwk, await deviceKid(jwk), options.platform ?? 'linux');
   }
 
   async enrollmentRequest(token: string, overrides: { iat?: number } = {}): Promise<string> {
@@ -57,7 +60,7 @@ export class FakeDevice {
       ueid: this.ueid,
       machine_id: createHash('sha256').update(this.hostname).digest('hex'),
       hostname: this.hostname,
-      platform: 'linux',
+      platform: this.platform,
       agent_version: '0.1.0',
     })
       .setProtectedHeader({ alg: 'ES256', typ: ENROLL_TYP, jwk: this.publicJwk })
@@ -85,7 +88,7 @@ export class FakeDevice {
       swversion: ['0.1.0'],
       device_id: this.deviceId,
       seq: o.seq ?? ++this.seq,
-      posture: o.posture ?? healthyLinuxPosture(),
+      posture: o.posture ?? fakePosture({ platform: this.platform }),
       ...o.claims,
     };
     const header = { alg: 'ES256', typ: EVIDENCE_TYP, kid: this.kid, ...o.header };

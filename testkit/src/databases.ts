@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshPostgresDatabase } from '../support/postgres.js';
+import { freshPostgresDatabase } from './postgres/fresh-database.js';
 
 /** Both stores every integration test runs against: embedded PGlite and a real PostgreSQL 15. */
 export interface TestDatabase {
