@@ -192,6 +192,8 @@ describe('the agent stream client', () => {
     await waitFor(() => log.lines.some((l) => l.startsWith('report 1 accepted')), 'the first result');
     collector.posture = { ...collector.posture, firewall: { status: 'ok', collected_at: 1, enabled: false, backend: 'nftables', profiles: [] } };
     await waitFor(() => backend.received.length === 2, 'a report after the change');
+    // The reason is logged with the answer, which may come after the report reached the server.
+    await waitFor(() => log.lines.some((l) => l.includes('(posture changed)')), 'the answer to that report');
     agent.stop();
     await agent.done;
     expect(backend.received[1]!.claims.posture.firewall).toMatchObject({ enabled: false });
