@@ -1,9 +1,26 @@
-import type { Backend } from '../context.js';
+import type { PublicKeyCache } from '../keys/public-key-cache.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
 import { Overloaded } from '../store/micro-batch.js';
-import type { IngestResult } from './ingest.js';
+import type { IngestItem, IngestResult } from './ingest.js';
 import { verifyEvidence } from './verify-evidence.js';
+
+/** A queue that takes one item and answers it when its batch is done (store/micro-batch.ts). */
+export interface Queue<I, O> {
+  submit(item: I): Promise<O>;
+}
+
+/** What one exchange needs: the two queues of the hot path, keys, the clock, and where to count and log. */
+export interface ExchangeDeps {
+  batches: { devicesByKid: Queue<string, Device | null>; ingest: Queue<IngestItem, IngestResult> };
+  publicKeys: PublicKeyCache;
+  settings: { maxSkewS: number };
+  metrics: Pick<Metrics, 'attestationsAccepted' | 'attestationsRejected' | 'ingestSeconds'>;
+  log: Logger;
+  now(): number;
+}
 
 /**
  * One attestation, whatever the transport: verify, then store and evaluate. Refusals are
@@ -12,7 +29,7 @@ import { verifyEvidence } from './verify-evidence.js';
  * in it (status, group, expiry) is read again when the report is stored.
  */
 export async function exchangeAttestation(
-  backend: Backend,
+  backend: ExchangeDeps,
   token: string,
   expectedNonce: string | null,
   boundDevice: Device | null,

@@ -105,6 +105,12 @@ describe.each(databaseKinds)('time-driven changes on %s', (kind) => {
     // The compliance API says what was emitted.
     const audit = await server.store.db.selectFrom('audit_log').select('kind').where('device_id', '=', device.deviceId).where('kind', '=', 'device.verdict_changed').execute();
     expect(audit).toHaveLength(2);
+    // Metrics follow the events: the fleet by verdict, events by type, and how far behind each consumer is.
+    await Promise.all(server.consumers.map((c) => c.settle()));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('postern_devices{verdict="unknown",group="employees",platform="linux"} 1');
+    expect(metrics).toMatch(/postern_events_total\{type="device.verdict_changed"\} 2\b/);
+    expect(metrics).toContain('postern_event_consumer_lag_events{consumer="stream-fan-out"} 0');
     session.close();
   });
 

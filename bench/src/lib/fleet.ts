@@ -107,7 +107,7 @@ export function spread(fleet: number, count: number): number[] {
 
 /**
  * Writes `count` enrolled, active devices straight into the database, as enrollment would
- * (`backend/src/enrollment/enroll.ts` inserts the same columns), in batches. The server must
+ * (`backend/src/enrollment/enroll.ts` inserts the same columns, and a first standing), in batches. The server must
  * not be running on a PGlite data directory (PGlite has one process at a time).
  */
 export async function seedDevices(target: { databaseUrl?: string; dataDir: string }, count: number): Promise<{ keySeconds: number; insertSeconds: number }> {
@@ -146,6 +146,12 @@ export async function seedDevices(target: { databaseUrl?: string; dataDir: strin
           })),
         )
         .execute();
+      // Enrollment gives every device its first standing: unknown until it reports.
+      const at = new Date();
+      await store.db
+        .insertInto('device_standing')
+        .values(devices.slice(from, from + batch).map((d) => ({ device_id: d.id, verdict: 'unknown', score: 0, checks: '[]', policy_id: 'default@1', evaluated_at: at, verdict_since: at, next_change_at: null })))
+        .execute();
     }
   } finally {
     await store.close();
@@ -164,7 +170,8 @@ export async function fillPostures(databaseUrl: string): Promise<{ filled: numbe
   await client.connect();
   try {
     const kind = `split_part(d.hostname, '-', 3)`;
-    const templates = `select distinct on (${kind}) ${kind} as k, p.* from device_posture p join devices d on d.id = p.device_id order by ${kind}`;
+    const templates = `select distinct on (${kind}) ${kind} as k, p.*, s.verdict, s.score, s.checks, s.policy_id, s.evaluated_at, s.next_change_at
+      from device_posture p join devices d on d.id = p.device_id join device_standing s on s.device_id = p.device_id order by ${kind}`;
     const missing = `not exists (select 1 from device_posture x where x.device_id = d.id)`;
     await client.query('begin');
     await client.query(
@@ -172,9 +179,14 @@ export async function fillPostures(databaseUrl: string): Promise<{ filled: numbe
        select d.id, 0, t.attested_at, t.received_at, t.posture, t.verdict, t.score
        from devices d join (${templates}) t on t.k = ${kind} where ${missing}`,
     );
+    // The standing as the judge gave it to the template device (the one writer's columns).
+    await client.query(
+      `update device_standing s set verdict = t.verdict, score = t.score, checks = t.checks, policy_id = t.policy_id, evaluated_at = t.evaluated_at, verdict_since = t.evaluated_at, next_change_at = t.next_change_at
+       from devices d join (${templates}) t on t.k = ${kind} where s.device_id = d.id and ${missing}`,
+    );
     const result = await client.query(
-      `insert into device_posture (device_id, seq, attested_at, received_at, posture, verdict, score, checks, policy_id, evaluated_at)
-       select d.id, 0, t.attested_at, t.received_at, t.posture, t.verdict, t.score, t.checks, t.policy_id, t.evaluated_at
+      `insert into device_posture (device_id, seq, attested_at, received_at, posture)
+       select d.id, 0, t.attested_at, t.received_at, t.posture
        from devices d join (${templates}) t on t.k = ${kind} where ${missing}`,
     );
     await client.query('commit');
