@@ -4,7 +4,7 @@ import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
 import type { Metrics } from './metrics/metrics.js';
-import type { PolicyCache } from './policy/policy-cache.js';
+import type { PolicyCache } from './policy-lifecycle/policy-cache.js';
 import type { Database } from './store/schema.js';
 import type { ConnectionRegistry } from './stream/connection-registry.js';
 

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { Backend } from '../context.js';
 import { HttpError } from '../http/http-error.js';
 import { readJson } from '../http/read-json.js';
-import { applyPolicy, previewPolicy, rollbackPolicy } from '../policy/apply.js';
+import { applyPolicy, previewPolicy, rollbackPolicy } from '../policy-lifecycle/apply.js';
 import { groupName, MAX_POLICY_BYTES, parsePolicySource } from '../policy/document.js';
-import { findPolicyVersion, listPolicyVersions } from '../policy/versions.js';
+import { findPolicyVersion, listPolicyVersions } from '../policy-lifecycle/versions.js';
 import { actorOf, asHttpErrors, requireAdmin } from './require-admin.js';
 
 const source = z.string().min(1).max(MAX_POLICY_BYTES);

@@ -3,7 +3,7 @@ import type { Backend } from '../context.js';
 import { ExceptionRefused } from '../exceptions/exceptions.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
-import { PolicyTargetMissing } from '../policy/apply.js';
+import { PolicyTargetMissing } from '../policy-lifecycle/apply.js';
 import { formatProblem, PolicyInvalid } from '../policy/document.js';
 import { authenticateAdmin } from './admin-token.js';
 

@@ -9,7 +9,7 @@ import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { createLogger } from '../logging/logger.js';
 import { startServer, type RunningServer } from '../server.js';
 import { AttestationError } from './attestation-error.js';
-import { applyPolicy } from '../policy/apply.js';
+import { applyPolicy } from '../policy-lifecycle/apply.js';
 import { ingestBatch } from './ingest.js';
 
 describe.each(databaseKinds)('batched ingest on %s', (kind) => {

@@ -1,11 +1,10 @@
 import type { CheckResult, EvidenceClaims, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
 import { signEar } from '../decisions/ear.js';
-import { activeExceptions } from '../exceptions/active.js';
+import { activeExceptions } from '../standing/active-exceptions.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 import { policyRef } from '../policy/evaluate.js';
-import type { PolicyCache } from '../policy/policy-cache.js';
-import type { Policy } from '../policy/types.js';
+import type { Policy, PolicySource } from '../policy/types.js';
 import { judge } from '../standing/judge.js';
 import { recordStandings, type StandingWrite } from '../standing/record.js';
 import { checksOf, enrolledPlatform, toSeconds, verdictOf } from '../store/rows.js';
@@ -16,7 +15,7 @@ import { AttestationError } from './attestation-error.js';
 
 export interface IngestDeps {
   db: Kysely<Database>;
-  policies: PolicyCache;
+  policies: PolicySource;
   keys: ServerKeys;
   issuer: string;
 }
@@ -125,7 +124,7 @@ type Stored =
   | { deviceId: string; verdict: Verdict; score: number; checks: CheckResult[]; changed: IngestResult['changed']; group: string; policy: Policy }
   | { deviceId: string; revoked: boolean; lastSeq: number | null };
 
-async function storeBatch(trx: Kysely<Database>, policies: PolicyCache, items: readonly IngestItem[]): Promise<Stored[]> {
+async function storeBatch(trx: Kysely<Database>, policies: PolicySource, items: readonly IngestItem[]): Promise<Stored[]> {
   const advanced = await trx
     .updateTable('devices')
     .from(

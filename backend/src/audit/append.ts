@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { AuditRow, Database } from '../store/schema.js';
 import type { EventType } from '../events/types.js';
-import { entryHash, GENESIS_HASH } from './chain.js';
+import { JOURNAL_LOCK } from '../store/advisory-locks.js';
+import { entryHash, GENESIS_HASH } from '../store/audit-chain.js';
 
 /** Audit kinds: every event type (journal/record.ts writes both), and the changes that are audited only. */
 export type AuditKind = EventType | 'enrollment_token.created' | 'gateway_key.created';
@@ -13,12 +14,6 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/**
- * Advisory-lock key that serializes appends to the audit chain and the event stream across
- * replicas (any constant unique to this purpose): one lock for both journals, so a transaction
- * that writes both takes it once and their orders agree.
- */
-export const JOURNAL_LOCK = 7_301_002;
 
 /**
  * Appends entries, in order, to the hash-chained audit log. Callers pass their transaction so

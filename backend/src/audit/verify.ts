@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { entryHash, GENESIS_HASH } from './chain.js';
+import { entryHash, GENESIS_HASH } from '../store/audit-chain.js';
 
 export type ChainReport =
   | { ok: true; entries: number; head: { id: number; hash: string } | null }

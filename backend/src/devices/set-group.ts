@@ -1,5 +1,5 @@
 import { uuid } from '@postern/shared';
-import type { PolicyDeps } from '../policy/apply.js';
+import type { PolicyDeps } from '../policy-lifecycle/apply.js';
 import { rejudgeDevices } from '../standing/rejudge.js';
 import type { Device } from '../store/schema.js';
 

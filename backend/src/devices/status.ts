@@ -1,6 +1,6 @@
 import { uuid } from '@postern/shared';
 import type { NewEvent } from '../events/types.js';
-import type { PolicyDeps } from '../policy/apply.js';
+import type { PolicyDeps } from '../policy-lifecycle/apply.js';
 import { rejudgeDevices } from '../standing/rejudge.js';
 import type { Device } from '../store/schema.js';
 

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { deviceKid, ENROLL_TYP, enrollClaims, publicP256Jwk, type EnrollResponse } from '@postern/shared';
 import { describeIssues } from '../http/describe-issues.js';
 import { HttpError } from '../http/http-error.js';
-import type { PolicyCache } from '../policy/policy-cache.js';
+import type { PolicyCache } from '../policy-lifecycle/policy-cache.js';
 import { rejudgeDevices } from '../standing/rejudge.js';
 import type { Database } from '../store/schema.js';
 import { consumeEnrollmentToken } from './tokens.js';

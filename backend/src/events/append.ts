@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { JOURNAL_LOCK } from '../audit/append.js';
+import { JOURNAL_LOCK } from '../store/advisory-locks.js';
 import type { Database } from '../store/schema.js';
 import type { NewEvent } from './types.js';
 

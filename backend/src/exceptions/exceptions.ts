@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { uuid } from '@postern/shared';
 import { toSeconds } from '../store/rows.js';
-import type { PolicyDeps } from '../policy/apply.js';
+import type { PolicyDeps } from '../policy-lifecycle/apply.js';
 import { catalog } from '../policy/catalog.js';
 import { rejudgeDevices } from '../standing/rejudge.js';
 import type { Database, DeviceException } from '../store/schema.js';

@@ -1,10 +1,9 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { sql, type Kysely } from 'kysely';
 import { deviceKid } from '@postern/shared';
+import { FIRST_KEY_LOCK } from '../store/advisory-locks.js';
 import type { Database } from '../store/schema.js';
 
-/** Advisory-lock key for creating the first signing key (any constant unique to this purpose). */
-const FIRST_KEY_LOCK = 7_301_001;
 
 export interface SigningKey {
   kid: string;

@@ -68,3 +68,8 @@ export interface Policy {
   on_unknown: OnUnknown;
   checks: PolicyCheck[];
 }
+
+/** Where the judge gets the policy of a device's group: the active one, kept current by the lifecycle's cache. */
+export interface PolicySource {
+  forGroup(group: string): Policy;
+}

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { NewEvent } from '../events/types.js';
-import type { PolicyCache } from '../policy/policy-cache.js';
 import { toSeconds } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
 import { rejudgeDevices } from './rejudge.js';
+import type { PolicySource } from '../policy/types.js';
 
 export const SWEEP_BATCH = 200;
 
@@ -15,7 +15,7 @@ export const SWEEP_BATCH = 200;
  * verdict read under that lock, so each transition is recorded exactly once. Returns how many
  * devices it judged; a full batch means more are due.
  */
-export async function sweepDue(deps: { db: Kysely<Database>; policies: PolicyCache; now(): number }, limit = SWEEP_BATCH): Promise<number> {
+export async function sweepDue(deps: { db: Kysely<Database>; policies: PolicySource; now(): number }, limit = SWEEP_BATCH): Promise<number> {
   const now = deps.now();
   const at = new Date(now * 1000);
   return deps.db.transaction().execute(async (trx) => {

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { VerdictCause } from '../events/types.js';
-import type { PolicyCache } from '../policy/policy-cache.js';
 import type { Database } from '../store/schema.js';
 import { rejudgeDevices } from './rejudge.js';
 import { selectedDeviceIds, type DeviceSelection } from './selection.js';
+import type { PolicySource } from '../policy/types.js';
 
 export interface ReevaluationReport {
   devices: number;
@@ -19,7 +19,7 @@ export interface ReevaluationReport {
  * event) with `cause` and `reason` by the writer.
  */
 export async function reevaluate(
-  deps: { db: Kysely<Database>; policies: PolicyCache; now(): number },
+  deps: { db: Kysely<Database>; policies: PolicySource; now(): number },
   selection: DeviceSelection,
   why: { cause: VerdictCause; actor: string; reason: string },
   options: { pageSize?: number } = {},

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import { activeExceptions } from '../exceptions/active.js';
+import { activeExceptions } from './active-exceptions.js';
 import type { NewEvent, VerdictCause } from '../events/types.js';
-import type { PolicyCache } from '../policy/policy-cache.js';
 import { checksOf, enrolledPlatform, postureOf, toSeconds, verdictOf } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
 import { judge } from './judge.js';
 import { recordStandings, type Recorded } from './record.js';
+import type { PolicySource } from '../policy/types.js';
 
 export interface RejudgeOptions {
   now: number;
@@ -22,7 +22,7 @@ export interface RejudgeOptions {
  * its group's policy, and stores the result through the one writer. Devices that no longer
  * exist are left out.
  */
-export async function rejudgeDevices(trx: Kysely<Database>, policies: PolicyCache, deviceIds: readonly string[], options: RejudgeOptions): Promise<Recorded[]> {
+export async function rejudgeDevices(trx: Kysely<Database>, policies: PolicySource, deviceIds: readonly string[], options: RejudgeOptions): Promise<Recorded[]> {
   const ids = [...new Set(deviceIds)];
   if (ids.length === 0) {
     if (options.causes?.length) await recordStandings(trx, [], options.now, options.causes);

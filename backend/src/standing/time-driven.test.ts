@@ -8,7 +8,7 @@ import { decide } from '../decisions/decide.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { grantException } from '../exceptions/exceptions.js';
 import { createLogger } from '../logging/logger.js';
-import { applyPolicy } from '../policy/apply.js';
+import { applyPolicy } from '../policy-lifecycle/apply.js';
 import { startServer, type RunningServer } from '../server.js';
 
 /** Contractors: patches block after a minute of grace, reports stay fresh for a day, so each time-driven change can be seen alone. */

@@ -140,7 +140,7 @@ export interface AuditLogTable {
   kind: string;
   device_id: string | null;
   detail: Json<Record<string, unknown>>;
-  /** Hash of the previous entry (64 zeros for the first): see audit/chain.ts. */
+  /** Hash of the previous entry (64 zeros for the first): see store/audit-chain.ts. */
   prev_hash: string;
   /** SHA-256 of this entry's canonical content, `prev_hash` included. */
   hash: string;

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { ConsumerSpec } from '../events/consumer.js';
 import type { StreamEvent } from '../events/types.js';
 import { DEFAULT_SLOT } from '../policy/default-policy.js';
-import type { PolicyCache } from '../policy/policy-cache.js';
+import type { PolicyCache } from '../policy-lifecycle/policy-cache.js';
 import type { Database } from '../store/schema.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 

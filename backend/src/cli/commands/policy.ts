@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { DiffReport } from '../../policy/dry-run.js';
+import type { DiffReport } from '../../policy-lifecycle/dry-run.js';
 import { catalog } from '../../policy/catalog.js';
 import { formatProblem, parsePolicySource, type PolicyProblem } from '../../policy/document.js';
-import type { VersionSummary } from '../../policy/versions.js';
+import type { VersionSummary } from '../../policy-lifecycle/versions.js';
 import { AdminCommandError, adminRequest } from '../admin-client.js';
 import { adminTarget, CommandFailed, dataOption, defaultAuthor, isoTime, jsonOption, print, printTable, serverOption, type AdminFlags } from '../common.js';
 

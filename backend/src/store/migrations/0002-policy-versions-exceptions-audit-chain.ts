@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { entryHash, GENESIS_HASH } from '../../audit/chain.js';
+import { entryHash, GENESIS_HASH } from '../audit-chain.js';
 
 // Migrations take Kysely<unknown>: they must not depend on today's Database type.
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -49,7 +49,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('device_exceptions_device').on('device_exceptions').columns(['device_id', 'until']).execute();
   await db.schema.createIndex('device_exceptions_unprocessed').on('device_exceptions').column('until').where(sql.ref('ended_processed_at'), 'is', null).execute();
 
-  // Hash chain over the audit log (see audit/chain.ts). `at` keeps milliseconds, as JavaScript does,
+  // Hash chain over the audit log (see store/audit-chain.ts). `at` keeps milliseconds, as JavaScript does,
   // so a hash computed when appending matches one recomputed from the stored row.
   await db.schema.alterTable('audit_log').addColumn('prev_hash', 'text').execute();
   await db.schema.alterTable('audit_log').addColumn('hash', 'text').execute();

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../logging/logger.js';
 import type { Database } from '../store/schema.js';
 import { diffPolicy, type DiffReport } from './dry-run.js';
-import { compilePolicy, parsePolicySource, PolicyInvalid, type PolicyDocument, type PolicySourceFormat } from './document.js';
+import { compilePolicy, parsePolicySource, PolicyInvalid, type PolicyDocument, type PolicySourceFormat } from '../policy/document.js';
 import type { PolicyCache } from './policy-cache.js';
 import { reevaluate, type ReevaluationReport } from '../standing/reevaluate.js';
 import { createPolicyVersion, findPolicyVersion } from './versions.js';

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { DEFAULT_SLOT, defaultPolicy } from './default-policy.js';
-import { compilePolicy, documentFromStored } from './document.js';
-import { policyRef } from './evaluate.js';
-import type { Policy } from './types.js';
+import { DEFAULT_SLOT, defaultPolicy } from '../policy/default-policy.js';
+import { compilePolicy, documentFromStored } from '../policy/document.js';
+import { policyRef } from '../policy/evaluate.js';
+import type { Policy } from '../policy/types.js';
 
 /**
  * The active policy of every group, in memory, so judging an attestation needs no query for

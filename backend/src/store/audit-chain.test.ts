@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, entryHash, GENESIS_HASH } from './chain.js';
+import { canonicalJson, entryHash, GENESIS_HASH } from './audit-chain.js';
 
 describe('the audit chain', () => {
   it('serializes content canonically: keys sorted at every depth, no whitespace', () => {

@@ -1,13 +1,13 @@
 import type { CheckResult, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { activeExceptions } from '../exceptions/active.js';
+import { activeExceptions } from '../standing/active-exceptions.js';
 import { judge } from '../standing/judge.js';
 import { selectedDeviceIds, type DeviceSelection } from '../standing/selection.js';
 import { checksOf, enrolledPlatform, postureOf, toSeconds, verdictOf } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
-import { policyRef } from './evaluate.js';
+import { policyRef } from '../policy/evaluate.js';
 import type { PolicyCache } from './policy-cache.js';
-import type { Policy } from './types.js';
+import type { Policy } from '../policy/types.js';
 
 type Status = CheckResult['status'] | 'absent';
 

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { recordEvents } from '../journal/record.js';
+import { POLICY_VERSION_LOCK } from '../store/advisory-locks.js';
 import type { Database, PolicyVersion } from '../store/schema.js';
-import { DEFAULT_SLOT, defaultPolicyRaw, defaultPolicySource } from './default-policy.js';
-import type { PolicySourceFormat } from './document.js';
+import { DEFAULT_SLOT, defaultPolicyRaw, defaultPolicySource } from '../policy/default-policy.js';
+import type { PolicySourceFormat } from '../policy/document.js';
 
-/** Advisory-lock namespace for numbering a group's versions (the second key is the group's hash). */
-const POLICY_VERSION_LOCK = 7_301_003;
 
 export interface NewPolicyVersion {
   group: string;
