@@ -3,14 +3,13 @@ import * as initial from './migrations/0001-initial.js';
 import * as policyVersions from './migrations/0002-policy-versions-exceptions-audit-chain.js';
 import * as standingAndEvents from './migrations/0003-standing-and-events.js';
 import type { Database } from './schema.js';
-
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
 
-const migrations: Record<string, Migration> = {
+const migrations = {
   '0001-initial': initial,
   '0002-policy-versions-exceptions-audit-chain': policyVersions,
   '0003-standing-and-events': standingAndEvents,
-};
+} satisfies Record<string, Migration>;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
@@ -18,10 +17,10 @@ export class MigrationError extends Error {
   readonly code = 'migration_failed';
 }
 
-/** Brings the schema to the latest version; safe to run from several replicas at once (Kysely takes a lock). */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+/** Brings the schema to the latest version (or to `upTo`, for tests of a migration); safe to run from several replicas at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Kysely<Database>, upTo?: keyof typeof migrations): Promise<string[]> {
   const migrator = new Migrator({ db, provider, migrationTableName: 'postern_migrations', migrationLockTableName: 'postern_migrations_lock' });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new MigrationError(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -29,10 +29,10 @@ const INT8 = 20;
  * Opens PostgreSQL when a URL is given, else the embedded PGlite database in `dataDir`,
  * and migrates it. One SQL dialect, one set of migrations for both.
  */
-export async function openStore(options: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number }): Promise<Store> {
+export async function openStore(options: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number; migrateUpTo?: Parameters<typeof migrateToLatest>[1] }): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir);
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, options.migrateUpTo);
   } catch (error) {
     await store.close();
     throw error;
