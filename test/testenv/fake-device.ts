@@ -11,6 +11,7 @@ import {
   SUBPROTOCOL,
   type EnrollResponse,
   type Posture,
+  type ProblemDetails,
   type ServerFrame,
 } from '@postern/shared';
 import { healthyLinuxPosture } from './postures.js';
@@ -64,13 +65,13 @@ export class FakeDevice {
       .sign(this.privateKey);
   }
 
-  async enroll(serverUrl: string, token: string): Promise<{ status: number; body: EnrollResponse & { error?: { code: string; message: string } } }> {
+  async enroll(serverUrl: string, token: string): Promise<{ status: number; body: EnrollResponse & Partial<Omit<ProblemDetails, 'status'>> }> {
     const response = await fetch(`${serverUrl}/v1/enroll`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ request: await this.enrollmentRequest(token) }),
     });
-    const body = (await response.json()) as EnrollResponse & { error?: { code: string; message: string } };
+    const body = (await response.json()) as EnrollResponse & Partial<Omit<ProblemDetails, 'status'>>;
     if (response.status === 201) this.deviceId = body.device_id;
     return { status: response.status, body };
   }

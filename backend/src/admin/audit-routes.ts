@@ -23,7 +23,7 @@ export function auditRoutes(router: Router, backend: Backend): void {
 
   router.get('/v1/admin/audit', admin, async (ctx) => {
     const parsed = listQuery.safeParse(ctx.query);
-    if (!parsed.success) throw new HttpError(400, 'malformed', `bad filter: ${describeIssues(parsed.error.issues)}`);
+    if (!parsed.success) throw new HttpError('malformed', `bad filter: ${describeIssues(parsed.error.issues)}`);
     const q = parsed.data;
     ctx.body = {
       entries: await listAudit(backend.db, {

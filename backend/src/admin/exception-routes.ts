@@ -25,7 +25,7 @@ export function exceptionRoutes(router: Router, backend: Backend): void {
 
   router.get('/v1/admin/exceptions', admin, async (ctx) => {
     const device = typeof ctx.query.device === 'string' ? ctx.query.device : undefined;
-    if (device !== undefined && !uuid.safeParse(device).success) throw new HttpError(400, 'malformed', `"${device}" is not a device id`);
+    if (device !== undefined && !uuid.safeParse(device).success) throw new HttpError('malformed', `"${device}" is not a device id`);
     const includeEnded = ctx.query.all === '1' || ctx.query.all === 'true';
     ctx.body = { exceptions: await listExceptions(backend.db, { ...(device ? { deviceId: device } : {}), includeEnded }, backend.now()) };
   });

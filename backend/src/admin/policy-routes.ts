@@ -50,7 +50,7 @@ export function policyRoutes(router: Router, backend: Backend): void {
     const body = await readJson(ctx, rollbackBody);
     const actor = actorOf(ctx);
     const result = await rollbackPolicy(backend, { group, version: body.version, message: body.message, author: body.author ?? actor, actor });
-    if (!result) throw new HttpError(404, 'unknown_policy_version', `group ${group} has no policy version ${body.version}`);
+    if (!result) throw new HttpError('unknown_policy_version', `group ${group} has no policy version ${body.version}`);
     ctx.status = 201;
     ctx.body = result;
   });
@@ -64,11 +64,11 @@ export function policyRoutes(router: Router, backend: Backend): void {
     const group = parseGroup(ctx.params.group);
     const raw = ctx.query.version;
     const version = typeof raw === 'string' ? Number(raw) : undefined;
-    if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new HttpError(400, 'malformed', 'version must be a whole number of at least 1');
+    if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new HttpError('malformed', 'version must be a whole number of at least 1');
     const row = await findPolicyVersion(backend.db, group, version);
     if (!row) {
       const effective = backend.policies.forGroup(group);
-      throw new HttpError(404, 'unknown_policy_version', version === undefined ? `group ${group} has no policy of its own: it is judged by ${effective.id}@${effective.version}` : `group ${group} has no policy version ${version}`);
+      throw new HttpError('unknown_policy_version', version === undefined ? `group ${group} has no policy of its own: it is judged by ${effective.id}@${effective.version}` : `group ${group} has no policy version ${version}`);
     }
     ctx.body = {
       group: row.group_name,
@@ -88,6 +88,6 @@ export function policyRoutes(router: Router, backend: Backend): void {
 
 function parseGroup(value: string | undefined): string {
   const parsed = groupName.safeParse(value);
-  if (!parsed.success) throw new HttpError(400, 'malformed', `"${value}" is not a group name: letters, digits, ".", "_" and "-" only`);
+  if (!parsed.success) throw new HttpError('malformed', `"${value}" is not a group name: letters, digits, ".", "_" and "-" only`);
   return parsed.data;
 }

@@ -55,14 +55,14 @@ export function adminRoutes(router: Router, backend: Backend): void {
 
   router.get('/v1/admin/devices/:id', requireAdmin, async (ctx) => {
     const decision = await decide(backend.db, backend.policies, ctx.params.id ?? '', backend.now());
-    if (!decision) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
+    if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     ctx.body = { ...deviceView(decision.device), verdict: decision.verdict, score: decision.score, checks: decision.checks, policy: decision.policy, evaluated_at: decision.evaluated_at, expires_at_verdict: decision.expires_at };
   });
 
   router.post('/v1/admin/devices/:id/group', requireAdmin, async (ctx) => {
     const body = await readJson(ctx, setGroupBody);
     const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, actor: actorOf(ctx) });
-    if (!device) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
+    if (!device) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     const decision = await decide(backend.db, backend.policies, device.id, backend.now());
     ctx.body = { ...deviceView(device), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0, policy: decision?.policy ?? null };
   });
@@ -82,11 +82,11 @@ export function adminRoutes(router: Router, backend: Backend): void {
 }
 
 async function changeStatus(backend: Backend, id: string, to: 'active' | 'revoked', actor: string): Promise<Device> {
-  if (!uuid.safeParse(id).success) throw new HttpError(404, 'unknown_device', `no device ${id}`);
+  if (!uuid.safeParse(id).success) throw new HttpError('unknown_device', `no device ${id}`);
   return backend.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('devices').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-    if (!current) throw new HttpError(404, 'unknown_device', `no device ${id}`);
-    if (to === 'active' && current.status !== 'pending_approval') throw new HttpError(409, 'not_pending', `device ${id} is ${current.status}, not awaiting approval`);
+    if (!current) throw new HttpError('unknown_device', `no device ${id}`);
+    if (to === 'active' && current.status !== 'pending_approval') throw new HttpError('not_pending', `device ${id} is ${current.status}, not awaiting approval`);
     if (to === 'revoked' && current.status === 'revoked') return current;
     const now = new Date(backend.now() * 1000);
     const updated = await trx

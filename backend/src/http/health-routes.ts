@@ -8,7 +8,7 @@ export function healthRoutes(router: Router, backend: Backend): void {
     try {
       await sql`select 1`.execute(backend.db);
     } catch {
-      throw new HttpError(503, 'database_unavailable', 'the database does not answer');
+      throw new HttpError('database_unavailable', 'the database does not answer');
     }
     ctx.body = { status: 'ok' };
   });
