@@ -10,6 +10,7 @@ import { authzRoutes } from '../decisions/authz-route.js';
 import { complianceRoutes } from '../decisions/compliance-route.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
+import { requestDuration } from '../metrics/request-duration.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 
@@ -29,6 +30,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean }): K
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit
 
+  app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(errorHandler(backend.log));
   app.use(async (ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');
