@@ -13,6 +13,7 @@ import { readJson } from '../http/read-json.js';
 import { groupName as name } from '../policy/document.js';
 import type { Device } from '../store/schema.js';
 import { actorOf, requireAdmin as adminGuard } from './require-admin.js';
+import type { DeviceView } from './response-schemas.js';
 
 export const newTokenBody = z.object({
   group: name,
@@ -22,8 +23,8 @@ export const newTokenBody = z.object({
   owner: z.string().trim().min(1).max(200).nullable().default(null),
   approval: z.boolean().default(false),
 });
-const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
-const setGroupBody = z.object({ group: name });
+export const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
+export const setGroupBody = z.object({ group: name });
 
 /** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
 export function adminRoutes(router: Router, backend: Backend): void {
@@ -100,7 +101,7 @@ async function changeStatus(backend: Backend, id: string, to: 'active' | 'revoke
   });
 }
 
-function deviceView(d: Device) {
+function deviceView(d: Device): DeviceView {
   return {
     device_id: d.id,
     hostname: d.hostname,

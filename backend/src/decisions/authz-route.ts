@@ -1,6 +1,7 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
-import { isAllowed } from '@postern/shared';
+import { checkResult, isAllowed, problemDetails, uuid, verdict } from '@postern/shared';
+import { z } from 'zod';
 import type { Backend } from '../context.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
@@ -8,6 +9,18 @@ import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
 import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
 import { EarInvalid, verifyEar } from './ear.js';
+
+const score = z.number().int().min(0).max(100);
+/** 200: the device may pass. */
+export const authzAllowed = z.object({ allow: z.literal(true), device_id: uuid, verdict, score });
+/** 403: problem details naming the failing checks, for a gateway that shows the body to the user. */
+export const authzDenied = problemDetails.extend({
+  code: z.literal('not_compliant'),
+  device_id: uuid,
+  verdict,
+  score,
+  failing: z.array(checkResult.pick({ id: true, status: true, message: true, remediation: true })),
+});
 
 /**
  * `GET /v1/authz`: forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
@@ -54,7 +67,8 @@ export function authzRoutes(router: Router, backend: Backend): void {
     if (isAllowed(decision.verdict)) {
       backend.metrics.authz.inc({ outcome: 'allowed' });
       ctx.status = 200;
-      ctx.body = { allow: true, device_id: decision.device.id, verdict: decision.verdict, score: decision.score };
+      const body: z.infer<typeof authzAllowed> = { allow: true, device_id: decision.device.id, verdict: decision.verdict, score: decision.score };
+      ctx.body = body;
       return;
     }
     backend.metrics.authz.inc({ outcome: 'denied' });

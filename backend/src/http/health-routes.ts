@@ -1,7 +1,10 @@
 import type { Router } from '@koa/router';
 import { sql } from 'kysely';
+import { z } from 'zod';
 import type { Backend } from '../context.js';
 import { HttpError } from './http-error.js';
+
+export const healthResponse = z.object({ status: z.literal('ok') });
 
 export function healthRoutes(router: Router, backend: Backend): void {
   router.get('/healthz', async (ctx) => {
