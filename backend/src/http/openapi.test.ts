@@ -4,11 +4,12 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Router } from '@koa/router';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
 import { FakeDevice } from '../../../test/testenv/fake-device.js';
 import { createLogger } from '../logging/logger.js';
 import { startServer, type RunningServer } from '../server.js';
+import { Overloaded } from '../store/micro-batch.js';
 import { createApp } from './app.js';
 
 type Json = Record<string, unknown>;
@@ -144,7 +145,7 @@ describe('the OpenAPI document', () => {
     expect(missing).toEqual([]);
   });
 
-  it('answers problem details for an unknown route, a wrong method and a body too large', async () => {
+  it('answers problem details for an unknown route, a wrong or unknown method and a body too large', async () => {
     const problem = (r: Response) => {
       expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       return r.json();
@@ -156,6 +157,9 @@ describe('the OpenAPI document', () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toMatch(/POST/);
     expect(await problem(wrongMethod)).toMatchObject({ type: 'urn:postern:problem:method_not_allowed', status: 405, code: 'method_not_allowed' });
+    const unimplemented = await send('PROPFIND', `${server.url}/healthz`, {});
+    expect(unimplemented.status).toBe(501);
+    expect(await problem(unimplemented)).toMatchObject({ type: 'urn:postern:problem:not_implemented', status: 501, code: 'not_implemented' });
     const large = await fetch(`${server.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request: 'x'.repeat(70_000) }) });
     expect(large.status).toBe(413);
     expect(await problem(large)).toMatchObject({ code: 'too_large', title: 'Body too large', status: 413 });
@@ -208,6 +212,15 @@ describe('the OpenAPI document', () => {
       await send(method, authz, headers).then((r) => contract.check(r, method, '/v1/authz'));
       await send(method, authz, headers).then((r) => contract.check(r, method, '/v1/authz')); // the proof is spent
     }
+
+    // At capacity, forward-auth answers 429 rate_limited with Retry-After, never a status gateways misread.
+    const { dpopJtis } = server.backend.batches;
+    const submit = vi.spyOn(dpopJtis, 'submit').mockRejectedValue(new Overloaded('20000 proofs waiting'));
+    const overloaded = await send('GET', authz, { authorization: `DPoP ${result.token}`, dpop: await device.dpopProof(authz, result.token) });
+    submit.mockRestore();
+    expect(overloaded.status).toBe(429);
+    expect(overloaded.headers.get('retry-after')).toBe('1');
+    expect(await contract.check(overloaded, 'GET', '/v1/authz')).toMatchObject({ code: 'rate_limited', type: 'urn:postern:problem:rate_limited' });
 
     // Devices.
     const D = '/v1/admin/devices/{id}';
