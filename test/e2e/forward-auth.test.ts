@@ -56,7 +56,9 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
     expect((await ask({ authorization: `DPoP ${token}`, dpop: proof })).status).toBe(200);
     const replay = await ask({ authorization: `DPoP ${token}`, dpop: proof });
     expect(replay.status).toBe(401);
-    expect(((await replay.json()) as { error: { message: string } }).error.message).toMatch(/already used/);
+    expect(replay.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(replay.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_dpop_proof", error_description="[^"]*already used[^"]*", algs="ES256"$/);
+    expect(await replay.json()).toMatchObject({ type: 'urn:postern:problem:invalid_dpop_proof', title: 'Invalid DPoP proof', status: 401, code: 'invalid_dpop_proof', detail: expect.stringMatching(/already used/) });
   });
 
   it('refuses proofs that are stale, for another token, or signed by another key', async () => {
@@ -75,11 +77,19 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
     const { device, token } = await deviceWithResult();
     const missing = await ask({});
     expect(missing.status).toBe(401);
-    expect(missing.headers.get('www-authenticate')).toMatch(/DPoP/);
+    // No credentials presented: a bare challenge, without an error (RFC 6750 §3.1, RFC 9449 §7.1).
+    expect(missing.headers.get('www-authenticate')).toBe('DPoP algs="ES256"');
+    expect(await missing.json()).toMatchObject({ status: 401, code: 'unauthorized' });
     expect((await ask({ authorization: `Bearer ${token}` })).status).toBe(401);
+    const noProof = await ask({ authorization: `DPoP ${token}` });
+    expect(noProof.status).toBe(401);
+    expect(noProof.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_dpop_proof", /);
     const [header, payload] = token.split('.');
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
-    expect((await ask({ authorization: `DPoP ${unsigned}`, dpop: await device.dpopProof(authz, unsigned) })).status).toBe(401);
+    const refused = await ask({ authorization: `DPoP ${unsigned}`, dpop: await device.dpopProof(authz, unsigned) });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token", error_description="[^"]+", algs="ES256"$/);
+    expect(await refused.json()).toMatchObject({ code: 'invalid_token', type: 'urn:postern:problem:invalid_token' });
     const selfSigned = await new SignJWT(JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as Record<string, unknown>)
       .setProtectedHeader(JSON.parse(Buffer.from(header ?? '', 'base64url').toString()) as { alg: string })
       .sign(device.privateKey);
@@ -91,7 +101,9 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
     const response = await ask({ authorization: `DPoP ${token}`, dpop: await device.dpopProof(authz, token) });
     expect(response.status).toBe(403);
     expect(response.headers.get('x-postern-verdict')).toBe('noncompliant');
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const body = (await response.json()) as { failing: Array<{ id: string; remediation: string }> };
+    expect(body).toMatchObject({ type: 'urn:postern:problem:not_compliant', status: 403, code: 'not_compliant', verdict: 'noncompliant', device_id: device.deviceId, detail: expect.stringMatching(/noncompliant/) });
     expect(body.failing).toEqual([expect.objectContaining({ id: 'disk_encryption.system_volume', remediation: expect.stringMatching(/LUKS/) })]);
   });
 

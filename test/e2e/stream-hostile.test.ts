@@ -174,7 +174,7 @@ describe.each(databaseKinds)('the agent stream on %s refuses hostile input', (ki
     const results = await Promise.all(devices.map((d) => d.enroll(server.url, token)));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     const refused = results.filter((r) => r.status !== 201);
-    expect(refused.every((r) => r.status === 401 && r.body.error?.code === 'invalid_token')).toBe(true);
+    expect(refused.every((r) => r.status === 401 && r.body.code === 'invalid_token' && r.body.type === 'urn:postern:problem:invalid_token')).toBe(true);
   });
 
   it('refuses a used-up, expired or unknown enrollment token with one message, and a second enrollment of the same key with 409', async () => {
@@ -186,7 +186,7 @@ describe.each(databaseKinds)('the agent stream on %s refuses hostile input', (ki
     const unknown = await other.enroll(server.url, `pet_${randomBytes(32).toString('hex')}`);
     expect(reused.status).toBe(401);
     expect(unknown.status).toBe(401);
-    expect(reused.body.error?.message).toBe(unknown.body.error?.message);
+    expect(reused.body.detail).toBe(unknown.body.detail);
     expect((await device.enroll(server.url, await server.enrollmentToken())).status).toBe(409);
   });
 

@@ -12,6 +12,7 @@ import {
   type EnrollResponse,
   type Platform,
   type Posture,
+  type ProblemDetails,
   type ServerFrame,
 } from '@postern/shared';
 import { fakePosture } from './postures/index.js';
@@ -67,13 +68,13 @@ export class FakeDevice {
       .sign(this.privateKey);
   }
 
-  async enroll(serverUrl: string, token: string): Promise<{ status: number; body: EnrollResponse & { error?: { code: string; message: string } } }> {
+  async enroll(serverUrl: string, token: string): Promise<{ status: number; body: EnrollResponse & Partial<Omit<ProblemDetails, 'status'>> }> {
     const response = await fetch(`${serverUrl}/v1/enroll`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ request: await this.enrollmentRequest(token) }),
     });
-    const body = (await response.json()) as EnrollResponse & { error?: { code: string; message: string } };
+    const body = (await response.json()) as EnrollResponse & Partial<Omit<ProblemDetails, 'status'>>;
     if (response.status === 201) this.deviceId = body.device_id;
     return { status: response.status, body };
   }

@@ -1,14 +1,14 @@
 import type { Router } from '@koa/router';
-import { describeIssues } from '../http/describe-issues.js';
 import { uuid } from '@postern/shared';
 import { z } from 'zod';
 import { listAudit } from '../audit/list.js';
 import { verifyAuditChain } from '../audit/verify.js';
 import type { Backend } from '../context.js';
-import { HttpError } from '../http/http-error.js';
+import { readQuery } from '../http/read-query.js';
+import { auditChainReport, auditList } from './response-schemas.js';
 import { requireAdmin } from './require-admin.js';
 
-const listQuery = z.object({
+export const auditListQuery = z.object({
   device: uuid.optional(),
   actor: z.string().max(200).optional(),
   kind: z.string().max(100).optional(),
@@ -22,10 +22,8 @@ export function auditRoutes(router: Router, backend: Backend): void {
   const admin = requireAdmin(backend);
 
   router.get('/v1/admin/audit', admin, async (ctx) => {
-    const parsed = listQuery.safeParse(ctx.query);
-    if (!parsed.success) throw new HttpError(400, 'malformed', `bad filter: ${describeIssues(parsed.error.issues)}`);
-    const q = parsed.data;
-    ctx.body = {
+    const q = readQuery(ctx, auditListQuery);
+    const body: z.infer<typeof auditList> = {
       entries: await listAudit(backend.db, {
         ...(q.device ? { deviceId: q.device } : {}),
         ...(q.actor ? { actor: q.actor } : {}),
@@ -35,9 +33,11 @@ export function auditRoutes(router: Router, backend: Backend): void {
         ...(q.limit !== undefined ? { limit: q.limit } : {}),
       }),
     };
+    ctx.body = body;
   });
 
   router.get('/v1/admin/audit/verify', admin, async (ctx) => {
-    ctx.body = await verifyAuditChain(backend.db);
+    const body: z.infer<typeof auditChainReport> = await verifyAuditChain(backend.db);
+    ctx.body = body;
   });
 }

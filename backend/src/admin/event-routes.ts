@@ -3,12 +3,13 @@ import { uuid } from '@postern/shared';
 import { z } from 'zod';
 import type { Backend } from '../context.js';
 import { readEvents } from '../events/read.js';
-import { eventTypes } from '../events/types.js';
-import { describeIssues } from '../http/describe-issues.js';
-import { HttpError } from '../http/http-error.js';
+import { eventTypes, streamEvent } from '../events/types.js';
+import { readQuery } from '../http/read-query.js';
 import { requireAdmin } from './require-admin.js';
 
-const listQuery = z.object({
+export const eventList = z.object({ events: z.array(streamEvent), next: z.number().int().nonnegative() });
+
+export const eventListQuery = z.object({
   after: z.coerce.number().int().nonnegative().default(0),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   device: uuid.optional(),
@@ -18,9 +19,8 @@ const listQuery = z.object({
 /** The event stream, read from a position: what a tool outside Postern follows (docs/events.md). */
 export function eventRoutes(router: Router, backend: Backend): void {
   router.get('/v1/admin/events', requireAdmin(backend), async (ctx) => {
-    const parsed = listQuery.safeParse(ctx.query);
-    if (!parsed.success) throw new HttpError(400, 'malformed', `bad query: ${describeIssues(parsed.error.issues)}`);
-    const q = parsed.data;
-    ctx.body = await readEvents(backend.db, { after: q.after, limit: q.limit, ...(q.device ? { deviceId: q.device } : {}), ...(q.type ? { type: q.type } : {}) });
+    const q = readQuery(ctx, eventListQuery);
+    const body: z.infer<typeof eventList> = await readEvents(backend.db, { after: q.after, limit: q.limit, ...(q.device ? { deviceId: q.device } : {}), ...(q.type ? { type: q.type } : {}) });
+    ctx.body = body;
   });
 }

@@ -12,7 +12,7 @@ export function requireAdmin(backend: Backend): Middleware {
   return async (ctx, next) => {
     const presented = credentialOf(ctx, 'Bearer');
     const admin = presented ? await authenticateAdmin(backend.db, presented) : null;
-    if (!admin) throw new HttpError(401, 'unauthorized', 'the admin token is missing or wrong: it is in the file admin-token in the server data directory', { 'www-authenticate': 'Bearer' });
+    if (!admin) throw new HttpError('unauthorized', 'the admin token is missing or wrong: it is in the file admin-token in the server data directory', { headers: { 'www-authenticate': 'Bearer' } });
     ctx.state.actor = `admin:${admin.name}`;
     ctx.set('cache-control', 'no-store');
     await next();
@@ -27,10 +27,10 @@ export async function asHttpErrors<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof PolicyInvalid) {
-      throw new HttpError(400, 'invalid_policy', `the policy is invalid: ${error.problems.slice(0, 5).map(formatProblem).join('; ')}${error.problems.length > 5 ? ` (and ${error.problems.length - 5} more)` : ''}`, {}, { problems: error.problems });
+      throw new HttpError('invalid_policy', `the policy is invalid: ${error.problems.slice(0, 5).map(formatProblem).join('; ')}${error.problems.length > 5 ? ` (and ${error.problems.length - 5} more)` : ''}`, { extra: { problems: error.problems } });
     }
-    if (error instanceof PolicyTargetMissing) throw new HttpError(400, error.code, error.message);
-    if (error instanceof ExceptionRefused) throw new HttpError(error.status, error.code, error.message);
+    if (error instanceof PolicyTargetMissing) throw new HttpError(error.code, error.message);
+    if (error instanceof ExceptionRefused) throw new HttpError(error.code, error.message);
     throw error;
   }
 }

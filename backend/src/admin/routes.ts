@@ -12,6 +12,7 @@ import { readJson } from '../http/read-json.js';
 import { groupName as name } from '../policy/document.js';
 import type { Device } from '../store/schema.js';
 import { actorOf, requireAdmin as adminGuard } from './require-admin.js';
+import type { DeviceView } from './response-schemas.js';
 
 export const newTokenBody = z.object({
   group: name,
@@ -21,9 +22,9 @@ export const newTokenBody = z.object({
   owner: z.string().trim().min(1).max(200).nullable().default(null),
   approval: z.boolean().default(false),
 });
-const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
-const setGroupBody = z.object({ group: name });
-const denyBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
+export const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
+export const setGroupBody = z.object({ group: name });
+export const denyBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
 /** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
 export function adminRoutes(router: Router, backend: Backend): void {
@@ -54,14 +55,14 @@ export function adminRoutes(router: Router, backend: Backend): void {
 
   router.get('/v1/admin/devices/:id', requireAdmin, async (ctx) => {
     const decision = await decide(backend.db, ctx.params.id ?? '');
-    if (!decision) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
+    if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     ctx.body = { ...deviceView(decision.device), verdict: decision.verdict, score: decision.score, checks: decision.checks, policy: decision.policy, evaluated_at: decision.evaluated_at, expires_at_verdict: decision.expires_at };
   });
 
   router.post('/v1/admin/devices/:id/group', requireAdmin, async (ctx) => {
     const body = await readJson(ctx, setGroupBody);
     const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, actor: actorOf(ctx) });
-    if (!device) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
+    if (!device) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     const decision = await decide(backend.db, device.id);
     ctx.body = { ...deviceView(device), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0, policy: decision?.policy ?? null };
   });
@@ -73,14 +74,14 @@ export function adminRoutes(router: Router, backend: Backend): void {
         const device = await changeDeviceStatus(backend, { deviceId: ctx.params.id ?? '', change, actor: actorOf(ctx), ...(body.reason ? { reason: body.reason } : {}) });
         ctx.body = deviceView(device);
       } catch (error) {
-        if (error instanceof StatusRefused) throw new HttpError(error.code === 'unknown_device' ? 404 : 409, error.code, error.message);
+        if (error instanceof StatusRefused) throw new HttpError(error.code, error.message);
         throw error;
       }
     });
   }
 }
 
-function deviceView(d: Device) {
+function deviceView(d: Device): DeviceView {
   return {
     device_id: d.id,
     hostname: d.hostname,

@@ -7,17 +7,6 @@ import { consumeHttpNonce, issueHttpNonce } from '../nonces/nonce.js';
 import { AttestationError } from './attestation-error.js';
 import { exchangeAttestation } from './exchange.js';
 
-const STATUS: Record<AttestationError['code'], number> = {
-  bad_signature: 401,
-  unknown_key: 401,
-  stale_nonce: 401,
-  replayed_seq: 409,
-  clock_skew: 400,
-  schema: 400,
-  revoked: 403,
-  rate_limited: 429,
-};
-
 /** The attestation exchange over plain HTTPS, for networks whose proxies break WebSocket. */
 export function attestationRoutes(router: Router, backend: Backend): void {
   router.get('/v1/nonce', async (ctx) => {
@@ -36,7 +25,8 @@ export function attestationRoutes(router: Router, backend: Backend): void {
       ctx.body = { seq: result.seq, verdict: result.verdict, score: result.score, checks: result.checks, token: result.token, nonce: await issueHttpNonce(backend.db, backend.now()) };
     } catch (error) {
       if (!(error instanceof AttestationError)) throw error;
-      throw new HttpError(STATUS[error.code], error.code, error.message);
+      // The shared table gives each protocol code its one status; capacity says when to retry.
+      throw new HttpError(error.code, error.message, error.code === 'rate_limited' ? { headers: { 'retry-after': '2' } } : {});
     }
   });
 }

@@ -1,9 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { problemDetails } from '@postern/shared';
 import { ADMIN_TOKEN_FILE, readAdminTokenFile } from '../admin/admin-token.js';
 import { SERVER_INFO_FILE } from '../server.js';
 
-export class AdminCommandError extends Error {}
+/** A refused admin call or an unreachable server; `code` is the server's problem code when it sent one. */
+export class AdminCommandError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface AdminTarget {
   url: string;
@@ -49,8 +58,9 @@ export async function adminRequest<T = unknown>(target: AdminTarget, method: 'GE
     throw new AdminCommandError(`postern-server answered ${response.status} with a body that is not JSON`);
   }
   if (!response.ok) {
-    const message = (json as { error?: { message?: string } }).error?.message ?? `HTTP ${response.status}`;
-    throw new AdminCommandError(message);
+    const problem = problemDetails.safeParse(json);
+    if (!problem.success) throw new AdminCommandError(`postern-server answered HTTP ${response.status} without problem details: is ${target.url} a Postern server?`);
+    throw new AdminCommandError(problem.data.detail, problem.data.code);
   }
   return json as T;
 }

@@ -11,10 +11,10 @@ export function complianceRoutes(router: Router, backend: Backend): void {
   router.get('/v1/devices/:id/compliance', async (ctx) => {
     const key = credentialOf(ctx, 'Bearer');
     if (!key || !(await authenticateGateway(backend.db, key))) {
-      throw new HttpError(401, 'unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', { 'www-authenticate': 'Bearer' });
+      throw new HttpError('unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', { headers: { 'www-authenticate': 'Bearer' } });
     }
     const decision = await decide(backend.db, ctx.params.id ?? '');
-    if (!decision) throw new HttpError(404, 'unknown_device', `no device ${ctx.params.id}`);
+    if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     ctx.set('cache-control', 'no-store');
     const body: ComplianceResponse = {
       device_id: decision.device.id,

@@ -20,37 +20,37 @@ export async function enrollDevice(deps: { db: Kysely<Database>; policies: Polic
   try {
     header = decodeProtectedHeader(request);
   } catch {
-    throw new HttpError(400, 'malformed', 'the enrollment request is not a readable JWS');
+    throw new HttpError('malformed', 'the enrollment request is not a readable JWS');
   }
-  if (header.alg !== 'ES256') throw new HttpError(400, 'bad_signature', `algorithm ${JSON.stringify(header.alg)} is refused: enrollment requests must be signed ES256`);
-  if (header.typ !== ENROLL_TYP) throw new HttpError(400, 'malformed', `the JWS header typ must be "${ENROLL_TYP}"`);
+  if (header.alg !== 'ES256') throw new HttpError('bad_signature', `algorithm ${JSON.stringify(header.alg)} is refused: enrollment requests must be signed ES256`);
+  if (header.typ !== ENROLL_TYP) throw new HttpError('malformed', `the JWS header typ must be "${ENROLL_TYP}"`);
   const jwk = publicP256Jwk.safeParse(header.jwk);
-  if (!jwk.success) throw new HttpError(400, 'malformed', 'the JWS header must carry the device public key as a P-256 "jwk" without private members');
+  if (!jwk.success) throw new HttpError('malformed', 'the JWS header must carry the device public key as a P-256 "jwk" without private members');
 
   let payload: Uint8Array;
   try {
     ({ payload } = await compactVerify(request, await importJWK(jwk.data, 'ES256'), { algorithms: ['ES256'] }));
   } catch {
-    throw new HttpError(400, 'bad_signature', 'the enrollment request signature does not verify with its embedded key');
+    throw new HttpError('bad_signature', 'the enrollment request signature does not verify with its embedded key');
   }
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(payload));
   } catch {
-    throw new HttpError(400, 'malformed', 'the enrollment claims are not JSON');
+    throw new HttpError('malformed', 'the enrollment claims are not JSON');
   }
   const parsed = enrollClaims.safeParse(json);
-  if (!parsed.success) throw new HttpError(400, 'malformed', `the enrollment claims do not match the protocol: ${describeIssues(parsed.error.issues)}`);
+  if (!parsed.success) throw new HttpError('malformed', `the enrollment claims do not match the protocol: ${describeIssues(parsed.error.issues)}`);
   const claims = parsed.data;
-  if (Math.abs(options.now - claims.iat) > MAX_SKEW_S) throw new HttpError(400, 'clock_skew', `iat is ${claims.iat - options.now} s away from the server's clock: synchronise the device clock`);
+  if (Math.abs(options.now - claims.iat) > MAX_SKEW_S) throw new HttpError('clock_skew', `iat is ${claims.iat - options.now} s away from the server's clock: synchronise the device clock`);
 
   const kid = await deviceKid(jwk.data);
   return db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('devices').select('id').where('kid', '=', kid).executeTakeFirst();
     // Checked before spending the token, so a retried enrollment does not burn a use.
-    if (existing) throw new HttpError(409, 'already_enrolled', `this key is already enrolled as device ${existing.id}`);
+    if (existing) throw new HttpError('already_enrolled', `this key is already enrolled as device ${existing.id}`);
     const token = await consumeEnrollmentToken(trx, claims.enrollment_token, options.now);
-    if (!token) throw new HttpError(401, 'invalid_token', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    if (!token) throw new HttpError('invalid_token', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
     const expiresAt = token.device_ttl_s === null ? null : new Date((options.now + token.device_ttl_s) * 1000);
     const status = token.requires_approval ? 'pending_approval' : 'active';
     const device = await trx
@@ -73,7 +73,7 @@ export async function enrollDevice(deps: { db: Kysely<Database>; policies: Polic
       .onConflict((oc) => oc.column('kid').doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!device) throw new HttpError(409, 'already_enrolled', 'this key was enrolled by a concurrent request');
+    if (!device) throw new HttpError('already_enrolled', 'this key was enrolled by a concurrent request');
     const expires = expiresAt === null ? null : Math.floor(expiresAt.getTime() / 1000);
     // Its first standing (pending or unknown until it reports), with the event that tells of it.
     await rejudgeDevices(trx, policies, [device.id], {

@@ -14,7 +14,7 @@ export function enrollmentRoutes(router: Router, backend: Backend): void {
   router.post('/v1/enroll', async (ctx) => {
     if (!failures.available(ctx.ip)) {
       backend.metrics.enrollments.inc({ outcome: 'rate_limited' });
-      throw new HttpError(429, 'rate_limited', 'too many refused enrollment attempts from this address: wait a minute and check the token', { 'retry-after': '60' });
+      throw new HttpError('rate_limited', 'too many refused enrollment attempts from this address: wait a minute and check the token', { headers: { 'retry-after': '60' } });
     }
     const body = await readJson(ctx, enrollRequest);
     try {

@@ -54,7 +54,21 @@ export type EventType = keyof typeof eventData;
 export const eventTypes = Object.keys(eventData) as EventType[];
 export type EventData<T extends EventType> = z.infer<(typeof eventData)[T]>;
 
-/** An event as consumers see it. */
+/** An event as consumers see it and the admin API answers it: the envelope with its type's data. */
+export const streamEvent = z.discriminatedUnion(
+  'type',
+  (Object.keys(eventData) as EventType[]).map((type) =>
+    z.object({ seq: z.number().int().positive(), at: seconds, type: z.literal(type), actor: z.string(), device_id: uuid.nullable(), data: eventData[type] }),
+  ) as unknown as [EventEnvelope<'device.enrolled'>, ...Array<EventEnvelope<EventType>>],
+);
+type EventEnvelope<T extends EventType> = z.ZodObject<{
+  seq: z.ZodNumber;
+  at: z.ZodNumber;
+  type: z.ZodLiteral<T>;
+  actor: z.ZodString;
+  device_id: z.ZodNullable<typeof uuid>;
+  data: (typeof eventData)[T];
+}>;
 export type StreamEvent = {
   [T in EventType]: { seq: number; at: number; type: T; actor: string; device_id: string | null; data: EventData<T> };
 }[EventType];

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { uuid } from '@postern/shared';
+import { uuid, type ErrorCode } from '@postern/shared';
 import { toSeconds } from '../store/rows.js';
 import type { PolicyDeps } from '../policy-lifecycle/apply.js';
 import { catalog } from '../policy/catalog.js';
@@ -9,10 +9,10 @@ import type { Database, DeviceException } from '../store/schema.js';
 /** The longest an exception may run: break-glass is temporary by definition. */
 export const MAX_EXCEPTION_S = 366 * 86400;
 
+/** A refused grant or revocation, with the protocol's error code (its HTTP status comes from the shared table). */
 export class ExceptionRefused extends Error {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -55,14 +55,14 @@ export function exceptionView(row: DeviceException, now: number): ExceptionView 
  */
 export async function grantException(deps: PolicyDeps, input: { deviceId: string; check: string; until: number; reason: string; actor: string }): Promise<ExceptionView> {
   const now = deps.now();
-  if (!uuid.safeParse(input.deviceId).success) throw new ExceptionRefused(404, 'unknown_device', `no device ${input.deviceId}`);
-  if (!catalog.has(input.check)) throw new ExceptionRefused(400, 'unknown_check', `unknown check "${input.check}"; the catalog has ${[...catalog.keys()].join(', ')}`);
-  if (input.until <= now) throw new ExceptionRefused(400, 'malformed', 'the exception must end in the future');
-  if (input.until - now > MAX_EXCEPTION_S) throw new ExceptionRefused(400, 'malformed', 'an exception may run at most 366 days');
+  if (!uuid.safeParse(input.deviceId).success) throw new ExceptionRefused('unknown_device', `no device ${input.deviceId}`);
+  if (!catalog.has(input.check)) throw new ExceptionRefused('unknown_check', `unknown check "${input.check}"; the catalog has ${[...catalog.keys()].join(', ')}`);
+  if (input.until <= now) throw new ExceptionRefused('malformed', 'the exception must end in the future');
+  if (input.until - now > MAX_EXCEPTION_S) throw new ExceptionRefused('malformed', 'an exception may run at most 366 days');
   const row = await deps.db.transaction().execute(async (trx) => {
     // The device's row first, as every writer of its standing locks it (see standing/rejudge.ts).
     const device = await trx.selectFrom('devices').select(['id', 'hostname']).where('id', '=', input.deviceId).forUpdate().executeTakeFirst();
-    if (!device) throw new ExceptionRefused(404, 'unknown_device', `no device ${input.deviceId}`);
+    if (!device) throw new ExceptionRefused('unknown_device', `no device ${input.deviceId}`);
     const inserted = await trx
       .insertInto('device_exceptions')
       .values({ device_id: input.deviceId, check_id: input.check, until: new Date(input.until * 1000), reason: input.reason, granted_by: input.actor })
@@ -82,11 +82,11 @@ export async function grantException(deps: PolicyDeps, input: { deviceId: string
 
 /** Ends an exception before its time: recorded as `exception.ended` with reason `revoked`, and the device judged again. */
 export async function revokeException(deps: PolicyDeps, input: { id: string; actor: string }): Promise<ExceptionView> {
-  if (!uuid.safeParse(input.id).success) throw new ExceptionRefused(404, 'unknown_exception', `no exception ${input.id}`);
+  if (!uuid.safeParse(input.id).success) throw new ExceptionRefused('unknown_exception', `no exception ${input.id}`);
   const now = deps.now();
   const row = await deps.db.transaction().execute(async (trx) => {
     const owner = await trx.selectFrom('device_exceptions').select('device_id').where('id', '=', input.id).executeTakeFirst();
-    if (!owner) throw new ExceptionRefused(404, 'unknown_exception', `no exception ${input.id}`);
+    if (!owner) throw new ExceptionRefused('unknown_exception', `no exception ${input.id}`);
     // Device row, then exception row: the order of the due-time sweep, so the two never deadlock.
     await trx.selectFrom('devices').select('id').where('id', '=', owner.device_id).forUpdate().executeTakeFirst();
     const current = await trx.selectFrom('device_exceptions').selectAll().where('id', '=', input.id).forUpdate().executeTakeFirstOrThrow();

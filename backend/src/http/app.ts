@@ -11,8 +11,10 @@ import { authzRoutes } from '../decisions/authz-route.js';
 import { complianceRoutes } from '../decisions/compliance-route.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
+import { requestDuration } from '../metrics/request-duration.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
+import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
 export function createApp(backend: Backend, options: { trustProxy: boolean }): Koa {
@@ -20,6 +22,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean }): K
   const router = new Router();
 
   healthRoutes(router, backend); //      /healthz, /metrics
+  openApiRoutes(router); //              /openapi.json (every route below, described)
   jwksRoutes(router, backend); //        /.well-known/jwks.json
   enrollmentRoutes(router, backend); //  POST /v1/enroll
   attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
@@ -31,6 +34,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean }): K
   auditRoutes(router, backend); //       /v1/admin/audit
   eventRoutes(router, backend); //       /v1/admin/events
 
+  app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(errorHandler(backend.log));
   app.use(async (ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');

@@ -1,23 +1,49 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
+import { PROBLEM_CONTENT_TYPE, type ErrorCode } from '@postern/shared';
 import type { Logger } from '../logging/logger.js';
 import { HttpError } from './http-error.js';
 
-/** Turns every thrown error into `{"error":{"code","message"}}`; unexpected ones are logged, never echoed. */
+/**
+ * Turns every failure into RFC 9457 problem details: thrown HttpErrors, the router's bodiless
+ * 404/405/501, and errors of Koa or Node carrying a client status. Unexpected ones are logged, never echoed.
+ */
 export function errorHandler(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
-    } catch (error) {
-      if (error instanceof HttpError) {
-        ctx.status = error.status;
-        ctx.set(error.headers);
-        ctx.body = { error: { code: error.code, message: error.message, ...error.details } };
-        return;
+      if (ctx.body === undefined || ctx.body === null) {
+        const unanswered = routerStatus(ctx);
+        if (unanswered) throw unanswered;
       }
-      log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
-      ctx.status = 500;
-      ctx.body = { error: { code: 'internal', message: 'the server failed to handle this request; see its log' } };
+    } catch (error) {
+      const problem = error instanceof HttpError ? error : clientError(error);
+      if (!problem) log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+      send(ctx, problem ?? new HttpError('internal', 'the server failed to handle this request; see its log'));
     }
   };
+}
+
+function send(ctx: Context, error: HttpError): void {
+  ctx.status = error.status;
+  ctx.set(error.headers);
+  ctx.body = error.toProblem();
+  ctx.type = PROBLEM_CONTENT_TYPE;
+}
+
+/** The statuses Koa and @koa/router leave without a body: no route, a route without this method, an unknown method. */
+function routerStatus(ctx: Context): HttpError | null {
+  if (ctx.status === 404) return new HttpError('not_found', `no route for ${ctx.method} ${ctx.path}: see GET /openapi.json for the API`);
+  if (ctx.status === 405) return new HttpError('method_not_allowed', `${ctx.path} does not answer ${ctx.method}: use ${ctx.response.get('allow') || 'another method'}`);
+  if (ctx.status === 501) return new HttpError('not_implemented', `this server does not implement the method ${ctx.method}`);
+  return null;
+}
+
+const CLIENT_STATUS: Record<number, ErrorCode> = { 400: 'malformed', 413: 'too_large', 415: 'unsupported_media_type' };
+
+/** Errors from Koa or Node that blame the request (`expose` errors, a bad percent-encoding), as their code. */
+function clientError(error: unknown): HttpError | null {
+  if (error instanceof URIError) return new HttpError('malformed', 'the request URL is not valid percent-encoding');
+  const status = (error as { status?: unknown; expose?: unknown } | null)?.status;
+  const code = typeof status === 'number' ? CLIENT_STATUS[status] : undefined;
+  return code && (error as { expose?: unknown }).expose === true ? new HttpError(code, `the request was refused: ${(error as Error).message}`) : null;
 }

@@ -8,23 +8,23 @@ const DEFAULT_LIMIT = 64 * 1024;
 /** Reads a JSON body of at most 64 KiB (or `limit` bytes) and validates it; every failure is a 4xx that says why. */
 export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, limit = DEFAULT_LIMIT): Promise<z.infer<S>> {
   const LIMIT = limit;
-  if (!ctx.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
+  if (!ctx.is('application/json')) throw new HttpError('unsupported_media_type', 'send the body as application/json');
   const declared = Number(ctx.get('content-length') || 0);
-  if (declared > LIMIT) throw new HttpError(413, 'too_large', `the body is larger than ${LIMIT} bytes`);
+  if (declared > LIMIT) throw new HttpError('too_large', `the body is larger than ${LIMIT} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > LIMIT) throw new HttpError(413, 'too_large', `the body is larger than ${LIMIT} bytes`);
+    if (size > LIMIT) throw new HttpError('too_large', `the body is larger than ${LIMIT} bytes`);
     chunks.push(chunk);
   }
   let json: unknown;
   try {
     json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new HttpError(400, 'malformed', 'the body is not valid JSON');
+    throw new HttpError('malformed', 'the body is not valid JSON');
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new HttpError(400, 'malformed', `the body does not match the API: ${describeIssues(parsed.error.issues)}`);
+  if (!parsed.success) throw new HttpError('malformed', `the body does not match the API: ${describeIssues(parsed.error.issues)}`);
   return parsed.data;
 }

@@ -13,6 +13,14 @@ export function createMetrics() {
     authz: new Counter({ name: 'postern_authz_decisions_total', help: 'Forward-auth answers by outcome', labelNames: ['outcome'], registers: [registry] }),
     connections: new Gauge({ name: 'postern_agent_connections', help: 'Open agent WebSocket connections', registers: [registry] }),
     batchSize: new Histogram({ name: 'postern_batch_size', help: 'Requests served by one batched database round trip, by batch', labelNames: ['batch'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [registry] }),
+    // Labelled by the router's path template, never the raw URL, so ids in paths do not make series.
+    httpRequestSeconds: new Histogram({
+      name: 'postern_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method, route template and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     ingestSeconds: new Histogram({ name: 'postern_ingest_seconds', help: 'Time to verify, evaluate and store one attestation', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
   };
 }

@@ -48,6 +48,8 @@ export const ERROR_STATUS = {
   already_enrolled: 409,
   not_pending: 409,
   conflict: 409,
+  method_not_allowed: 405,
+  not_implemented: 501,
   // load and failure
   rate_limited: 429,
   database_unavailable: 503,
@@ -56,6 +58,41 @@ export const ERROR_STATUS = {
 
 export const errorCode = z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...Array<keyof typeof ERROR_STATUS>]);
 export type ErrorCode = z.infer<typeof errorCode>;
+
+/** The fixed `title` of each code's problem details (RFC 9457 §3.1.3: the same for every occurrence). */
+export const ERROR_TITLE: Record<ErrorCode, string> = {
+  malformed: 'Malformed request',
+  schema: 'Claims do not match the schema',
+  invalid_policy: 'Invalid policy',
+  group_required: 'Group required',
+  unknown_check: 'Unknown check',
+  clock_skew: 'Clock skew',
+  bad_signature: 'Bad signature',
+  unknown_key: 'Unknown key',
+  stale_nonce: 'Stale nonce',
+  replayed_seq: 'Replayed sequence number',
+  too_large: 'Body too large',
+  unsupported_media_type: 'Unsupported media type',
+  unauthorized: 'Unauthorized',
+  invalid_token: 'Invalid token',
+  invalid_dpop_proof: 'Invalid DPoP proof',
+  forbidden: 'Forbidden',
+  revoked: 'Device revoked',
+  not_compliant: 'Device not compliant',
+  not_found: 'Not found',
+  unknown_device: 'Unknown device',
+  unknown_exception: 'Unknown exception',
+  unknown_policy_version: 'Unknown policy version',
+  unknown_group: 'Unknown group',
+  already_enrolled: 'Already enrolled',
+  not_pending: 'Not awaiting approval',
+  conflict: 'Conflict',
+  method_not_allowed: 'Method not allowed',
+  not_implemented: 'Not implemented',
+  rate_limited: 'Rate limited',
+  database_unavailable: 'Database unavailable',
+  internal: 'Internal server error',
+};
 
 /** The `type` URI of a code's problem details: a stable name, documented in docs/protocol.md. */
 export function problemType(code: ErrorCode): string {

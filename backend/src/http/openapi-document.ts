@@ -1,0 +1,168 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import {
+  attestationRequest,
+  attestationResponse,
+  complianceResponse,
+  enrollRequest,
+  enrollResponse,
+  ERROR_STATUS,
+  nonceResponse,
+  PROBLEM_CONTENT_TYPE,
+  problemDetails,
+  type ErrorCode,
+} from '@postern/shared';
+import { z } from 'zod';
+import { auditListQuery } from '../admin/audit-routes.js';
+import { eventList, eventListQuery } from '../admin/event-routes.js';
+import { exceptionListQuery, grantExceptionBody } from '../admin/exception-routes.js';
+import { applyPolicyBody, diffPolicyBody, policyListQuery, policyShowQuery, rollbackPolicyBody, validatePolicyBody } from '../admin/policy-routes.js';
+import * as admin from '../admin/response-schemas.js';
+import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody } from '../admin/routes.js';
+import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
+import { jwksResponse } from '../keys/jwks-route.js';
+import { groupName } from '../policy/document.js';
+import { healthResponse } from './health-routes.js';
+
+type Method = RouteConfig['method'];
+type Security = 'adminToken' | 'gatewayKey' | 'dpop';
+
+/** What one operation takes and answers; `errors` are the codes it may answer beyond every route's own. */
+interface Operation {
+  method: Method;
+  path: string;
+  summary: string;
+  security?: Security;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  status?: 200 | 201;
+  response: z.ZodType;
+  responseType?: string;
+  errors?: ErrorCode[];
+}
+
+const deviceId = z.object({ id: z.string().meta({ description: 'the device id (a UUID)' }) });
+const exceptionId = z.object({ id: z.string().meta({ description: 'the exception id (a UUID)' }) });
+const group = z.object({ group: groupName });
+const BODY_ERRORS: ErrorCode[] = ['malformed', 'too_large', 'unsupported_media_type'];
+/** Forward-auth answers whatever method the gateway forwards (HEAD is implied by GET). */
+const AUTHZ_METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete', 'options', 'trace'];
+
+const operations: Operation[] = [
+  { method: 'get', path: '/healthz', summary: 'Liveness: the database answers', response: healthResponse, errors: ['database_unavailable'] },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', response: z.string(), responseType: 'text/plain' },
+  { method: 'get', path: '/openapi.json', summary: 'This document', response: z.record(z.string(), z.unknown()) },
+  { method: 'get', path: '/.well-known/jwks.json', summary: 'Keys that verify attestation results offline', response: jwksResponse },
+  {
+    method: 'post',
+    path: '/v1/enroll',
+    summary: 'Enroll a device with a self-signed request carrying an enrollment token',
+    body: enrollRequest,
+    status: 201,
+    response: enrollResponse,
+    errors: [...BODY_ERRORS, 'bad_signature', 'clock_skew', 'invalid_token', 'already_enrolled', 'rate_limited'],
+  },
+  { method: 'get', path: '/v1/nonce', summary: 'A single-use nonce for POST /v1/attestations', response: nonceResponse },
+  {
+    method: 'post',
+    path: '/v1/attestations',
+    summary: 'The attestation exchange over plain HTTPS',
+    body: attestationRequest,
+    response: attestationResponse,
+    errors: [...BODY_ERRORS, 'bad_signature', 'unknown_key', 'schema', 'stale_nonce', 'clock_skew', 'revoked', 'replayed_seq', 'rate_limited'],
+  },
+  { method: 'get', path: '/v1/devices/{id}/compliance', summary: "A device's current verdict, for a gateway", security: 'gatewayKey', params: deviceId, response: complianceResponse, errors: ['unauthorized', 'unknown_device'] },
+  ...AUTHZ_METHODS.map(
+    (method): Operation => ({
+      method,
+      path: '/v1/authz',
+      summary: 'Forward-auth: may this device pass? 200 allows, 401 refuses the credentials, 403 denies a noncompliant device',
+      security: 'dpop',
+      response: authzAllowed,
+      errors: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'rate_limited'],
+    }),
+  ),
+  { method: 'post', path: '/v1/admin/enrollment-tokens', summary: 'Create an enrollment token', security: 'adminToken', body: newTokenBody, status: 201, response: admin.enrollmentTokenCreated, errors: BODY_ERRORS },
+  { method: 'post', path: '/v1/admin/gateway-keys', summary: 'Create a gateway API key', security: 'adminToken', body: newGatewayKeyBody, status: 201, response: admin.gatewayKeyCreated, errors: BODY_ERRORS },
+  { method: 'get', path: '/v1/admin/devices', summary: 'Every device with its verdict', security: 'adminToken', response: admin.deviceList },
+  { method: 'get', path: '/v1/admin/devices/{id}', summary: 'One device with its checks', security: 'adminToken', params: deviceId, response: admin.deviceDetail, errors: ['unknown_device'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/group', summary: 'Move a device to another group and judge it at once', security: 'adminToken', params: deviceId, body: setGroupBody, response: admin.deviceRegrouped, errors: [...BODY_ERRORS, 'unknown_device'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/revoke', summary: 'Revoke a device; its streams close on every replica', security: 'adminToken', params: deviceId, response: admin.deviceView, errors: ['unknown_device'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/approve', summary: 'Approve a pending device', security: 'adminToken', params: deviceId, response: admin.deviceView, errors: ['unknown_device', 'not_pending'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/deny', summary: 'Deny a pending device; its streams close on every replica', security: 'adminToken', params: deviceId, body: denyBody, response: admin.deviceView, errors: [...BODY_ERRORS, 'unknown_device', 'not_pending'] },
+  { method: 'post', path: '/v1/admin/policies/validate', summary: 'Validate a policy document; nothing is stored', security: 'adminToken', body: validatePolicyBody, response: admin.policyValidation, errors: BODY_ERRORS },
+  { method: 'post', path: '/v1/admin/policies/diff', summary: 'Dry run: which devices a policy would change', security: 'adminToken', body: diffPolicyBody, response: admin.policyDiff, errors: [...BODY_ERRORS, 'invalid_policy', 'group_required'] },
+  { method: 'post', path: '/v1/admin/policies', summary: 'Apply a policy as a new version', security: 'adminToken', body: applyPolicyBody, status: 201, response: admin.policyApplied, errors: [...BODY_ERRORS, 'invalid_policy', 'group_required'] },
+  { method: 'post', path: '/v1/admin/policies/{group}/rollback', summary: "Apply an old version's document again", security: 'adminToken', params: group, body: rollbackPolicyBody, status: 201, response: admin.policyApplied, errors: [...BODY_ERRORS, 'invalid_policy', 'unknown_policy_version'] },
+  { method: 'get', path: '/v1/admin/policies', summary: 'Policy versions, newest first', security: 'adminToken', query: policyListQuery, response: admin.policyVersions, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/policies/{group}', summary: 'One policy version (the active one without ?version)', security: 'adminToken', params: group, query: policyShowQuery, response: admin.policyVersion, errors: ['malformed', 'unknown_policy_version'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/exceptions', summary: 'Grant a break-glass exception', security: 'adminToken', params: deviceId, body: grantExceptionBody, status: 201, response: admin.exceptionView, errors: [...BODY_ERRORS, 'unknown_device', 'unknown_check'] },
+  { method: 'get', path: '/v1/admin/exceptions', summary: 'Running exceptions (all=1: also ended ones)', security: 'adminToken', query: exceptionListQuery, response: admin.exceptionList, errors: ['malformed'] },
+  { method: 'post', path: '/v1/admin/exceptions/{id}/revoke', summary: 'End an exception now', security: 'adminToken', params: exceptionId, response: admin.exceptionView, errors: ['unknown_exception'] },
+  { method: 'get', path: '/v1/admin/audit', summary: 'Audit entries, oldest first, filtered', security: 'adminToken', query: auditListQuery, response: admin.auditList, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/events', summary: 'The event stream after a position, oldest first (docs/events.md)', security: 'adminToken', query: eventListQuery, response: eventList, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/audit/verify', summary: "Verify the audit log's hash chain", security: 'adminToken', response: admin.auditChainReport },
+];
+
+/**
+ * The HTTP API in OpenAPI 3.1, generated from the zod schemas the routes validate with and answer in.
+ * A test walks the router and fails for a route this list lacks, and checks real answers against it.
+ */
+export function openApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The admin token `pat_<id>_<secret>` from `<data dir>/admin-token`' });
+  registry.registerComponent('securitySchemes', 'gatewayKey', { type: 'http', scheme: 'bearer', description: 'A gateway API key `pgk_<id>_<secret>` (`postern-server gateway-key create`)' });
+  registry.registerComponent('securitySchemes', 'dpop', {
+    type: 'http',
+    scheme: 'DPoP',
+    description: 'The device attestation result as `Authorization: DPoP <token>`, with a `DPoP` proof header signed by the device key (RFC 9449)',
+  });
+  for (const op of operations) registry.registerPath(route(op));
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'Postern', version: '1', description: 'Device-posture attestation. The agent stream (WebSocket `GET /v1/agent`, subprotocol `postern.v1`) is described in docs/protocol.md.' },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+  });
+}
+
+// Named once (a zod `id` is global): the generator puts them in components and refers to them.
+const problem = problemDetails.meta({ id: 'Problem', description: 'RFC 9457 problem details; clients decide by `code`' });
+const denied = authzDenied.meta({ id: 'NotCompliant' });
+
+function route(op: Operation): RouteConfig {
+  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized'] as const) : []), 'internal']);
+  const responses: Record<string, ResponseConfig> = {
+    [op.status ?? 200]: { description: op.summary, content: { [op.responseType ?? 'application/json']: { schema: op.response } } },
+    ...errorResponses([...codes]),
+  };
+  if (op.security === 'dpop') responses[403] = { description: 'not_compliant: the device may not pass; the failing checks and their remediation', content: { [PROBLEM_CONTENT_TYPE]: { schema: denied } } };
+  return {
+    method: op.method,
+    path: op.path,
+    summary: op.summary,
+    ...(op.security ? { security: [{ [op.security]: [] }] } : {}),
+    request: {
+      ...(op.params ? { params: op.params } : {}),
+      ...(op.query ? { query: op.query } : {}),
+      ...(op.body ? { body: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+    },
+    responses,
+  };
+}
+
+const ERROR_HEADERS: Record<number, ResponseConfig['headers']> = {
+  401: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'the challenge to answer' } },
+  429: { 'Retry-After': { schema: { type: 'string' }, required: true, description: 'seconds to wait before trying again' } },
+};
+
+/** One response per status, naming its codes; 401 carries its challenge and 429 when to retry. */
+function errorResponses(codes: ErrorCode[]): Record<string, ResponseConfig> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, names]): [string, ResponseConfig] => {
+      const headers = ERROR_HEADERS[status];
+      return [String(status), { description: names.join(', '), ...(headers ? { headers } : {}), content: { [PROBLEM_CONTENT_TYPE]: { schema: problem } } }];
+    }),
+  );
+}

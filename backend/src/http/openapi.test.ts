@@ -1,0 +1,299 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import type { Router } from '@koa/router';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { testDatabase, type TestDatabase } from '../../../test/testenv/databases.js';
+import { FakeDevice } from '../../../test/testenv/fake-device.js';
+import { createLogger } from '../logging/logger.js';
+import { startServer, type RunningServer } from '../server.js';
+import { Overloaded } from '../store/micro-batch.js';
+import { createApp } from './app.js';
+
+type Json = Record<string, unknown>;
+interface OpenApi {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Json }> }> }>>;
+  components: { schemas: Record<string, Json> };
+}
+
+/** The methods an OpenAPI path item can hold; HEAD is left out, as GET implies it and the router adds it to every GET. */
+const DOCUMENTED_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'];
+/** Routes that read memory only and have no input: nothing a client sends can make them fail. */
+const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json']);
+
+/** fetch refuses to send TRACE, so every method goes out through node:http. */
+function send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const out = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') out.set(name, value);
+        resolve(new Response(chunks.length ? Buffer.concat(chunks) : null, { status: res.statusCode ?? 0, headers: out }));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const openApiPath = (koaPath: string) => koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+/** The router inside a Koa app built as the server builds it: its layers are every registered route. */
+function routerOf(app: ReturnType<typeof createApp>): Router {
+  const dispatch = app.middleware.find((m) => (m as { router?: Router }).router !== undefined) as { router?: Router } | undefined;
+  if (!dispatch?.router) throw new Error('no @koa/router in the app');
+  return dispatch.router;
+}
+
+/**
+ * Validates real answers against the document's schemas with Ajv (JSON Schema 2020-12, as OpenAPI 3.1 uses).
+ * zod's default objects strip unknown members on input, so the generator leaves them open; a response
+ * must not carry members the document does not name, so open objects are closed here.
+ */
+class Contract {
+  private readonly ajv = new Ajv2020({ allErrors: true, strict: false });
+  private readonly compiled = new Map<string, ValidateFunction>();
+  readonly seen = new Map<string, Set<'success' | 'error'>>();
+
+  constructor(private readonly doc: OpenApi) {
+    addFormats.default(this.ajv);
+    this.ajv.addSchema({ $id: 'urn:postern:components', $defs: closed(doc.components.schemas) });
+  }
+
+  async check(response: Response, method: string, template: string): Promise<unknown> {
+    const status = String(response.status);
+    const responses = this.doc.paths[template]?.[method.toLowerCase()]?.responses;
+    expect(responses, `${method} ${template} is not in the document`).toBeDefined();
+    const documented = responses?.[status];
+    expect(documented, `${method} ${template} answered ${status}, which the document does not list`).toBeDefined();
+    const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
+    const media = documented?.content?.[mediaType];
+    expect(media, `${method} ${template} ${status} answered ${mediaType}, which the document does not list`).toBeDefined();
+    const text = await response.text();
+    const body: unknown = mediaType.endsWith('json') ? JSON.parse(text) : text;
+    const key = `${method} ${template} ${status} ${mediaType}`;
+    let validate = this.compiled.get(key);
+    if (!validate) {
+      validate = this.ajv.compile(closed(media?.schema ?? {}));
+      this.compiled.set(key, validate);
+    }
+    expect(validate(body), `${key}: ${this.ajv.errorsText(validate.errors)}\n${text.slice(0, 500)}`).toBe(true);
+    const kind = response.status < 400 ? 'success' : 'error';
+    const op = `${method} ${template}`;
+    this.seen.set(op, new Set([...(this.seen.get(op) ?? []), kind]));
+    return body;
+  }
+}
+
+/** Points component refs at the registered components, and closes objects that leave additionalProperties unsaid. */
+function closed<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(closed) as T;
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema as Json)) {
+    if (k === '$ref' && typeof v === 'string') out[k] = v.replace('#/components/schemas/', 'urn:postern:components#/$defs/');
+    else if (k === 'properties' || k === '$defs') out[k] = Object.fromEntries(Object.entries(v as Json).map(([name, s]) => [name, closed(s)]));
+    else out[k] = closed(v);
+  }
+  if (out.type === 'object' && out.properties && !('additionalProperties' in out)) out.additionalProperties = false;
+  return out as T;
+}
+
+describe('the OpenAPI document', () => {
+  let database: TestDatabase;
+  let server: RunningServer;
+  let doc: OpenApi;
+  let contract: Contract;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    database = await testDatabase('pglite');
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false }, { log: createLogger('silent') });
+    adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
+    const response = await fetch(`${server.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    doc = (await response.clone().json()) as OpenApi;
+    contract = new Contract(doc);
+    await contract.check(response, 'GET', '/openapi.json');
+  });
+  afterAll(async () => {
+    await server?.close().catch(() => undefined);
+    await database?.cleanup();
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const result = await new Validator().validate(doc as unknown as Json);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(doc.openapi).toMatch(/^3\.1\./);
+  });
+
+  it('describes every route registered on the router, with every method it answers', () => {
+    const missing: string[] = [];
+    const layers = routerOf(createApp(server.backend, { trustProxy: false })).stack;
+    expect(layers.length).toBeGreaterThan(20);
+    for (const layer of layers) {
+      for (const method of layer.methods.filter((m) => DOCUMENTED_METHODS.includes(m))) {
+        if (!doc.paths[openApiPath(String(layer.path))]?.[method.toLowerCase()]) missing.push(`${method} ${String(layer.path)}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('answers problem details for an unknown route, a wrong or unknown method and a body too large', async () => {
+    const problem = (r: Response) => {
+      expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      return r.json();
+    };
+    const unknown = await fetch(`${server.url}/v1/nothing-here`);
+    expect(unknown.status).toBe(404);
+    expect(await problem(unknown)).toEqual({ type: 'urn:postern:problem:not_found', title: 'Not found', status: 404, code: 'not_found', detail: expect.stringMatching(/no route for GET \/v1\/nothing-here/) });
+    const wrongMethod = await fetch(`${server.url}/v1/enroll`, { method: 'DELETE' });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toMatch(/POST/);
+    expect(await problem(wrongMethod)).toMatchObject({ type: 'urn:postern:problem:method_not_allowed', status: 405, code: 'method_not_allowed' });
+    const unimplemented = await send('PROPFIND', `${server.url}/healthz`, {});
+    expect(unimplemented.status).toBe(501);
+    expect(await problem(unimplemented)).toMatchObject({ type: 'urn:postern:problem:not_implemented', status: 501, code: 'not_implemented' });
+    const large = await fetch(`${server.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request: 'x'.repeat(70_000) }) });
+    expect(large.status).toBe(413);
+    expect(await problem(large)).toMatchObject({ code: 'too_large', title: 'Body too large', status: 413 });
+  });
+
+  it('matches what every route really answers, on success and on error', async () => {
+    const url = server.url;
+    const admin = { authorization: `Bearer ${adminToken}` };
+    const json = { 'content-type': 'application/json' };
+    const call = (method: string, template: string, path: string, init: { headers?: Record<string, string>; body?: unknown } = {}) =>
+      fetch(`${url}${path}`, { method, headers: { ...init.headers, ...(init.body === undefined ? {} : json) }, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) }).then((r) =>
+        contract.check(r, method, template),
+      );
+    const asAdmin = (method: string, template: string, path: string, body?: unknown) => call(method, template, path, { headers: admin, body });
+
+    await call('GET', '/healthz', '/healthz');
+    await call('GET', '/metrics', '/metrics');
+    await call('GET', '/.well-known/jwks.json', '/.well-known/jwks.json');
+
+    // Tokens and keys, then an enrolled device that reported over HTTP.
+    const T = '/v1/admin/enrollment-tokens';
+    const { token } = (await asAdmin('POST', T, T, { group: 'employees', uses: 5 })) as { token: string };
+    await asAdmin('POST', T, T, { group: 'no spaces allowed' });
+    await call('POST', T, T, { body: { group: 'employees' } });
+    const G = '/v1/admin/gateway-keys';
+    const { key } = (await asAdmin('POST', G, G, { name: 'contract' })) as { key: string };
+    await asAdmin('POST', G, G, { name: '' });
+
+    const device = await FakeDevice.create();
+    const enrollRequest = async (d: FakeDevice, t: string) => ({ request: await d.enrollmentRequest(t) });
+    const E = '/v1/enroll';
+    const enrolled = (await call('POST', E, E, { body: await enrollRequest(device, token) })) as { device_id: string };
+    device.deviceId = enrolled.device_id;
+    await call('POST', E, E, { body: await enrollRequest(await FakeDevice.create(), 'pet_unknown') });
+
+    const { nonce } = (await call('GET', '/v1/nonce', '/v1/nonce')) as { nonce: string };
+    const A = '/v1/attestations';
+    const result = (await call('POST', A, A, { body: { token: await device.evidence(nonce) } })) as { token: string };
+    await call('POST', A, A, { body: { token: await device.evidence(nonce) } }); // the nonce is spent
+    await fetch(`${url}${A}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }).then((r) => contract.check(r, 'POST', A));
+
+    const C = '/v1/devices/{id}/compliance';
+    await call('GET', C, `/v1/devices/${device.deviceId}/compliance`, { headers: { authorization: `Bearer ${key}` } });
+    await call('GET', C, `/v1/devices/${device.deviceId}/compliance`);
+
+    // Forward-auth, for every method a gateway forwards.
+    const authz = `${url}/v1/authz`;
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']) {
+      const headers = { authorization: `DPoP ${result.token}`, dpop: await device.dpopProof(authz, result.token, { method }) };
+      await send(method, authz, headers).then((r) => contract.check(r, method, '/v1/authz'));
+      await send(method, authz, headers).then((r) => contract.check(r, method, '/v1/authz')); // the proof is spent
+    }
+
+    // At capacity, forward-auth answers 429 rate_limited with Retry-After, never a status gateways misread.
+    const { dpopJtis } = server.backend.batches;
+    const submit = vi.spyOn(dpopJtis, 'submit').mockRejectedValue(new Overloaded('20000 proofs waiting'));
+    const overloaded = await send('GET', authz, { authorization: `DPoP ${result.token}`, dpop: await device.dpopProof(authz, result.token) });
+    submit.mockRestore();
+    expect(overloaded.status).toBe(429);
+    expect(overloaded.headers.get('retry-after')).toBe('1');
+    expect(await contract.check(overloaded, 'GET', '/v1/authz')).toMatchObject({ code: 'rate_limited', type: 'urn:postern:problem:rate_limited' });
+
+    // Devices.
+    const D = '/v1/admin/devices/{id}';
+    await asAdmin('GET', '/v1/admin/devices', '/v1/admin/devices');
+    await call('GET', '/v1/admin/devices', '/v1/admin/devices');
+    await asAdmin('GET', D, `/v1/admin/devices/${device.deviceId}`);
+    await asAdmin('GET', D, '/v1/admin/devices/00000000-0000-4000-8000-000000000000');
+    await asAdmin('POST', `${D}/group`, `/v1/admin/devices/${device.deviceId}/group`, { group: 'contractors' });
+    await asAdmin('POST', `${D}/group`, `/v1/admin/devices/${device.deviceId}/group`, {});
+    await asAdmin('POST', `${D}/approve`, `/v1/admin/devices/${device.deviceId}/approve`); // not pending
+    const pendingToken = (await asAdmin('POST', T, T, { group: 'employees', approval: true })) as { token: string };
+    const pending = await FakeDevice.create();
+    const { device_id: pendingId } = (await call('POST', E, E, { body: await enrollRequest(pending, pendingToken.token) })) as { device_id: string };
+    await asAdmin('POST', `${D}/approve`, `/v1/admin/devices/${pendingId}/approve`);
+    await asAdmin('POST', `${D}/deny`, `/v1/admin/devices/${pendingId}/deny`, { reason: 'approved already' }); // not pending
+    const denied = (await call('POST', E, E, { body: await enrollRequest(await FakeDevice.create(), ((await asAdmin('POST', T, T, { group: 'employees', approval: true })) as { token: string }).token) })) as { device_id: string };
+    await asAdmin('POST', `${D}/deny`, `/v1/admin/devices/${denied.device_id}/deny`, { reason: 'not a company laptop' });
+    await asAdmin('POST', `${D}/revoke`, `/v1/admin/devices/${pendingId}/revoke`);
+    await asAdmin('POST', `${D}/revoke`, '/v1/admin/devices/not-a-device/revoke');
+
+    // Policies.
+    const source = 'postern_policy: 1\ngroup: contractors\nchecks:\n  - id: firewall.enabled\n    severity: high\n    weight: 20\n    enforcement: block\n';
+    const P = '/v1/admin/policies';
+    await asAdmin('POST', `${P}/validate`, `${P}/validate`, { source });
+    await asAdmin('POST', `${P}/validate`, `${P}/validate`, { source: 'checks: 3' });
+    await asAdmin('POST', `${P}/validate`, `${P}/validate`, { filename: 'no source' });
+    await asAdmin('POST', `${P}/diff`, `${P}/diff`, { source });
+    await asAdmin('POST', `${P}/diff`, `${P}/diff`, { source: 'postern_policy: 1\nchecks: []\n' });
+    await asAdmin('POST', P, P, { source, message: 'contract test' });
+    await asAdmin('POST', P, P, { source: source.replace('group: contractors\n', ''), message: 'which group?' });
+    await asAdmin('POST', `${P}/{group}/rollback`, `${P}/contractors/rollback`, { version: 1, message: 'back' });
+    await asAdmin('POST', `${P}/{group}/rollback`, `${P}/contractors/rollback`, { version: 99, message: 'back' });
+    await asAdmin('GET', P, `${P}?group=contractors`);
+    await asAdmin('GET', P, `${P}?group=${encodeURIComponent('bad group')}`);
+    await asAdmin('GET', `${P}/{group}`, `${P}/contractors?version=1`);
+    await asAdmin('GET', `${P}/{group}`, `${P}/contractors?version=0`);
+    await asAdmin('GET', `${P}/{group}`, `${P}/nobody`);
+
+    // Exceptions.
+    const X = '/v1/admin/devices/{id}/exceptions';
+    const until = Math.floor(Date.now() / 1000) + 3600;
+    const exception = (await asAdmin('POST', X, `/v1/admin/devices/${device.deviceId}/exceptions`, { check: 'firewall.enabled', until, reason: 'contract test' })) as { id: string };
+    await asAdmin('POST', X, `/v1/admin/devices/${device.deviceId}/exceptions`, { check: 'no.such_check', until, reason: 'contract test' });
+    await asAdmin('GET', '/v1/admin/exceptions', `/v1/admin/exceptions?device=${device.deviceId}&all=1`);
+    await asAdmin('GET', '/v1/admin/exceptions', '/v1/admin/exceptions?device=not-a-uuid');
+    await asAdmin('POST', '/v1/admin/exceptions/{id}/revoke', `/v1/admin/exceptions/${exception.id}/revoke`);
+    await asAdmin('POST', '/v1/admin/exceptions/{id}/revoke', '/v1/admin/exceptions/00000000-0000-4000-8000-000000000000/revoke');
+
+    // Audit.
+    await asAdmin('GET', '/v1/admin/audit', `/v1/admin/audit?device=${device.deviceId}&limit=50`);
+    await asAdmin('GET', '/v1/admin/audit', '/v1/admin/audit?limit=0');
+    await asAdmin('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
+
+    // The event stream: everything above, in order, each event of its own type's shape.
+    const stream = (await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?limit=1000')) as { events: Array<{ type: string }> };
+    expect(stream.events.map((e) => e.type)).toEqual(expect.arrayContaining(['device.enrolled', 'device.approved', 'device.denied', 'device.revoked', 'device.verdict_changed', 'device.group_changed', 'policy.applied', 'exception.granted', 'exception.ended']));
+    await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?type=no.such_type');
+    await call('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
+
+    // Last: without a database, health says so and the nonce route fails without echoing why.
+    await server.store.db.destroy();
+    await call('GET', '/healthz', '/healthz');
+    const failed = (await call('GET', '/v1/nonce', '/v1/nonce')) as { code: string; detail: string };
+    expect(failed).toMatchObject({ code: 'internal', detail: 'the server failed to handle this request; see its log' });
+
+    const unexercised = Object.entries(doc.paths).flatMap(([template, item]) =>
+      Object.keys(item).flatMap((m) => {
+        const op = `${m.toUpperCase()} ${template}`;
+        const seen = contract.seen.get(op) ?? new Set();
+        return [...(seen.has('success') ? [] : [`${op} (success)`]), ...(seen.has('error') || NO_ERROR_POSSIBLE.has(op) ? [] : [`${op} (error)`])];
+      }),
+    );
+    expect(unexercised).toEqual([]);
+  });
+
+});

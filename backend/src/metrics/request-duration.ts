@@ -1,0 +1,21 @@
+import type { Middleware } from 'koa';
+import type { Metrics } from './metrics.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * Times every request into `postern_http_request_duration_seconds`. It runs outermost, so the status is
+ * the one sent, after the error handler. Requests no route matched share one label, and unusual
+ * methods another: neither a scanner's URLs nor its methods can grow the number of series.
+ */
+export function requestDuration(metrics: Metrics): Middleware {
+  return async (ctx, next) => {
+    const stop = metrics.httpRequestSeconds.startTimer();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+      stop({ method: METHODS.has(ctx.method) ? ctx.method : 'OTHER', route: typeof route === 'string' ? route : 'unmatched', status: String(ctx.status) });
+    }
+  };
+}
