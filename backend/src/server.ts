@@ -10,7 +10,7 @@ import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
 import { EventConsumer } from './events/consumer.js';
 import { createWakeups } from './events/wakeups.js';
-import { createApp } from './http/app.js';
+import { createApp } from './api/app.js';
 import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';

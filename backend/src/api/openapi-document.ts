@@ -21,7 +21,7 @@ import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody } from '../admi
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
 import { jwksResponse } from '../keys/jwks-route.js';
 import { groupName } from '../policy/document.js';
-import { healthResponse } from './health-routes.js';
+import { healthResponse } from '../http/health-routes.js';
 
 type Method = RouteConfig['method'];
 type Security = 'adminToken' | 'gatewayKey' | 'dpop';

@@ -12,8 +12,8 @@ import { complianceRoutes } from '../decisions/compliance-route.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
-import { errorHandler } from './error-handler.js';
-import { healthRoutes } from './health-routes.js';
+import { errorHandler } from '../http/error-handler.js';
+import { healthRoutes } from '../http/health-routes.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
