@@ -139,13 +139,17 @@ export class EventConsumer {
     }
     if (events.length > 0) await this.spec.handle(events, trx);
     const last = rows.length > 0 ? Number(rows[rows.length - 1]?.seq) : from;
-    await db
-      .updateTable('event_consumers')
-      .set({ last_seq: last, heartbeat_at: new Date(this.options.now() * 1000) })
-      .where('name', '=', this.id)
-      .execute();
     this.cursor = last;
-    this.lastBeat = Date.now();
+    // A durable position is the consumer's memory: stored with every batch. A replica's own only
+    // holds back retention (days): stored with the heartbeat, which spares a write per wake-up.
+    if (this.spec.durable || beat) {
+      await db
+        .updateTable('event_consumers')
+        .set({ last_seq: last, heartbeat_at: new Date(this.options.now() * 1000) })
+        .where('name', '=', this.id)
+        .execute();
+      this.lastBeat = Date.now();
+    }
     return rows.length;
   }
 }
