@@ -172,3 +172,16 @@ export class StreamSession {
     this.ws.close(1000);
   }
 }
+
+/**
+ * Header `jwk` values a verifier must refuse where it expects a device's public P-256 key
+ * (enrollment requests, DPoP proofs), each named by what is wrong with it.
+ */
+export const notPublicP256Jwks: ReadonlyArray<readonly [string, (device: Pick<FakeDevice, 'privateKey' | 'publicJwk'>) => Promise<unknown>]> = [
+  ['missing', async () => undefined],
+  ['carrying the private member d', (device) => exportJWK(device.privateKey)],
+  ['on P-384', async () => exportJWK((await generateKeyPair('ES384', { extractable: true })).publicKey)],
+  ['an RSA key', async () => exportJWK((await generateKeyPair('RS256', { extractable: true })).publicKey)],
+  ['a symmetric key', async () => ({ kty: 'oct', k: 'c2VjcmV0' })],
+  ['with a coordinate of the wrong length', async (device) => ({ ...device.publicJwk, x: 'AAAA' })],
+];
