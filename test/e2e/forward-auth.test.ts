@@ -141,7 +141,8 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
     const jwks = createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
     const { payload, protectedHeader } = await jwtVerify(token, jwks, { algorithms: ['ES256'], issuer: server.url });
     expect(protectedHeader.alg).toBe('ES256');
-    expect(payload).toMatchObject({ eat_profile: 'tag:ietf.org,2026:rats/ear#03', ear_status: 'affirming', postern: { verdict: 'compliant', score: 100, group: 'employees' } });
+    expect(protectedHeader.typ).toBe('JWT');
+    expect(payload).toMatchObject({ eat_profile: 'tag:github.com,2023:veraison/ear', submods: { device: { 'ear.status': 'affirming', 'ear.appraisal-policy-id': 'default@1' } }, postern: { verdict: 'compliant', score: 100, group: 'employees' } });
     const { privateKey } = await generateKeyPair('ES256');
     const foreign = await new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: protectedHeader.kid ?? '' }).sign(privateKey);
     await expect(jwtVerify(foreign, jwks, { algorithms: ['ES256'] })).rejects.toThrow();

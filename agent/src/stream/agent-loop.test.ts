@@ -65,7 +65,7 @@ async function fakeBackend(devicePublicJwk: DeviceKey['publicJwk']) {
       nonce = newNonce();
       const ear = await new SignJWT({
         eat_profile: EAR_PROFILE,
-        ear_status: 'contraindicated',
+        submods: { device: { 'ear.status': 'contraindicated' } },
         cnf: { jkt: 'x' },
         postern: { verdict: 'noncompliant', score: 70, failing: ['disk_encryption'], group: 'employees' },
       })

@@ -90,22 +90,18 @@ describe('signEar and verifyEar', () => {
     });
   });
 
-  // BUG (reported): ear.ts signs the underscored draft-03 names (`ear_status`, `ear_verifier_id`,
-  // `ear_trustworthiness_vector`, `ear_appraisal_policy_ids`, a top-level `ear_status`) and the
-  // profile `tag:ietf.org,2026:rats/ear#03`, where the wire contract (/work/shared/docs/protocol.md)
-  // requires the names Veraison's `ear` library spells. Remove `.fails` when ear.ts follows it.
   describe('claims named as the wire contract and Veraison spell them', () => {
-    it.fails('eat_profile is the Veraison EAR profile, and the verifier is named by ear.verifier-id', async () => {
+    it('eat_profile is the Veraison EAR profile, and the verifier is named by ear.verifier-id', async () => {
       expect(decodeJwt(await sign())).toMatchObject({ eat_profile: 'tag:github.com,2023:veraison/ear', 'ear.verifier-id': { developer: 'https://postern.dev', build: VERIFIER_BUILD } });
     });
 
-    it.fails('the appraisal is in submods.device, with ear.status, ear.trustworthiness-vector and ear.appraisal-policy-id, and no top-level status', async () => {
+    it('the appraisal is in submods.device, with ear.status, ear.trustworthiness-vector and ear.appraisal-policy-id, and no top-level status', async () => {
       const claims = decodeJwt(await sign());
       expect(claims.submods).toEqual({ device: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { 'instance-identity': 2, configuration: 2 }, 'ear.appraisal-policy-id': 'employees@3' } });
       expect(Object.keys(claims).filter((name) => name.includes('status'))).toEqual([]);
     });
 
-    it.fails.each<[Verdict, string, number]>([
+    it.each<[Verdict, string, number]>([
       ['compliant', 'affirming', 2],
       ['grace', 'warning', 32],
       ['noncompliant', 'contraindicated', 96],
@@ -171,9 +167,7 @@ describe('signEar and verifyEar', () => {
       await expectRefused(signedByServer(claims), /^the posture token does not carry Postern attestation-result claims$/);
     });
 
-    // BUG (reported): verifyEar passes no `typ` to jwtVerify, so any JWT the server key signs is
-    // taken as a result, whatever its typ (RFC 8725 §3.11). Remove `.fails` when it checks typ.
-    it.fails.each([
+    it.each([
       ['another type', { typ: 'dpop+jwt' }],
       ['none', { typ: undefined }],
     ])('refuses a server-signed result whose typ is %s', async (_, header) => {

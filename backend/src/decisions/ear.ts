@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
-import { EAR_PROFILE, earClaims, earStatusOf, type CheckResult, type EarClaims, type EarStatus, type Verdict } from '@postern/shared';
+import { EAR_PROFILE, EAR_TYP, earClaims, earStatusOf, type CheckResult, type EarClaims, type EarStatus, type Verdict } from '@postern/shared';
 import { failingIds } from '../policy/evaluate.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 
@@ -23,7 +23,7 @@ export interface EarInput {
 }
 
 /**
- * Signs an attestation result (EAR, draft-ietf-rats-ear-03) the device can carry to a gateway
+ * Signs an attestation result (EAR, draft-ietf-rats-ear, as Veraison's `ear` names its claims) the device can carry to a gateway
  * (passport model). `cnf.jkt` binds it to the device key, so it is useless without a DPoP proof.
  */
 export async function signEar(keys: ServerKeys, issuer: string, input: EarInput): Promise<string> {
@@ -31,21 +31,20 @@ export async function signEar(keys: ServerKeys, issuer: string, input: EarInput)
   const configuration = TRUSTWORTHINESS[status];
   const claims: Omit<EarClaims, 'iss' | 'iat' | 'exp' | 'sub'> = {
     eat_profile: EAR_PROFILE,
-    ear_verifier_id: { developer: 'https://postern.dev', build: VERIFIER_BUILD },
-    ear_status: status,
+    'ear.verifier-id': { developer: 'https://postern.dev', build: VERIFIER_BUILD },
     ...(input.nonce ? { eat_nonce: input.nonce } : {}),
     cnf: { jkt: input.kid },
     submods: {
       device: {
-        ear_status: status,
-        ear_trustworthiness_vector: { 'instance-identity': 2, configuration },
-        ear_appraisal_policy_ids: [input.policyRef],
+        'ear.status': status,
+        'ear.trustworthiness-vector': { 'instance-identity': 2, configuration },
+        'ear.appraisal-policy-id': input.policyRef,
       },
     },
     postern: { verdict: input.verdict, score: input.score, failing: failingIds(input.checks, input.now), group: input.group },
   };
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: keys.active.kid })
+    .setProtectedHeader({ alg: 'ES256', typ: EAR_TYP, kid: keys.active.kid })
     .setIssuer(issuer)
     .setSubject(input.deviceId)
     .setIssuedAt(input.now)
@@ -85,7 +84,7 @@ export async function verifyEar(keys: ServerKeys, issuer: string, token: string,
   }
   let payload: unknown;
   try {
-    ({ payload } = await jwtVerify(token, verifier.jwks, { algorithms: ['ES256'], issuer, currentDate: new Date(now * 1000), clockTolerance: CLOCK_TOLERANCE_S }));
+    ({ payload } = await jwtVerify(token, verifier.jwks, { algorithms: ['ES256'], typ: EAR_TYP, issuer, currentDate: new Date(now * 1000), clockTolerance: CLOCK_TOLERANCE_S }));
   } catch (error) {
     verifier.verified.delete(token);
     throw new EarInvalid(`the posture token is not valid: ${(error as Error).message}`);

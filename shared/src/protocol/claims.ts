@@ -32,22 +32,25 @@ export const evidenceClaims = z.object({
 });
 export type EvidenceClaims = z.infer<typeof evidenceClaims>;
 
-/** Claims of the attestation result the backend signs (EAR, draft-ietf-rats-ear-03). */
+/**
+ * Claims of the attestation result the backend signs: EAR (draft-ietf-rats-ear) with the names its
+ * reference implementation, Veraison's `ear`, spells (`ear.verifier-id`, and per submodule
+ * `ear.status`, `ear.trustworthiness-vector`, `ear.appraisal-policy-id`); no top-level status.
+ */
 export const earClaims = z.object({
   eat_profile: z.literal(EAR_PROFILE),
   iss: z.string(),
   iat: numericDate,
   exp: numericDate,
   sub: uuid,
-  ear_verifier_id: z.object({ developer: z.string(), build: z.string() }),
-  ear_status: earStatus,
+  'ear.verifier-id': z.object({ developer: z.string(), build: z.string() }),
   eat_nonce: nonce.optional(),
   cnf: z.object({ jkt: z.string() }),
   submods: z.object({
     device: z.object({
-      ear_status: earStatus,
-      ear_trustworthiness_vector: z.record(z.string(), z.number().int()),
-      ear_appraisal_policy_ids: z.array(z.string()),
+      'ear.status': earStatus,
+      'ear.trustworthiness-vector': z.record(z.string(), z.number().int()),
+      'ear.appraisal-policy-id': z.string(),
     }),
   }),
   postern: z.object({

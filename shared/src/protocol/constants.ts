@@ -3,7 +3,10 @@ export const SUBPROTOCOL = 'postern.v1';
 export const AGENT_STREAM_PATH = '/v1/agent';
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const EVIDENCE_PROFILE = 'urn:postern:evidence:1';
-export const EAR_PROFILE = 'tag:ietf.org,2026:rats/ear#03';
+/** EAR's profile as its reference implementation (Veraison's `ear`) names it. */
+export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
+/** `typ` of the attestation results the backend signs, as Veraison's `ear` writes it. */
+export const EAR_TYP = 'JWT';
 export const SWNAME = 'postern-agent';
 export const ENROLL_TYP = 'postern-enroll+jwt';
 export const EVIDENCE_TYP = 'eat+jwt';
