@@ -187,6 +187,9 @@ describe('the OpenAPI document', () => {
     const G = '/v1/admin/gateway-keys';
     const { key } = (await asAdmin('POST', G, G, { name: 'contract' })) as { key: string };
     await asAdmin('POST', G, G, { name: '' });
+    // Text the database cannot store is refused at the edge of every body, as the client's mistake.
+    expect(await asAdmin('POST', G, G, { name: 'edge\u0000' })).toMatchObject({ code: 'malformed', detail: expect.stringMatching(/name contains a NUL character/) });
+    expect(await asAdmin('GET', '/v1/admin/audit', '/v1/admin/audit?actor=%00')).toMatchObject({ code: 'malformed' });
 
     const device = await FakeDevice.create();
     const enrollRequest = async (d: FakeDevice, t: string) => ({ request: await d.enrollmentRequest(t) });

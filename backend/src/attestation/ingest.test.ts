@@ -99,6 +99,48 @@ describe.each(databaseKinds)('batched ingest on %s', (kind) => {
     expect(postures.map((p) => p.device_id)).toEqual([b.deviceId]);
   });
 
+  it('stores the rest of a batch when some of its reports hold text the database refuses, and refuses only those', async () => {
+    const { server, devices } = await enrolled(20);
+    const rows = await server.store.db.selectFrom('devices').selectAll().execute();
+    const now = Math.floor(Date.now() / 1000);
+    const poisoned = new Set([2, 9, 15]);
+    const items = await Promise.all(
+      devices.map(async (d, i) => {
+        const claims = await claimsOf(d);
+        // As if a schema had let it through: the database is the last line, and it must hold for the others.
+        if (poisoned.has(i) && claims.posture.os.status === 'ok') claims.posture.os.name = 'Debian\u0000GNU/Linux';
+        return { device: rows.find((r) => r.id === d.deviceId) as (typeof rows)[number], claims, now };
+      }),
+    );
+    const outcomes = await ingestBatch(server.backend, items);
+    outcomes.forEach((outcome, i) => {
+      if (poisoned.has(i)) expect(outcome).toMatchObject({ ok: false, error: { code: 'schema', message: expect.stringMatching(/cannot store/) } });
+      else expect(outcome).toMatchObject({ ok: true, value: { verdict: 'compliant' } });
+    });
+    expect((await server.store.db.selectFrom('device_posture').select('device_id').execute()).length).toBe(17);
+    expect((await verifyAuditChain(server.store.db)).ok).toBe(true);
+  });
+
+  it('refuses reports with a NUL or an unpaired surrogate at the schema edge, while the other devices streaming beside them are all answered', async () => {
+    const { server, devices } = await enrolled(24);
+    const sessions = await Promise.all(devices.map((d) => d.connect(server.url)));
+    const bad = (i: number) => i % 6 === 0;
+    const answers = await Promise.all(
+      sessions.flatMap((session, i) => {
+        const device = devices[i] as FakeDevice;
+        const healthy = healthyLinuxPosture();
+        const posture = !bad(i) ? healthy : i % 12 === 0 ? { ...healthy, os: { ...healthy.os, name: 'Debian\u0000' } } : { ...healthy, os: { ...healthy.os, kernel: '6.1\uD800' } };
+        return [device.evidence(session.nonce, { posture }).then((token) => session.attest(token))];
+      }),
+    );
+    for (const s of sessions) s.ws.close();
+    answers.forEach((answer, i) => {
+      if (bad(i)) expect(answer).toMatchObject({ type: 'error', code: 'schema', message: expect.stringMatching(/NUL character or an unpaired UTF-16 surrogate/) });
+      else expect(answer).toMatchObject({ type: 'result', verdict: 'compliant' });
+    });
+    expect((await server.store.db.selectFrom('device_posture').select('device_id').execute()).length).toBe(20);
+  });
+
   it('keeps concurrent batches of the same devices consistent: each report stored, or refused as replayed', async () => {
     const { server, devices } = await enrolled(2);
     const [a, b] = devices as [FakeDevice, FakeDevice];

@@ -64,7 +64,7 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
   }
   const chosen = [...taken.values()];
 
-  const evaluated = chosen.length === 0 ? [] : await storeWithRetry(deps, chosen.map((i) => items[i] as IngestItem));
+  const evaluated = chosen.length === 0 ? [] : await storeIsolating(deps, chosen.map((i) => items[i] as IngestItem));
   const byDevice = new Map(evaluated.map((e) => [e.deviceId, e]));
 
   await Promise.all(
@@ -72,6 +72,10 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
       const item = items[i] as IngestItem;
       const stored = byDevice.get(item.device.id);
       const winner = items[taken.get(item.device.id) as number] as IngestItem;
+      if (stored && 'failed' in stored) {
+        outcomes[i] = refused(stored.failed);
+        return;
+      }
       if (!stored || !('verdict' in stored) || winner !== item) {
         outcomes[i] = refused(refusalOf(item, stored, winner));
         return;
@@ -103,6 +107,31 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
  * its row in opposite orders; PostgreSQL then aborts one with a deadlock. Nothing of it was
  * stored, so it is run again rather than failing every report in it.
  */
+/**
+ * One device's report must never fail another's: when a batch's transaction fails, its reports
+ * are stored again one at a time, so only the one at fault is refused (and the rest commit). A
+ * value the database cannot store is that report's `schema` error; a database that is down fails
+ * each report with its own error.
+ */
+async function storeIsolating(deps: IngestDeps, items: readonly IngestItem[]): Promise<Stored[]> {
+  try {
+    return await storeWithRetry(deps, items);
+  } catch (error) {
+    const [only] = items;
+    if (items.length === 1 && only) return [{ deviceId: only.device.id, failed: unstorable(error) ?? error }];
+    const stored: Stored[] = [];
+    for (const item of items) stored.push(...(await storeIsolating(deps, [item])));
+    return stored;
+  }
+}
+
+/** PostgreSQL's data exceptions (class 22: a NUL in text, an invalid escape, a number out of range) are the report's fault. */
+function unstorable(error: unknown): AttestationError | null {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('22')) return null;
+  return new AttestationError('schema', `the report holds a value the database cannot store (${(error as Error).message}): send text without NUL characters`);
+}
+
 async function storeWithRetry(deps: IngestDeps, items: readonly IngestItem[]): Promise<Stored[]> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -116,13 +145,14 @@ async function storeWithRetry(deps: IngestDeps, items: readonly IngestItem[]): P
 
 function refusalOf(item: IngestItem, stored: Stored | undefined, winner: IngestItem): AttestationError {
   if (stored && 'revoked' in stored && stored.revoked) return new AttestationError('revoked', 'this device has been revoked');
-  const lastSeq = stored && 'verdict' in stored ? winner.claims.seq : (stored?.lastSeq ?? '?');
+  const lastSeq = stored && 'verdict' in stored ? winner.claims.seq : stored && 'lastSeq' in stored ? (stored.lastSeq ?? '?') : '?';
   return new AttestationError('replayed_seq', `seq ${item.claims.seq} is not above the last accepted seq ${lastSeq}: each report needs a higher seq`);
 }
 
 type Stored =
   | { deviceId: string; verdict: Verdict; score: number; checks: CheckResult[]; changed: IngestResult['changed']; group: string; policy: Policy }
-  | { deviceId: string; revoked: boolean; lastSeq: number | null };
+  | { deviceId: string; revoked: boolean; lastSeq: number | null }
+  | { deviceId: string; failed: unknown };
 
 async function storeBatch(trx: Kysely<Database>, policies: PolicySource, items: readonly IngestItem[]): Promise<Stored[]> {
   const advanced = await trx

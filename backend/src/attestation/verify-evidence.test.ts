@@ -213,13 +213,12 @@ describe('verifyEvidence', () => {
       expect((error as Error).message.split('; ')).toHaveLength(3);
     });
 
-    // Found while writing these tests: the schema allows NUL characters in posture strings, but the
-    // posture is stored as jsonb and PostgreSQL refuses "\u0000" there, so the report fails in the
-    // database — and with it every report of the same batch. Remove `.fails` once the schema refuses it.
-    it.fails('a posture string with a NUL character, which PostgreSQL cannot store in jsonb', async () => {
+    // PostgreSQL refuses "\u0000" in jsonb: refused here, it can never reach (and fail) a batch.
+    it('a posture string with a NUL character, which PostgreSQL cannot store in jsonb', async () => {
       const posture = healthyLinuxPosture(now);
       if (posture.os.status !== 'ok') throw new Error('expected an ok os section');
-      await expectRefused(evidence({ posture: { ...posture, os: { ...posture.os, name: 'Debian\u0000GNU/Linux' } } }), 'schema', /posture\.os\.name: /);
+      await expectRefused(evidence({ posture: { ...posture, os: { ...posture.os, name: 'Debian\u0000GNU/Linux' } } }), 'schema', /posture\.os\.name: must not contain a NUL character/);
+      await expectRefused(evidence({ posture: { ...posture, os: { ...posture.os, kernel: '6.1\uDC00' } } }), 'schema', /posture\.os\.kernel: .*unpaired UTF-16 surrogate/);
     });
   });
 

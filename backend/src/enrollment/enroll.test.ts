@@ -111,11 +111,9 @@ describe('enrollDevice, before it touches the database', () => {
       await expectRefused(request({ claims }), 'malformed', new RegExp(`^the enrollment claims do not match the protocol: ${words.source}`));
     });
 
-    // Found while writing these tests: nothing refuses NUL characters, and PostgreSQL text columns
-    // cannot hold them (22021), so the insert fails and the device is answered 500 rather than 400.
-    // Remove `.fails` once the claims schema refuses them.
-    it.fails('a hostname with a NUL character, which PostgreSQL cannot store', async () => {
-      await expectRefused(request({ claims: { hostname: 'laptop\u0000' } }), 'malformed', /hostname: /);
+    // PostgreSQL text columns cannot hold NUL (22021): refused before the database, as 400 not 500.
+    it('a hostname with a NUL character, which PostgreSQL cannot store', async () => {
+      await expectRefused(request({ claims: { hostname: 'laptop\u0000' } }), 'malformed', /hostname: must not contain a NUL character/);
     });
   });
 

@@ -1,3 +1,4 @@
+import { unstorableTextAt } from '@postern/shared';
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { describeIssues } from './describe-issues.js';
@@ -24,6 +25,9 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, lim
   } catch {
     throw new HttpError('malformed', 'the body is not valid JSON');
   }
+  // Checked for every body, whatever its schema: such text can be neither stored nor shown.
+  const unstorable = unstorableTextAt(json);
+  if (unstorable) throw new HttpError('malformed', `the body's ${unstorable} contains a NUL character or an unpaired UTF-16 surrogate: remove it`);
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new HttpError('malformed', `the body does not match the API: ${describeIssues(parsed.error.issues)}`);
   return parsed.data;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EAR_PROFILE, EVIDENCE_PROFILE, SWNAME } from './constants.js';
-import { nonce, numericDate, ueid, uuid } from './encoding.js';
+import { nonce, numericDate, text, ueid, uuid } from './encoding.js';
 import { platform, posture } from './posture.js';
 import { earStatus, verdict } from './verdict.js';
 
@@ -11,10 +11,10 @@ export const enrollClaims = z.object({
   ueid,
   /** SHA-256 hex of the node-machine-id value, never the raw value. */
   machine_id: z.string().regex(/^[0-9a-f]{64}$/, 'expected SHA-256 hex'),
-  hostname: z.string().min(1).max(255),
+  hostname: text(255, 1),
   platform,
-  serial: z.string().max(128).optional(),
-  agent_version: z.string().max(64),
+  serial: text(128).optional(),
+  agent_version: text(64),
 });
 export type EnrollClaims = z.infer<typeof enrollClaims>;
 
@@ -25,7 +25,7 @@ export const evidenceClaims = z.object({
   eat_nonce: nonce,
   ueid,
   swname: z.literal(SWNAME),
-  swversion: z.tuple([z.string().max(64)]),
+  swversion: z.tuple([text(64)]),
   device_id: uuid,
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   posture,

@@ -14,3 +14,40 @@ export const compactJws = z
   .string()
   .max(60_000)
   .regex(/^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/, 'expected a compact JWS');
+
+/** A NUL character, or a UTF-16 surrogate without its pair: text PostgreSQL refuses to store and many readers mangle. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const UNSTORABLE_TEXT = 'must not contain a NUL character or an unpaired UTF-16 surrogate';
+
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}
+
+/** Text from outside, at most `max` characters, that can be stored and shown: refused at the schema edge otherwise. */
+export function text(max: number, min = 0) {
+  return z.string().min(min).max(max).refine(isStorableText, UNSTORABLE_TEXT);
+}
+
+/**
+ * Where in a parsed JSON value a string (or an object key) is unstorable, as a dotted path, or
+ * null: for request bodies whose schemas take free text in many places.
+ */
+export function unstorableTextAt(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return isStorableText(value) ? null : path || '(the value)';
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = unstorableTextAt(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const here = path ? `${path}.${key}` : key;
+      if (!isStorableText(key)) return here;
+      const found = unstorableTextAt(item, here);
+      if (found) return found;
+    }
+  }
+  return null;
+}

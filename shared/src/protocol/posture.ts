@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { numericDate } from './encoding.js';
+import { numericDate, text as storableText } from './encoding.js';
 
 /**
  * Posture: facts about the device, never judgements. Each section either carries
  * its facts (`status: "ok"`) or says why it could not be read (`status: "error"`).
  */
-const text = z.string().max(512);
+const text = storableText(512);
 const errorSection = z.object({
   status: z.literal('error'),
   collected_at: numericDate,
