@@ -1,6 +1,7 @@
 export * from './protocol/constants.js';
 export * from './protocol/encoding.js';
 export * from './protocol/posture.js';
+export * from './protocol/consistency.js';
 export * from './protocol/verdict.js';
 export * from './protocol/claims.js';
 export * from './protocol/errors.js';

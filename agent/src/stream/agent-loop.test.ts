@@ -190,7 +190,7 @@ describe('the agent stream client', () => {
     const agent = startAgent({ ...options, collector, checkIntervalMs: 30 });
     await waitFor(() => backend.received.length === 1, 'the first attestation');
     await waitFor(() => log.lines.some((l) => l.startsWith('report 1 accepted')), 'the first result');
-    collector.posture = { ...collector.posture, firewall: { status: 'ok', collected_at: 1, enabled: false, backend: 'nftables', profiles: [] } };
+    collector.posture = { ...collector.posture, firewall: { status: 'ok', collected_at: Math.floor(Date.now() / 1000), enabled: false, backend: 'nftables', profiles: [] } };
     await waitFor(() => backend.received.length === 2, 'a report after the change');
     // The reason is logged with the answer, which may come after the report reached the server.
     await waitFor(() => log.lines.some((l) => l.includes('(posture changed)')), 'the answer to that report');

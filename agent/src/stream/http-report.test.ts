@@ -103,11 +103,12 @@ describe('reportOnceOverHttp', () => {
       if (posted.length === 1) return json(409, { error: { code: 'replayed_seq', message: 'seq 1 is not above 5000' } });
       return json(200, { seq, verdict: 'compliant', score: 100, checks: [], token: 'a.b.c', nonce: randomBytes(32).toString('base64url') });
     };
-    const outcome = await reportOnceOverHttp({ ...options, fetch: fetchFake, now: () => 1_767_225_600_000 });
+    const at = Date.now();
+    const outcome = await reportOnceOverHttp({ ...options, fetch: fetchFake, now: () => at });
 
     expect(outcome).toMatchObject({ accepted: true });
     expect(nonces).toBe(2);
-    expect(posted).toEqual([1, 1_767_225_600_001]);
+    expect(posted).toEqual([1, at + 1]);
   });
 
   it('gives up after one retry', async () => {

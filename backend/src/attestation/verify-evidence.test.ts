@@ -252,7 +252,7 @@ describe('verifyEvidence', () => {
     });
 
     it('refuses a stale nonce before looking at the clock', async () => {
-      await expectRefused(evidence({ nonce: OTHER_NONCE, iat: now - 3600 }), 'stale_nonce', /nonce/);
+      await expectRefused(evidence({ nonce: OTHER_NONCE, iat: now - 3600, posture: healthyLinuxPosture(now - 3600) }), 'stale_nonce', /nonce/);
     });
   });
 });

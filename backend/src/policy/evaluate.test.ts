@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, Posture } from '@postern/shared';
-import { healthyLinuxPosture, healthyMacPosture, unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '@postern/testkit/postures';
+import { collectedAt, healthyLinuxPosture, healthyMacPosture, unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '@postern/testkit/postures';
 import { defaultPolicy } from './default-policy.js';
 import { evaluatePosture, failingIds, isFailing, scoreOf, verdictAt } from './evaluate.js';
 import { compilePolicy, parsePolicySource } from './document.js';
@@ -9,8 +9,9 @@ import { judge as judgeStanding } from '../standing/judge.js';
 const NOW = 1_800_000_000;
 const active = { status: 'active' as const, expires_at: null };
 
+/** A report made at `now` of the device in `posture`: its facts were read then too. */
 function judge(posture: Posture, previous?: CheckResult[], now = NOW) {
-  const evaluation = evaluatePosture(defaultPolicy, posture, { now, ...(previous ? { previous } : {}) });
+  const evaluation = evaluatePosture(defaultPolicy, collectedAt(posture, now), { now, ...(previous ? { previous } : {}) });
   return { ...evaluation, verdict: verdictAt(defaultPolicy, active, { attested_at: now, checks: evaluation.checks }, now) };
 }
 
@@ -137,8 +138,12 @@ checks:
     const asLinux = evaluatePosture(policy, unread, { now: NOW, enrolledPlatform: 'linux' });
     expect(asLinux.checks.map((c) => c.id)).toEqual(['os.min_version']);
     expect(asLinux.checks[0]?.remediation).toMatch(/systemd/);
-    // A readable os section wins over the enrolled platform.
-    expect(evaluatePosture(policy, mac, { now: NOW, enrolledPlatform: 'linux' }).checks.map((c) => c.id)).toEqual(['os.min_version', 'screen_lock.max_idle_minutes']);
+    // A report from another platform than the device enrolled as is not trusted: judged as the
+    // enrolled platform, every check unknown, saying why (it used to pass as a Mac).
+    const foreign = evaluatePosture(policy, mac, { now: NOW, enrolledPlatform: 'linux' });
+    expect(foreign.checks.map((c) => [c.id, c.status])).toEqual([['os.min_version', 'unknown']]);
+    expect(foreign.checks[0]?.message).toMatch(/comes from darwin, but this device enrolled as linux/);
+    expect(foreign.score).toBe(0);
     // The judge passes the platform the device enrolled with (devices.platform) to the evaluator.
     const judged = judgeStanding({ policy, device: { status: 'active', expires_at: null, platform: 'darwin', agentVersion: '0.1.0' }, latest: { posture: unread, attestedAt: NOW }, previous: [], exceptions: [], now: NOW });
     expect(judged.checks[0]?.remediation).toMatch(/launchd/);

@@ -1,5 +1,6 @@
 import type { CheckException, CheckResult, Platform, Posture, Verdict } from '@postern/shared';
 import { catalog } from './catalog.js';
+import { withoutDoubtfulFacts } from './doubtful-facts.js';
 import type { Policy, PolicyCheck } from './types.js';
 
 export interface Evaluation {
@@ -33,9 +34,11 @@ export interface EvaluateOptions {
  * Runs every check of the policy against one posture. Pure: the same policy, posture and options
  * always give the same result.
  */
-export function evaluatePosture(policy: Policy, posture: Posture, options: EvaluateOptions): Evaluation {
-  const platform: Platform | null = posture.os.status === 'ok' ? posture.os.platform : (options.enrolledPlatform ?? null);
+export function evaluatePosture(policy: Policy, reported: Posture, options: EvaluateOptions): Evaluation {
   const context = { attestedAt: options.attestedAt ?? options.now, agentVersion: options.agentVersion ?? null };
+  // Doubtful facts (too old, or from another platform than the device enrolled as) are judged as unreadable.
+  const posture = withoutDoubtfulFacts(reported, { attestedAt: context.attestedAt, maxAgeS: policy.max_age_s, enrolledPlatform: options.enrolledPlatform ?? null });
+  const platform: Platform | null = posture.os.status === 'ok' ? posture.os.platform : (options.enrolledPlatform ?? null);
   const checks: CheckResult[] = [];
   for (const def of policy.checks) {
     if (def.platforms && platform !== null && !def.platforms.includes(platform)) continue;

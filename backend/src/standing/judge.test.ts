@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { healthyLinuxPosture, withPendingSecurity } from '@postern/testkit/postures';
+import { collectedAt, healthyLinuxPosture, withPendingSecurity } from '@postern/testkit/postures';
 import { defaultPolicy } from '../policy/default-policy.js';
 import { verdictAt } from '../policy/evaluate.js';
 import { judge, type JudgeInput } from './judge.js';
@@ -29,9 +29,10 @@ describe('the judge', () => {
     expect(first).toMatchObject({ verdict: 'grace', failing: ['patches.max_pending_security'], failingSince: NOW });
     // A later report within the grace period: same start, and due when the grace ends if that comes before staleness.
     const later = NOW + patchGrace - 60;
-    const second = judge(input({ latest: { posture: behind, attestedAt: later }, previous: first.checks, now: later }));
+    const again = collectedAt(behind, later);
+    const second = judge(input({ latest: { posture: again, attestedAt: later }, previous: first.checks, now: later }));
     expect(second).toMatchObject({ verdict: 'grace', failingSince: NOW, nextChangeAt: NOW + patchGrace + 1 });
-    const after = judge(input({ latest: { posture: behind, attestedAt: later }, previous: first.checks, now: NOW + patchGrace + 1 }));
+    const after = judge(input({ latest: { posture: again, attestedAt: later }, previous: first.checks, now: NOW + patchGrace + 1 }));
     expect(after.verdict).toBe('noncompliant');
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { implausibleTimes, report } from './consistency.js';
 import { EAR_PROFILE, EVIDENCE_PROFILE, SWNAME } from './constants.js';
 import { nonce, numericDate, text, ueid, uuid } from './encoding.js';
 import { platform, posture } from './posture.js';
@@ -29,7 +30,7 @@ export const evidenceClaims = z.object({
   device_id: uuid,
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   posture,
-});
+}).superRefine((c, ctx) => report(ctx, implausibleTimes(c.posture, c.iat), ['posture']));
 export type EvidenceClaims = z.infer<typeof evidenceClaims>;
 
 /**

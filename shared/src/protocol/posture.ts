@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { postureContradictions, report } from './consistency.js';
 import { numericDate, text as storableText } from './encoding.js';
 
 /**
@@ -95,15 +96,17 @@ export const antivirusSection = section({
   products: z.array(z.object({ name: text, enabled: z.boolean(), up_to_date: z.boolean().nullable() })).max(32),
 });
 
-export const posture = z.object({
-  os: osSection,
-  disk_encryption: diskEncryptionSection,
-  firewall: firewallSection,
-  patches: patchesSection,
-  screen_lock: screenLockSection.optional(),
-  secure_boot: secureBootSection.optional(),
-  antivirus: antivirusSection.optional(),
-});
+export const posture = z
+  .object({
+    os: osSection,
+    disk_encryption: diskEncryptionSection,
+    firewall: firewallSection,
+    patches: patchesSection,
+    screen_lock: screenLockSection.optional(),
+    secure_boot: secureBootSection.optional(),
+    antivirus: antivirusSection.optional(),
+  })
+  .superRefine((p, ctx) => report(ctx, postureContradictions(p)));
 
 export type Posture = z.infer<typeof posture>;
 export type OsSection = z.infer<typeof osSection>;

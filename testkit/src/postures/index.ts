@@ -16,7 +16,7 @@ import { withPendingSecurity } from './modifiers.js';
 import type { FakePostureOptions, PlatformPostureInput } from './options.js';
 import { win32Posture } from './win32.js';
 
-export { withPendingSecurity, withScreenLock } from './modifiers.js';
+export { collectedAt, withPendingSecurity, withScreenLock } from './modifiers.js';
 export type { FakePostureOptions, PostureFailure } from './options.js';
 
 const byPlatform: Record<Platform, (input: PlatformPostureInput) => Posture> = { linux: linuxPosture, darwin: darwinPosture, win32: win32Posture };

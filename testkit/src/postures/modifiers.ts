@@ -10,3 +10,8 @@ export function withPendingSecurity(posture: Posture, pending: number): Posture 
 export function withScreenLock(posture: Posture, idleMinutes: number | null, enabled: boolean | null = true): Posture {
   return { ...posture, screen_lock: { status: 'ok', collected_at: posture.os.collected_at, enabled, idle_minutes: idleMinutes } };
 }
+
+/** The same facts, every section read at `at`: a later report of an unchanged device. */
+export function collectedAt(posture: Posture, at: number): Posture {
+  return Object.fromEntries(Object.entries(posture).map(([name, section]) => [name, section ? { ...section, collected_at: at } : section])) as Posture;
+}

@@ -1,3 +1,4 @@
+import { sectionWindowS } from '@postern/shared';
 import { z } from 'zod';
 import type { CatalogCheck } from '../types.js';
 import { duration } from '../duration-schema.js';
@@ -22,7 +23,7 @@ const FIX = {
  */
 export const reportMaxAge: CatalogCheck<z.infer<typeof reportMaxAgeParams>> = {
   id: 'report.max_age',
-  summary: 'the newest report is at most `max_age` old (older: the verdict is unknown), and so is every section in it',
+  summary: 'the newest report is at most `max_age` old (older: the verdict is unknown), and every section in it is within its window (`max_age`, or longer for facts the agent reads less often)',
   section: 'report',
   params: reportMaxAgeParams,
   reasons: ['stale_sections'],
@@ -30,7 +31,8 @@ export const reportMaxAge: CatalogCheck<z.infer<typeof reportMaxAgeParams>> = {
     const stale: string[] = [];
     for (const name of SECTIONS) {
       const section = posture[name];
-      if (section && context.attestedAt - section.collected_at > max_age) stale.push(`${name} (${context.attestedAt - section.collected_at} s old)`);
+      // Each section within its own window: the agent reads slow facts (pending updates) less often.
+      if (section && context.attestedAt - section.collected_at > sectionWindowS(name, max_age)) stale.push(`${name} (${context.attestedAt - section.collected_at} s old)`);
     }
     return stale.length > 0
       ? { status: 'fail', reason: 'stale_sections', message: `sections collected more than ${max_age} s before the report: ${stale.join(', ')}` }
