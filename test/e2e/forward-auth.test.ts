@@ -19,7 +19,8 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
   afterAll(() => server?.stop());
 
   async function deviceWithResult(posture?: Parameters<FakeDevice['report']>[1]) {
-    const device = await FakeDevice.create();
+    // A report is trusted only from the platform the device enrolled as.
+    const device = await FakeDevice.create(posture?.os.status === 'ok' ? { platform: posture.os.platform } : {});
     await device.enroll(server.url, await server.enrollmentToken());
     const { session, answer } = await device.report(server.url, posture);
     session.close();

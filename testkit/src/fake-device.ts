@@ -89,7 +89,8 @@ export class FakeDevice {
       swversion: ['0.1.0'],
       device_id: this.deviceId,
       seq: o.seq ?? ++this.seq,
-      posture: o.posture ?? fakePosture({ platform: this.platform }),
+      // Collected when signed: a device whose clock is off signs and collects by the same clock.
+      posture: o.posture ?? fakePosture({ platform: this.platform, ...(o.iat !== undefined ? { now: o.iat } : {}) }),
       ...o.claims,
     };
     const header = { alg: 'ES256', typ: EVIDENCE_TYP, kid: this.kid, ...o.header };
