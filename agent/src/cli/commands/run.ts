@@ -18,6 +18,7 @@ export interface RunCommandOptions {
   http?: boolean;
   state?: string;
   server?: string;
+  ca?: string;
 }
 
 export async function runCommand(opts: RunCommandOptions): Promise<void> {
@@ -47,8 +48,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<void> {
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     try {
       const outcome = opts.http
-        ? await reportOnceOverHttp({ store, keyStore, collector: once, log, server: opts.server })
-        : await reportOnce({ store, keyStore, collector: once, postureChanged, log, server: opts.server, signal: stopper.signal });
+        ? await reportOnceOverHttp({ store, keyStore, collector: once, log, server: opts.server, caFile: opts.ca })
+        : await reportOnce({ store, keyStore, collector: once, postureChanged, log, server: opts.server, caFile: opts.ca, signal: stopper.signal });
       finishOnce(outcome);
     } finally {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -58,7 +59,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<void> {
 
   const log = consoleLogger();
   log.info(`postern-agent ${AGENT_VERSION} reporting as device ${device.device_id} (state ${store.dir})`);
-  const agent = startAgent({ store, keyStore, collector, postureChanged, log, server: opts.server });
+  const agent = startAgent({ store, keyStore, collector, postureChanged, log, server: opts.server, caFile: opts.ca });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(ExitCode.interrupted); // a second signal: do not wait any longer
