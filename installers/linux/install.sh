@@ -3,7 +3,7 @@
 # onto a Linux host with systemd. Safe to run again: it replaces the installed copy, rewrites
 # the launchers and units, and restarts the services.
 #
-#   sudo installers/linux/install.sh [--enroll-server URL --token TOKEN] [--server] [--no-start]
+#   sudo installers/linux/install.sh [--enroll-server URL --token TOKEN [--ca FILE]] [--server] [--no-start]
 #   sudo installers/linux/install.sh --uninstall [--purge]   (--purge also deletes state and /etc/postern)
 #
 # Build the checkout first (`npx --yes pnpm@10.34.8 install` builds it). What it writes:
@@ -11,6 +11,7 @@
 #   /usr/bin/postern-agent              launcher (also for `postern-agent status` by hand)
 #   /etc/systemd/system/postern-agent.service
 #   /var/lib/postern-agent/             agent state and device key (0700, made by systemd)
+#   /var/lib/postern-agent/server-ca.pem  with --ca: the private CA the service verifies the server with
 #   with --server: /usr/bin/postern-server, /etc/systemd/system/postern-server.service
 set -euo pipefail
 
@@ -18,6 +19,7 @@ PREFIX=/opt/postern
 BIN_DIR=/usr/bin
 UNIT_DIR=/etc/systemd/system
 AGENT_STATE=/var/lib/postern-agent
+AGENT_CA=$AGENT_STATE/server-ca.pem
 SERVER_STATE=/var/lib/postern
 CONFIG_DIR=/etc/postern
 BUILD_HINT='npx --yes pnpm@10.34.8 install'
@@ -29,6 +31,10 @@ Usage: sudo installers/linux/install.sh [options]
   --enroll-server URL   enroll this device with the Postern backend at URL before starting
   --token TOKEN         the one-time enrollment token (with --enroll-server)
   --token-file FILE     read the token from FILE instead (keeps it out of the process list)
+  --ca FILE             PEM file of the private CA that issued the server's certificate (may hold
+                        several); copied to /var/lib/postern-agent/server-ca.pem, which enrollment
+                        saves in the agent's state so the service trusts it too. Given again
+                        without enrolling, it replaces that copy (a CA rotation)
   --force-enroll        enroll again even if the agent already has state in /var/lib/postern-agent
                         (runs `postern-agent enroll --force`: replaces the old enrollment and key once the server accepts the new one)
   --server              also install the backend (postern-server) as a service
@@ -46,8 +52,16 @@ die() {
 }
 say() { printf '==> %s\n' "$*"; }
 
+# The agent checks the CA again at enrollment; this catches a wrong file before anything is installed.
+use_ca() {
+  [[ -r $1 ]] || die "cannot read CA file $1"
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$1" || die "$1 holds no PEM certificate (-----BEGIN CERTIFICATE-----): give --ca the CA's certificate in PEM"
+  ca_file=$1
+}
+
 enroll_server=""
 token=""
+ca_file=""
 force_enroll=0
 with_server=0
 start=1
@@ -55,7 +69,7 @@ uninstall=0
 purge=0
 while (($#)); do
   case $1 in
-    --enroll-server | --token | --token-file)
+    --enroll-server | --token | --token-file | --ca)
       (($# >= 2)) || die "$1 needs a value"
       case $1 in
         --enroll-server) enroll_server=$2 ;;
@@ -64,11 +78,13 @@ while (($#)); do
           [[ -r $2 ]] || die "cannot read token file $2"
           token=$(tr -d '[:space:]' <"$2")
           ;;
+        --ca) use_ca "$2" ;;
       esac
       shift 2
       ;;
     --enroll-server=*) enroll_server=${1#*=} && shift ;;
     --token=*) token=${1#*=} && shift ;;
+    --ca=*) use_ca "${1#*=}" && shift ;;
     --force-enroll) force_enroll=1 && shift ;;
     --server) with_server=1 && shift ;;
     --no-start) start=0 && shift ;;
@@ -206,13 +222,22 @@ EOF
 fi
 
 # ---------------------------------------------------------------------------------------
-if [[ -n $enroll_server ]]; then
+if [[ -n $enroll_server || -n $ca_file ]]; then
   install -d -m 0700 -o root -g root "$AGENT_STATE"
-  if [[ -n $(ls -A "$AGENT_STATE") ]] && ((!force_enroll)); then
+fi
+# A copy in the state directory: the sandboxed service may not read the original's place
+# (ProtectHome), and the state keeps its path.
+if [[ -n $ca_file ]]; then
+  say "Installing the CA $ca_file as $AGENT_CA"
+  install -m 0600 -o root -g root "$ca_file" "$AGENT_CA"
+fi
+if [[ -n $enroll_server ]]; then
+  if [[ -e $AGENT_STATE/device.json ]] && ((!force_enroll)); then
     say "Already enrolled (state in $AGENT_STATE): skipping enrollment; --force-enroll to enroll again"
   else
     say "Enrolling with $enroll_server"
     enroll_args=(enroll --server "$enroll_server")
+    if [[ -n $ca_file ]]; then enroll_args+=(--ca "$AGENT_CA"); fi
     # With existing state the agent refuses (already_enrolled) unless given --force.
     if ((force_enroll)); then enroll_args+=(--force); fi
     # The token goes in the environment of this one command, not in its argv (which every

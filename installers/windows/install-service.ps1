@@ -27,6 +27,13 @@
   powershell.exe -ExecutionPolicy Bypass -File installers\windows\install-service.ps1 -EnrollServer https://postern.example.com -Token <one-time token>
 
 .EXAMPLE
+  powershell.exe -ExecutionPolicy Bypass -File installers\windows\install-service.ps1 -EnrollServer https://postern.corp.internal -CaFile C:\corp-ca.pem -Token <one-time token>
+
+  With a private CA: the file is copied to "$env:ProgramData\Postern\agent\server-ca.pem" and
+  enrollment saves that path in the agent's state, so the service trusts it too. (Node.js does
+  not read the Windows certificate store: a CA installed there alone is not trusted.)
+
+.EXAMPLE
   powershell.exe -ExecutionPolicy Bypass -File installers\windows\install-service.ps1 -Uninstall
 #>
 #Requires -RunAsAdministrator
@@ -39,6 +46,8 @@ param(
   [string]$NodePath,
   [string]$EnrollServer,
   [string]$Token,
+  # PEM file of the private CA that issued the server's certificate (may hold several).
+  [string]$CaFile,
   [switch]$ForceEnroll,
   [switch]$NoStart,
   [switch]$Uninstall,
@@ -91,6 +100,13 @@ if ($PSVersionTable.PSEdition -ne 'Desktop') {
 }
 if ([bool]$EnrollServer -ne [bool]$Token) { throw '-EnrollServer and -Token go together.' }
 if ($EnrollServer -and $EnrollServer -notmatch '^https?://') { throw "-EnrollServer must be an http(s):// URL, got: $EnrollServer" }
+if ($CaFile) {
+  if (-not (Test-Path -PathType Leaf $CaFile)) { throw "Cannot read the CA file $CaFile." }
+  if (-not (Select-String -Quiet -SimpleMatch -Pattern '-----BEGIN CERTIFICATE-----' -Path $CaFile)) {
+    throw "$CaFile holds no PEM certificate (-----BEGIN CERTIFICATE-----): give -CaFile the CA's certificate in PEM (Base-64 encoded X.509), not DER."
+  }
+  $CaFile = (Resolve-Path $CaFile).Path
+}
 
 $Source = (Resolve-Path $Source).Path
 foreach ($built in 'shared\dist', 'agent\dist\cli\main.js', 'agent\bin\postern-agent.js', 'pnpm-lock.yaml') {
@@ -309,14 +325,22 @@ foreach ($dir in $DataRoot, $StateDir, $LogDir) {
 Invoke-Checked 'icacls' { icacls $DataRoot /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' /T /Q | Out-Null }
 
 # --- Enrollment ---------------------------------------------------------------------------
+# The CA is kept beside the state, readable by SYSTEM and Administrators (inherited), and its
+# path is saved at enrollment; given again without enrolling, it replaces the copy (a rotation).
+$StateCa = Join-Path $StateDir 'server-ca.pem'
+if ($CaFile) {
+  Write-Host "Installing the CA $CaFile as $StateCa"
+  Copy-Item -Force $CaFile $StateCa
+}
 if ($EnrollServer) {
-  if ((Get-ChildItem -Force $StateDir | Measure-Object).Count -gt 0 -and -not $ForceEnroll) {
+  if ((Test-Path (Join-Path $StateDir 'device.json')) -and -not $ForceEnroll) {
     Write-Host "Already enrolled (state in $StateDir): skipping enrollment; -ForceEnroll to enroll again."
   } else {
     Write-Host "Enrolling with $EnrollServer"
     # With existing state the agent refuses (already_enrolled) unless given --force.
     $enrollArgs = @('enroll', '--server', $EnrollServer)
     if ($ForceEnroll) { $enrollArgs += '--force' }
+    if ($CaFile) { $enrollArgs += @('--ca', $StateCa) }
     # The token goes in the environment of this one command, not on its command line (which
     # any user can read); the agent reads POSTERN_ENROLL_TOKEN when --token is absent.
     $env:POSTERN_AGENT_STATE = $StateDir

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { CA_FILE_ENV } from '../net/trust-store.js';
 import { STATE_ENV, SYSTEM_STATE_DIR } from '../state/paths.js';
 import { AGENT_VERSION } from '../version.js';
 
@@ -14,13 +15,21 @@ const lazy =
 const stateOption = () =>
   new Option('--state <dir>', 'state directory: device key, enrollment, last result').env(STATE_ENV);
 
+const caOption = (what: string) =>
+  new Option('--ca <file>', `PEM file of a private CA to trust besides the system's (may hold several certificates)${what}`).env(CA_FILE_ENV);
+
 const ENVIRONMENT = `
 Environment:
   POSTERN_SERVER        server URL for enroll, and for run instead of the enrolled one
   POSTERN_ENROLL_TOKEN  enrollment token for enroll (keeps it out of the process list)
+  ${CA_FILE_ENV.padEnd(20)}  private CA for enroll and run, when --ca is not given
   ${STATE_ENV.padEnd(20)}  state directory, when --state is not given
   POSTERN_DEBUG         set to 1 to print stack traces of unexpected errors
   POSTERN_AGENT_NO_V8_FLAGS  set to 1 to run without the agent's memory-saving V8 flags
+
+The server must be https://, or http:// to this machine (127.0.0.1, ::1, localhost)
+for a local test: over http:// to another machine the enrollment token and reports
+could be read on the network and used by someone else.
 
 State directory: --state, else $${STATE_ENV}, else ${SYSTEM_STATE_DIR} when run as root,
 else \${XDG_STATE_HOME:-~/.local/state}/postern-agent.
@@ -41,9 +50,10 @@ export function buildProgram(): Command {
     .description('enroll this device with a one-time token from your administrator; makes the device key')
     .addOption(new Option('--server <url>', 'Postern server, e.g. https://postern.example.com').env('POSTERN_SERVER'))
     .addOption(new Option('--token <token>', 'enrollment token').env('POSTERN_ENROLL_TOKEN'))
+    .addOption(caOption('; saved, so run uses it too'))
     .addOption(stateOption())
     .option('--force', 'forget the current enrollment and key, and enroll again')
-    .addHelpText('after', '\nExample:\n  postern-agent enroll --server https://postern.example.com --token "$TOKEN"')
+    .addHelpText('after', '\nExamples:\n  postern-agent enroll --server https://postern.example.com --token "$TOKEN"\n  postern-agent enroll --server https://postern.corp.internal --ca /etc/ssl/corp-ca.pem --token "$TOKEN"')
     .action(lazy(async () => (await import('./commands/enroll.js')).enrollCommand));
 
   program
@@ -52,6 +62,7 @@ export function buildProgram(): Command {
     .option('--once', 'send one report, print the verdict and what to fix, and exit (0 when the server accepted it)')
     .option('--http', 'with --once: use plain HTTPS instead of WebSocket (for proxies that break WebSocket)')
     .addOption(new Option('--server <url>', 'use this server instead of the one saved at enrollment').env('POSTERN_SERVER'))
+    .addOption(caOption(', instead of the one saved at enrollment'))
     .addOption(stateOption())
     .action(lazy(async () => (await import('./commands/run.js')).runCommand));
 

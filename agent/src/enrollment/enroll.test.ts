@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactVerify, EmbeddedJWK } from 'jose';
@@ -88,12 +88,40 @@ describe('enroll', () => {
 
   it('decides by the code, not the status: a proxy\'s 409 or 401 page is neither a known key nor a bad token', async () => {
     const page = (status: number): typeof fetch => async () => new Response('<html>denied</html>', { status, headers: { 'content-type': 'text/html' } });
-    for (const status of [401, 409]) {
+    for (const [status, code] of [[401, 'bad_response'], [409, 'not_postern']] as const) {
       const err = await rejectionOf(enroll({ ...base, fetch: page(status) }));
-      expect(err).toMatchObject({ code: 'bad_response' });
-      expect(err.message).toMatch(new RegExp(`answered HTTP ${status} without a Postern error body`));
+      expect(err).toMatchObject({ code });
+      expect(err.message).toMatch(new RegExp(`answered HTTP ${status} \\(text/html\\) without a Postern error body`));
     }
     expect(await base.store.readDevice()).toBeNull();
+  });
+
+  it('refuses http:// to another machine before connecting, and makes no key', async () => {
+    let calls = 0;
+    const spy: typeof fetch = async () => {
+      calls++;
+      return new Response('{}', { status: 201 });
+    };
+    const err = await rejectionOf(enroll({ ...base, server: 'http://192.0.2.1', fetch: spy }));
+    expect(err).toMatchObject({ code: 'insecure_server', message: expect.stringMatching(/enrollment token and every report cross the network in clear text.*use https:\/\//) });
+    expect(calls).toBe(0);
+    expect(await base.keyStore.load()).toBeNull();
+  });
+
+  it('saves the --ca file, as an absolute path, for run to use', async () => {
+    const caFile = join(dir, 'ca.pem');
+    const { rootCertificates } = await import('node:tls');
+    await writeFile(caFile, rootCertificates[0] ?? '');
+    const ok = answer(201, { device_id: DEVICE_ID, status: 'active', expires_at: null, report_interval_s: 300 });
+    expect(await enroll({ ...base, fetch: ok, caFile })).toMatchObject({ ca_file: caFile });
+    expect(await base.store.readDevice()).toMatchObject({ ca_file: caFile });
+  });
+
+  it('says the URL is not a Postern server when a web server answers 404, without "try again"', async () => {
+    const web: typeof fetch = async () => new Response('<h1>Not Found</h1>', { status: 404, headers: { 'content-type': 'text/html' } });
+    const err = await rejectionOf(enroll({ ...base, fetch: web }));
+    expect(err).toMatchObject({ code: 'not_postern', message: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9 is not a Postern server: POST http:\/\/127\.0\.0\.1:9\/v1\/enroll answered HTTP 404 \(text\/html\)/) });
+    expect(err.message).not.toMatch(/try again/);
   });
 
   it('refuses a 201 whose body does not match the protocol', async () => {

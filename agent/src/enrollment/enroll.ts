@@ -1,7 +1,11 @@
 import { enrollResponse, type EnrollResponse } from '@postern/shared';
-import { EnrollmentError, reasonOf } from '../errors.js';
-import { describeForeignAnswer, readServerError, retryAfterMs, type ServerError } from '../http/server-error.js';
+import { EnrollmentError } from '../errors.js';
+import { describeForeignAnswer, mediaType } from '../http/foreign-answer.js';
+import { readServerError, retryAfterMs, type ServerError } from '../http/server-error.js';
 import type { KeyStore } from '../keystore/key-store.js';
+import { describeConnectionError } from '../net/connection-error.js';
+import { secureFetch } from '../net/secure-fetch.js';
+import { loadTrustStore } from '../net/trust-store.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
 import { AGENT_VERSION } from '../version.js';
@@ -16,7 +20,9 @@ export interface EnrollOptions {
   keyStore: KeyStore;
   /** Forget an existing enrollment and key and enroll again. */
   force?: boolean;
-  /** Overrides for tests. */
+  /** A private CA's PEM file to trust besides the system's; saved for `run`. */
+  caFile?: string | undefined;
+  /** Overrides for tests (replaces the TLS-verifying fetch). */
   fetch?: typeof fetch;
   facts?: DeviceFacts;
   agentVersion?: string;
@@ -47,6 +53,8 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
     );
   }
 
+  // Read the CA first: a wrong --ca is a mistake to report before any key is made.
+  const trust = await loadTrustStore({ caFile: options.caFile });
   const facts = options.facts ?? (await readDeviceFacts());
   await store.ensureDir();
   // The new key stays in memory until the server accepts it: a refused `--force`
@@ -63,7 +71,8 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
     now,
   });
 
-  const body = await postEnroll(server, request, options.fetch ?? fetch, options.timeoutMs ?? 30_000, now);
+  const fetchImpl = options.fetch ?? secureFetch(trust);
+  const body = await postEnroll(server, request, fetchImpl, options.timeoutMs ?? 30_000, now, trust.caFile);
   const device: DeviceState = {
     version: 1,
     device_id: body.device_id,
@@ -75,6 +84,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
     expires_at: body.expires_at,
     report_interval_s: body.report_interval_s,
     enrolled_at: Math.floor(now() / 1000),
+    ...(trust.caFile ? { ca_file: trust.caFile } : {}),
     last_seq: 0,
   };
   // Key first: if saving it fails, the old key and device.json still belong together.
@@ -84,7 +94,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
   return device;
 }
 
-async function postEnroll(server: string, request: string, fetchImpl: typeof fetch, timeoutMs: number, now: () => number): Promise<EnrollResponse> {
+async function postEnroll(server: string, request: string, fetchImpl: typeof fetch, timeoutMs: number, now: () => number, caFile: string | undefined): Promise<EnrollResponse> {
   const url = `${server}/v1/enroll`;
   let response: Response;
   try {
@@ -95,8 +105,8 @@ async function postEnroll(server: string, request: string, fetchImpl: typeof fet
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    const cause = (err as { cause?: unknown }).cause ?? err;
-    throw new EnrollmentError('unreachable', `could not reach ${server} (${reasonOf(cause)}): check the server URL and this device's network`, { cause: err });
+    const failure = describeConnectionError(err, server, caFile);
+    throw new EnrollmentError(failure.final ? 'tls_failed' : 'unreachable', failure.message, { cause: err });
   }
 
   const json: unknown = await response.json().catch(() => undefined);
@@ -107,9 +117,10 @@ async function postEnroll(server: string, request: string, fetchImpl: typeof fet
     }
     return parsed.data;
   }
-  const refusal = readServerError(json);
+  const refusal = response.ok ? null : readServerError(json);
   if (!refusal) {
-    throw new EnrollmentError('bad_response', `${describeForeignAnswer(`POST ${url}`, server, response.status)}`);
+    const foreign = describeForeignAnswer(`POST ${url}`, server, { status: response.status, contentType: mediaType(response.headers.get('content-type')), location: response.headers.get('location') });
+    throw new EnrollmentError(foreign.notPostern ? 'not_postern' : 'bad_response', foreign.message);
   }
   throw enrollmentRefused(refusal, retryAfterMs(response.headers, now));
 }
@@ -127,6 +138,8 @@ function enrollmentRefused({ code, message }: ServerError, retryAfter: number | 
       return new EnrollmentError('token_rejected', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
     case 'already_enrolled':
       return new EnrollmentError('already_enrolled', 'the server already knows this device key: run `postern-agent enroll --force` to enroll again with a new key');
+    case 'not_found':
+      return new EnrollmentError('not_postern', `the server has no enrollment endpoint at this URL (${message}): check the path in the server URL`);
     case 'rate_limited': {
       const wait = retryAfter === undefined ? 'a minute' : `${Math.ceil(retryAfter / 1000)} seconds`;
       return new EnrollmentError('rate_limited', `too many enrollment attempts: wait ${wait} and try again`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeForeignAnswer, readServerError, retryAfterMs } from './server-error.js';
+import { readServerError, retryAfterMs } from './server-error.js';
 
 describe('readServerError', () => {
   it('reads RFC 9457 problem details: the code to decide by and the detail as the sentence', () => {
@@ -27,13 +27,5 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(new Headers({ 'retry-after': 'Tue, 01 Dec 2026 11:00:00 GMT' }), now)).toBe(0);
     expect(retryAfterMs(new Headers({ 'retry-after': 'soon' }), now)).toBeUndefined();
     expect(retryAfterMs(new Headers(), now)).toBeUndefined();
-  });
-});
-
-describe('describeForeignAnswer', () => {
-  it('names the likely culprit and what to check', () => {
-    expect(describeForeignAnswer('POST https://p.test/v1/enroll', 'https://p.test', 407)).toMatch(/a proxy or firewall .* check its rules for https:\/\/p\.test$/);
-    expect(describeForeignAnswer('POST https://p.test/v1/enroll', 'https://p.test', 502)).toMatch(/try again later$/);
-    expect(describeForeignAnswer('POST https://p.test/v1/enroll', 'https://p.test', 404)).toMatch(/points at a Postern server/);
   });
 });

@@ -32,16 +32,3 @@ export function retryAfterMs(headers: Headers, now: () => number = Date.now): nu
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now());
 }
-
-/**
- * What to say about an HTTP error answer that carries no Postern error. The status only
- * picks the words (who likely answered); it never decides what the agent does.
- */
-export function describeForeignAnswer(request: string, server: string, status: number): string {
-  const said = `${request} answered HTTP ${status} without a Postern error body`;
-  if (status === 401 || status === 403 || status === 407) {
-    return `${said}: a proxy or firewall between this device and the server refused the request; check its rules for ${server}`;
-  }
-  if (status >= 500) return `${said}: the server or a proxy in front of it failed; try again later`;
-  return `${said}: check that the server URL points at a Postern server and no proxy rewrites the request`;
-}

@@ -21,6 +21,8 @@ export const deviceState = z.object({
   expires_at: numericDate.nullable(),
   report_interval_s: z.number().int().positive(),
   enrolled_at: numericDate,
+  /** The private CA's PEM file given at enrollment (`--ca`), absolute; absent when the system's CAs suffice. */
+  ca_file: z.string().min(1).optional(),
   /** The last `seq` put in an attestation; the next one is at least this plus one. */
   last_seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });

@@ -250,6 +250,6 @@ describe('the agent stream client', () => {
 
   it('with once, fails clearly when the server cannot be reached', async () => {
     await backend.close();
-    await expect(reportOnce(options)).rejects.toMatchObject({ code: 'no_answer', message: expect.stringMatching(/connection failed \(.*ECONNREFUSED/) });
+    await expect(reportOnce(options)).rejects.toMatchObject({ code: 'no_answer', message: expect.stringMatching(/could not reach .*ECONNREFUSED.*check the server URL/) });
   });
 });

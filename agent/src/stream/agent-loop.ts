@@ -3,12 +3,13 @@ import type { Collector } from '../collectors/collect.js';
 import { StreamError } from '../errors.js';
 import type { DeviceKey, KeyStore } from '../keystore/key-store.js';
 import type { Logger } from '../log.js';
+import { loadTrustStore } from '../net/trust-store.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
 import { AGENT_VERSION } from '../version.js';
 import { Backoff, formatDelay } from './backoff.js';
 import { describeClose } from './close-reason.js';
-import { loadIdentity } from './identity.js';
+import { loadIdentity, type AgentIdentity } from './identity.js';
 import { runConnection, type ConnectionEnd } from './connection.js';
 import type { OnceOutcome } from './report-protocol.js';
 import { openWsTransport, type Transport, type TransportHandlers } from './ws-transport.js';
@@ -22,6 +23,8 @@ export interface AgentLoopOptions {
   log: Logger;
   /** Use this server instead of the one saved at enrollment. */
   server?: string | undefined;
+  /** Trust this private CA's PEM file instead of the one saved at enrollment. */
+  caFile?: string | undefined;
   /** Posture re-check period (default 60 s). */
   checkIntervalMs?: number;
   answerTimeoutMs?: number;
@@ -50,12 +53,13 @@ export function startAgent(options: AgentLoopOptions): RunningAgent {
   let closeCurrent: ((code: number, reason: string) => void) | undefined;
 
   const done = (async () => {
-    const { key, url } = await loadIdentity(options);
+    const identity = await loadIdentity(options);
+    const openTransport = await transportOpener(options, identity);
     const backoff = options.backoff ?? new Backoff();
     while (!stopper.signal.aborted) {
       // Re-read each time: the report interval may have changed on an earlier connection.
       const device = await options.store.requireDevice();
-      const end = await runConnection(connectionOptions(options, device, key, url, false, (close) => {
+      const end = await runConnection(connectionOptions(options, { ...identity, device }, openTransport, false, (close) => {
         closeCurrent = close;
         if (stopper.signal.aborted) close(1000, 'agent stopping');
       }));
@@ -84,9 +88,9 @@ export function startAgent(options: AgentLoopOptions): RunningAgent {
  * rejects when there was none (unreachable, closed early, revoked).
  */
 export async function reportOnce(options: AgentLoopOptions & { signal?: AbortSignal }): Promise<OnceOutcome> {
-  const { device, key, url } = await loadIdentity(options);
+  const identity = await loadIdentity(options);
   const end: ConnectionEnd = await runConnection(
-    connectionOptions(options, device, key, url, true, (close) => {
+    connectionOptions(options, identity, await transportOpener(options, identity), true, (close) => {
       if (options.signal?.aborted) close(1000, 'agent stopping');
       options.signal?.addEventListener('abort', () => close(1000, 'agent stopping'), { once: true });
     }),
@@ -97,11 +101,20 @@ export async function reportOnce(options: AgentLoopOptions & { signal?: AbortSig
   throw new StreamError('no_answer', `no report was accepted: ${describeClose(end.code, end.reason, end.error)}`);
 }
 
+type OpenTransport = (url: string, handlers: TransportHandlers) => Transport;
+
+/** The WebSocket, verifying wss:// against the system's CAs and the private one; the CA file is read once. */
+async function transportOpener(options: AgentLoopOptions, identity: AgentIdentity): Promise<OpenTransport> {
+  if (options.openTransport) return options.openTransport;
+  const trust = await loadTrustStore({ caFile: identity.caFile });
+  const userAgent = `postern-agent/${options.agentVersion ?? AGENT_VERSION}`;
+  return (url, handlers) => openWsTransport(url, handlers, { userAgent, server: identity.server, trust });
+}
+
 function connectionOptions(
   options: AgentLoopOptions,
-  device: DeviceState,
-  key: DeviceKey,
-  url: string,
+  { device, key, url }: { device: DeviceState; key: DeviceKey; url: string },
+  openTransport: OpenTransport,
   once: boolean,
   onTransport: (close: (code: number, reason: string) => void) => void,
 ): Parameters<typeof runConnection>[0] {
@@ -120,7 +133,7 @@ function connectionOptions(
     retryBackoff: options.retryBackoff,
     now: options.now ?? Date.now,
     agentVersion,
-    openTransport: options.openTransport ?? ((u, h) => openWsTransport(u, h, { userAgent: `postern-agent/${agentVersion}` })),
+    openTransport,
     onTransport,
   };
 }

@@ -17,7 +17,8 @@ export function describeClose(code: number, reason: string, error: string | unde
     case CloseCode.frameTooLarge:
       return `a frame was too large (${code}${said})`;
     case 1006:
-      return error ? `connection failed (${error})` : 'connection lost';
+      // The transport's sentence already says what failed and what to do.
+      return error ?? 'connection lost';
     default:
       return error ? `connection closed (${code}: ${error})` : `connection closed by the server (${code}${said})`;
   }

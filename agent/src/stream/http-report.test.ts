@@ -84,10 +84,51 @@ describe('reportOnceOverHttp', () => {
     const outcome = await reportOnceOverHttp({ ...options, fetch: proxy(403, '<html>Forbidden by policy</html>') });
     expect(outcome).toEqual({
       accepted: false,
-      failure: 'POST https://postern.test/v1/attestations answered HTTP 403 without a Postern error body: a proxy or firewall between this device and the server refused the request; check its rules for https://postern.test',
+      failure: 'POST https://postern.test/v1/attestations answered HTTP 403 (text/html) without a Postern error body: a proxy or firewall between this device and the server refused the request; check its rules for https://postern.test',
     });
     expect(await options.store.readDevice()).toMatchObject({ status: 'active' });
     expect(await reportOnceOverHttp({ ...options, fetch: proxy(502, 'Bad Gateway') })).toMatchObject({ accepted: false, failure: expect.stringMatching(/answered HTTP 502 .*try again later/) });
+  });
+
+  it('gives up at once on an answer from something that is not a Postern server (404 page, HTML 200, redirect)', async () => {
+    const answers: Array<[number, string, Record<string, string>]> = [
+      [404, '<html>Not Found</html>', { 'content-type': 'text/html' }],
+      [200, '<!doctype html><title>Sign in</title>', { 'content-type': 'text/html; charset=utf-8' }],
+      [501, '', {}],
+      [301, '', { location: 'https://www.example.com/' }],
+    ];
+    for (const [status, body, headers] of answers) {
+      let calls = 0;
+      const web: typeof fetch = async () => {
+        calls++;
+        return new Response(status === 301 ? null : body, { status, headers });
+      };
+      const outcome = await reportOnceOverHttp({ ...options, fetch: web });
+      expect(outcome).toMatchObject({ accepted: false, failure: expect.stringMatching(new RegExp(`^https://postern\\.test is not a Postern server: GET https://postern\\.test/v1/nonce answered HTTP ${status}`)) });
+      expect(calls).toBe(1);
+    }
+    expect(waits).toEqual([]);
+  });
+
+  it('refuses an http:// server on another machine before sending anything', async () => {
+    let calls = 0;
+    const spy: typeof fetch = async () => {
+      calls++;
+      return json(200, {});
+    };
+    expect(await rejectionOf(reportOnceOverHttp({ ...options, server: 'http://192.0.2.1:8080', fetch: spy }))).toMatchObject({ code: 'insecure_server' });
+    expect(calls).toBe(0);
+  });
+
+  it('gives up at once on a certificate this device does not trust, and says to pass --ca', async () => {
+    let calls = 0;
+    const untrusted: typeof fetch = async () => {
+      calls++;
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }) });
+    };
+    const outcome = await reportOnceOverHttp({ ...options, fetch: untrusted });
+    expect(outcome).toMatchObject({ accepted: false, failure: expect.stringMatching(/certificate of postern\.test is signed by a certificate authority this device does not trust .*--ca FILE/) });
+    expect(calls).toBe(1);
   });
 
   it('skips seq ahead and retries once with a new nonce when the server saw the seq already', async () => {

@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attestationResponse, nonceResponse } from '@postern/shared';
 import type { Collector } from '../collectors/collect.js';
-import { reasonOf } from '../errors.js';
-import { describeForeignAnswer, readServerError, retryAfterMs } from '../http/server-error.js';
+import { describeForeignAnswer, mediaType } from '../http/foreign-answer.js';
+import { readServerError, retryAfterMs } from '../http/server-error.js';
 import type { KeyStore } from '../keystore/key-store.js';
 import type { Logger } from '../log.js';
+import { describeConnectionError } from '../net/connection-error.js';
+import { secureFetch } from '../net/secure-fetch.js';
+import { loadTrustStore } from '../net/trust-store.js';
 import type { StateStore } from '../state/store.js';
 import { AGENT_VERSION } from '../version.js';
 import type { Backoff } from './backoff.js';
@@ -19,6 +22,9 @@ export interface HttpReportOptions {
   collector: Collector;
   log: Logger;
   server?: string | undefined;
+  /** A private CA's PEM file instead of the one saved at enrollment. */
+  caFile?: string | undefined;
+  /** Replace the TLS-verifying fetch (tests). */
   fetch?: typeof fetch;
   now?: () => number;
   agentVersion?: string;
@@ -39,8 +45,8 @@ type Reply = { ok: true; json: unknown } | { ok: false; answer: ReportAnswer };
  * does for the stream (retry now with a new nonce, wait and retry, revoked, give up).
  */
 export async function reportOnceOverHttp(options: HttpReportOptions): Promise<OnceOutcome> {
-  const { device, key, server } = await loadIdentity(options);
-  const fetchImpl = options.fetch ?? fetch;
+  const { device, key, server, caFile } = await loadIdentity(options);
+  const fetchImpl = options.fetch ?? secureFetch(await loadTrustStore({ caFile }));
   const now = options.now ?? Date.now;
   const wait = options.sleep ?? sleep;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -72,13 +78,13 @@ export async function reportOnceOverHttp(options: HttpReportOptions): Promise<On
     const issued = await call('GET', '/v1/nonce');
     if (!issued.ok) return issued.answer;
     const nonce = nonceResponse.safeParse(issued.json);
-    if (!nonce.success) return { kind: 'failed', reason: `GET ${server}/v1/nonce answered without a nonce: is this a Postern server?` };
+    if (!nonce.success) return { kind: 'failed', reason: `${server} is not a Postern server: GET ${server}/v1/nonce answered without a nonce; check the server URL`, final: true };
 
     const token = await signEvidence({ key, device_id: device.device_id, ueid: device.ueid, nonce: nonce.data.nonce, seq: await seq.next(), posture, now, agentVersion });
     const posted = await call('POST', '/v1/attestations', { token });
     if (!posted.ok) return posted.answer;
     const body = attestationResponse.safeParse(posted.json);
-    if (!body.success) return { kind: 'failed', reason: `POST ${server}/v1/attestations answered with a body this agent does not understand: check that the server's version matches` };
+    if (!body.success) return { kind: 'failed', reason: `POST ${server}/v1/attestations answered with a body this agent does not understand: check that the server's version matches`, final: true };
     return { kind: 'result', result: { type: 'result', ...body.data } };
   }
 
@@ -92,15 +98,16 @@ export async function reportOnceOverHttp(options: HttpReportOptions): Promise<On
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const reason = `could not reach ${server} (${reasonOf((err as { cause?: unknown }).cause ?? err)}): check the server URL and this device's network`;
-      return { ok: false, answer: { kind: 'failed', reason } };
+      const { message, final } = describeConnectionError(err, server, caFile);
+      return { ok: false, answer: { kind: 'failed', reason: message, final } };
     }
     const json: unknown = await res.json().catch(() => undefined);
-    if (res.ok) return { ok: true, json };
+    if (res.ok && json !== undefined) return { ok: true, json };
     const retryAfter = retryAfterMs(res.headers, now);
-    const refusal = readServerError(json);
-    // No Postern error in the body (a proxy's page): the way to the server failed, not the report.
-    if (!refusal) return { ok: false, answer: { kind: 'failed', reason: describeForeignAnswer(`${method} ${server}${path}`, server, res.status), retryAfterMs: retryAfter } };
-    return { ok: false, answer: { kind: 'refused', refusal, retryAfterMs: retryAfter } };
+    const refusal = res.ok ? null : readServerError(json);
+    if (refusal) return { ok: false, answer: { kind: 'refused', refusal, retryAfterMs: retryAfter } };
+    // No Postern error in the body: the way to the server failed, or this is no Postern server at all.
+    const foreign = describeForeignAnswer(`${method} ${server}${path}`, server, { status: res.status, contentType: mediaType(res.headers.get('content-type')), location: res.headers.get('location') });
+    return { ok: false, answer: { kind: 'failed', reason: foreign.message, retryAfterMs: retryAfter, final: foreign.notPostern } };
   }
 }

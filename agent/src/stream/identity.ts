@@ -12,10 +12,12 @@ export interface AgentIdentity {
   server: string;
   /** The agent stream (`wss://…/v1/agent`). */
   url: string;
+  /** The private CA to trust besides the system's: `--ca`, else the one saved at enrollment. */
+  caFile: string | undefined;
 }
 
 /** The enrolled device and its key, checked to belong together, before anything is sent. */
-export async function loadIdentity(options: { store: StateStore; keyStore: KeyStore; server?: string | undefined }): Promise<AgentIdentity> {
+export async function loadIdentity(options: { store: StateStore; keyStore: KeyStore; server?: string | undefined; caFile?: string | undefined }): Promise<AgentIdentity> {
   const { store, keyStore } = options;
   const device = await store.requireDevice();
   const key = await keyStore.load();
@@ -25,6 +27,7 @@ export async function loadIdentity(options: { store: StateStore; keyStore: KeySt
   if (key.kid !== device.kid) {
     throw new KeyStoreError('key_mismatch', `the device key in ${store.dir} is not the one this device enrolled with: enroll again with \`postern-agent enroll --force\``);
   }
+  // Checked on every start, not only at enrollment: `--server` or an older agent's state may name http://.
   const server = normalizeServerUrl(options.server ?? device.server);
-  return { device, key, server, url: agentStreamUrl(server, AGENT_STREAM_PATH) };
+  return { device, key, server, url: agentStreamUrl(server, AGENT_STREAM_PATH), caFile: options.caFile ?? device.ca_file };
 }

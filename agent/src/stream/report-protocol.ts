@@ -21,8 +21,11 @@ export type NotAccepted = { accepted: false; refused: Refusal } | { accepted: fa
 export type ReportAnswer =
   | { kind: 'result'; result: ResultFrame }
   | { kind: 'refused'; refusal: Refusal; retryAfterMs?: number | undefined }
-  /** Nothing the server said: unreachable, a proxy's page, a body this agent cannot read. */
-  | { kind: 'failed'; reason: string; retryAfterMs?: number | undefined };
+  /**
+   * Nothing the server said: unreachable, a proxy's page, a body this agent cannot read.
+   * `final` when asking again cannot help: not a Postern server, a certificate refused.
+   */
+  | { kind: 'failed'; reason: string; retryAfterMs?: number | undefined; final?: boolean };
 
 /** What the transport does next with the report. */
 export type ReportDecision =
@@ -77,7 +80,7 @@ export function decide(answer: ReportAnswer, attempts: Attempts, nextBackoffMs: 
       return { action: 'give_up', outcome: { accepted: false, refused: answer.refusal } };
     }
     case 'failed':
-      if (attempts.laterLeft > 0) return later(answer.retryAfterMs);
+      if (!answer.final && attempts.laterLeft > 0) return later(answer.retryAfterMs);
       return { action: 'give_up', outcome: { accepted: false, failure: answer.reason } };
   }
 }

@@ -1,6 +1,9 @@
 import { MAX_FRAME_BYTES, SUBPROTOCOL } from '@postern/shared';
 import WebSocket from 'ws';
 import { reasonOf } from '../errors.js';
+import { describeForeignAnswer, mediaType } from '../http/foreign-answer.js';
+import { describeConnectionError } from '../net/connection-error.js';
+import type { TrustStore } from '../net/trust-store.js';
 
 export interface TransportHandlers {
   /** The upgrade succeeded; ws itself fails it unless the server selected `postern.v1`. */
@@ -21,6 +24,10 @@ export interface Transport {
 
 export interface WsTransportOptions {
   userAgent: string;
+  /** The server's base URL as configured, for messages. */
+  server: string;
+  /** The CAs a wss:// server is verified against (Node's bundled roots when absent). */
+  trust?: TrustStore | undefined;
   handshakeTimeoutMs?: number;
   /** How long a clean close may take before the socket is dropped. */
   closeTimeoutMs?: number;
@@ -37,14 +44,27 @@ export function openWsTransport(url: string, handlers: TransportHandlers, option
     maxPayload: MAX_FRAME_BYTES,
     handshakeTimeout: options.handshakeTimeoutMs ?? 15_000,
     headers: { 'user-agent': options.userAgent },
+    ...(options.trust ? { ca: [...options.trust.certificates] } : {}),
   });
   let lastError: string | undefined;
+  /** Set when the failure was explained: ws's own follow-up error says less. */
+  let explained = false;
+  let opened = false;
   let closeTimer: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   // Reports can be minutes apart; pings notice a dead link (sleeping laptop, dropped NAT entry) sooner.
   let heardFrom = true;
 
+  // Anything but 101: say who answered (a web server, a proxy), then drop the attempt.
+  ws.on('unexpected-response', (_req, res) => {
+    const answer = { status: res.statusCode ?? 0, contentType: mediaType(res.headers['content-type']), location: res.headers.location };
+    lastError = describeForeignAnswer(`GET ${url}`, options.server, answer).message;
+    explained = true;
+    res.resume();
+    ws.terminate();
+  });
   ws.on('open', () => {
+    opened = true;
     heartbeat = setInterval(() => {
       if (!heardFrom) {
         lastError = 'the server stopped answering pings';
@@ -69,7 +89,8 @@ export function openWsTransport(url: string, handlers: TransportHandlers, option
     handlers.onText(textOf(data));
   });
   ws.on('error', (err) => {
-    lastError = reasonOf((err as { cause?: unknown }).cause ?? err);
+    if (explained) return;
+    lastError = opened ? `connection lost (${reasonOf(err)})` : describeConnectionError(err, options.server, options.trust?.caFile).message;
   });
   ws.on('close', (code, reason) => {
     clearTimeout(closeTimer);

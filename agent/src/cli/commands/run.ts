@@ -6,6 +6,8 @@ import { describeChecks } from '../../results/describe.js';
 import { reportOnce, startAgent } from '../../stream/agent-loop.js';
 import type { OnceOutcome } from '../../stream/report-protocol.js';
 import { reportOnceOverHttp } from '../../stream/http-report.js';
+import { loadIdentity } from '../../stream/identity.js';
+import { loadTrustStore } from '../../net/trust-store.js';
 import { AGENT_VERSION } from '../../version.js';
 import { openState } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -18,13 +20,15 @@ export interface RunCommandOptions {
   http?: boolean;
   state?: string;
   server?: string;
+  ca?: string;
 }
 
 export async function runCommand(opts: RunCommandOptions): Promise<void> {
   if (opts.http && !opts.once) throw new AgentError('usage', '--http works only with --once: the long-running agent needs the WebSocket stream');
   const { store, keyStore } = openState(opts.state);
-  // Fail on a missing enrollment before loading the collectors.
-  const device = await store.requireDevice();
+  // Fail on a missing enrollment, a refused server URL or an unusable CA file before loading the collectors.
+  const { device, caFile } = await loadIdentity({ store, keyStore, server: opts.server, caFile: opts.ca });
+  await loadTrustStore({ caFile });
   const { createCollector, postureChanged } = await import('../../collectors/collect.js');
   // The long-running agent does not hold its first report for a Windows Update or
   // softwareupdate scan: that section says "still reading" and follows a minute later.
@@ -47,8 +51,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<void> {
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     try {
       const outcome = opts.http
-        ? await reportOnceOverHttp({ store, keyStore, collector: once, log, server: opts.server })
-        : await reportOnce({ store, keyStore, collector: once, postureChanged, log, server: opts.server, signal: stopper.signal });
+        ? await reportOnceOverHttp({ store, keyStore, collector: once, log, server: opts.server, caFile: opts.ca })
+        : await reportOnce({ store, keyStore, collector: once, postureChanged, log, server: opts.server, caFile: opts.ca, signal: stopper.signal });
       finishOnce(outcome);
     } finally {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -58,7 +62,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<void> {
 
   const log = consoleLogger();
   log.info(`postern-agent ${AGENT_VERSION} reporting as device ${device.device_id} (state ${store.dir})`);
-  const agent = startAgent({ store, keyStore, collector, postureChanged, log, server: opts.server });
+  const agent = startAgent({ store, keyStore, collector, postureChanged, log, server: opts.server, caFile: opts.ca });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(ExitCode.interrupted); // a second signal: do not wait any longer

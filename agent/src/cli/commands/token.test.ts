@@ -46,6 +46,15 @@ describe('postern-agent token', () => {
     expect(payload).toMatchObject({ htm: 'GET', htu: 'https://app.example.com/docs', ath: accessTokenHash(token) });
   });
 
+  it('refuses to make a proof for an http:// URL on another machine, where token and proof would travel in clear text', async () => {
+    await saveToken(await earToken('1h'));
+    const err = await rejectionOf(tokenCommand({ state: dir, url: 'http://app.example.com/', json: true }));
+    expect(err).toMatchObject({ code: 'insecure_server', message: expect.stringMatching(/^refusing --url http:\/\/app\.example\.com: over http:\/\/ the result token and its DPoP proof cross the network in clear text/) });
+    expect(out).toBe('');
+    await tokenCommand({ state: dir, url: 'http://127.0.0.1:8080/', json: true });
+    expect(JSON.parse(out)).toHaveProperty('dpop');
+  });
+
   it('refuses an expired token and says how to get a fresh one', async () => {
     await saveToken(await earToken('-1m'));
     expect((await rejectionOf(tokenCommand({ state: dir, url: 'https://a.example/' }))).message).toMatch(/expired .* run `postern-agent run --once`/);

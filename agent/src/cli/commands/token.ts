@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { createDpopProof } from '../../dpop/proof.js';
 import { AgentError } from '../../errors.js';
+import { refuseClearText } from '../../net/clear-text.js';
 import { loadIdentity } from '../../stream/identity.js';
 import { formatTime, openState, printJson } from '../context.js';
 
@@ -16,6 +17,8 @@ export interface TokenCommandOptions {
  * protected resource by hand: the token alone is useless without a proof from this device's key.
  */
 export async function tokenCommand(opts: TokenCommandOptions): Promise<void> {
+  // The token and its proof in clear text could be read on the way and used before they arrive.
+  if (opts.url) refuseClearText(parseUrl(opts.url), { what: '--url', carries: 'the result token and its DPoP proof' });
   const { store, keyStore } = openState(opts.state);
   const { key } = await loadIdentity({ store, keyStore });
   const last = await store.readLastResult();
@@ -40,4 +43,12 @@ export async function tokenCommand(opts: TokenCommandOptions): Promise<void> {
   process.stdout.write(`Authorization: ${authorization}\n`);
   if (dpop) process.stdout.write(`DPoP: ${dpop}\n`);
   else process.stderr.write('note: add --url URL (and --method) for the DPoP proof a gateway requires with this token\n');
+}
+
+function parseUrl(input: string): URL {
+  try {
+    return new URL(input);
+  } catch {
+    throw new AgentError('bad_url', `--url "${input}" is not a URL: give the full address of the request, e.g. https://app.example.com/`);
+  }
 }

@@ -1,0 +1,16 @@
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import type { TrustStore } from './trust-store.js';
+
+/**
+ * `fetch` that verifies servers against `trust` and never follows a redirect (a
+ * Postern server sends none; following one could carry the enrollment token
+ * elsewhere, even to http://). A 3xx comes back as the answer, for the caller to explain.
+ *
+ * undici's own `fetch` goes with its `Agent`: Node's built-in fetch is a bundled
+ * undici of whatever version this Node has, which need not accept this one's Agent.
+ */
+export function secureFetch(trust: TrustStore): typeof fetch {
+  const dispatcher = new Agent({ connect: { ca: [...trust.certificates] } });
+  return (input, init) =>
+    undiciFetch(input as string | URL, { ...(init as UndiciRequestInit | undefined), redirect: 'manual', dispatcher }) as unknown as Promise<Response>;
+}
