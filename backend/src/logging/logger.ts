@@ -30,7 +30,13 @@ export function serializeError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   if (!isDatabaseError(error)) {
     const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
-    if (error.cause !== undefined) serialized.cause = serializeError(error.cause);
+    if (error.cause === undefined) return serialized;
+    serialized.cause = serializeError(error.cause);
+    // pino folds the causes' messages into this one's message and stack: cut their values there too.
+    if (causedByDatabase(error)) {
+      if (typeof serialized.message === 'string') serialized.message = withoutValues(serialized.message);
+      if (typeof serialized.stack === 'string') serialized.stack = withoutValues(serialized.stack);
+    }
     return serialized;
   }
   const source = error as Error & Record<string, unknown>;
@@ -38,6 +44,11 @@ export function serializeError(error: unknown): unknown {
   for (const key of DATABASE_KEPT) if (source[key] !== undefined) out[key] = source[key];
   if (error.stack) out.stack = error.stack.replace(error.message, String(out.message));
   return out;
+}
+
+function causedByDatabase(error: Error): boolean {
+  for (let cause: unknown = error.cause, depth = 0; cause instanceof Error && depth < 10; cause = cause.cause, depth++) if (isDatabaseError(cause)) return true;
+  return false;
 }
 
 function isDatabaseError(error: Error): boolean {
