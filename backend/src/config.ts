@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { TlsFiles } from './http/tls-files.js';
 
 /** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
 export interface ServerSettings {
@@ -48,6 +49,8 @@ export interface ServerConfig {
   /** Public base URL; also the `iss` of signed results. Defaults to the listening URL. */
   publicUrl: string | undefined;
   trustProxy: boolean;
+  /** Serve HTTPS and WSS with this certificate (PEM chain) and key; reread on SIGHUP. */
+  tls?: TlsFiles | undefined;
   /** From the environment when absent (settingsFromEnv). */
   settings?: ServerSettings;
 }
@@ -62,7 +65,7 @@ export function resolveDataDir(flag?: string): string {
   return join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'postern');
 }
 
-export function resolveServerConfig(flags: { port?: string; host?: string; data?: string }): ServerConfig {
+export function resolveServerConfig(flags: { port?: string; host?: string; data?: string; tlsCert?: string; tlsKey?: string }): ServerConfig {
   const rawPort = flags.port ?? process.env.POSTERN_PORT ?? String(DEFAULT_PORT);
   const port = Number(rawPort);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port ${JSON.stringify(rawPort)} is not a number from 0 to 65535`);
@@ -73,6 +76,14 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     databaseUrl: process.env.DATABASE_URL || undefined,
     publicUrl: process.env.POSTERN_PUBLIC_URL || undefined,
     trustProxy: process.env.POSTERN_TRUST_PROXY === '1',
+    tls: tlsFiles(flags.tlsCert ?? (process.env.POSTERN_TLS_CERT || undefined), flags.tlsKey ?? (process.env.POSTERN_TLS_KEY || undefined)),
     settings: settingsFromEnv(),
   };
+}
+
+/** Both or neither: a certificate without its key (or the reverse) is a mistake, not plain HTTP. */
+function tlsFiles(cert: string | undefined, key: string | undefined): TlsFiles | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new Error(`${cert ? '--tls-cert' : '--tls-key'} was given without ${cert ? '--tls-key' : '--tls-cert'} (env POSTERN_TLS_CERT, POSTERN_TLS_KEY): give both to serve HTTPS, or neither`);
+  return { certFile: resolve(cert), keyFile: resolve(key) };
 }

@@ -1,11 +1,14 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AGENT_STREAM_PATH } from '@postern/shared';
 import { ensureAdminToken } from './admin/admin-token.js';
 import { createBatches } from './batches.js';
+import { lockDataDir, type DataDirLock } from './data-dir/lock.js';
+import { prepareDataDir } from './data-dir/prepare.js';
+import { readServerInfo, removeServerInfo, writeServerInfo } from './data-dir/server-info.js';
+import { loadTlsFiles } from './http/tls-files.js';
 import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
 import { EventConsumer } from './events/consumer.js';
@@ -35,16 +38,40 @@ export interface RunningServer {
   consumers: readonly EventConsumer[];
   /** Runs the due-time sweep now, until nothing is due (tests; it also runs every POSTERN_SWEEP_S). */
   sweep(): Promise<number>;
+  /** Reads the TLS certificate and key again (SIGHUP); open connections keep theirs. Throws, keeping the old ones, when the files are bad. */
+  reloadTls(): Promise<{ fingerprint: string } | null>;
   close(): Promise<void>;
 }
 
-export const SERVER_INFO_FILE = 'server.json';
+export { SERVER_INFO_FILE } from './data-dir/server-info.js';
 
-/** Opens the store, migrates, and serves HTTP and the agent stream on one port. */
-export async function startServer(config: ServerConfig, options: { log?: Logger; now?: () => number } = {}): Promise<RunningServer> {
+interface StartOptions {
+  log?: Logger;
+  now?: () => number;
+}
+
+/**
+ * Takes the data directory (one server per directory), opens the store, migrates, and serves
+ * HTTP (or HTTPS) and the agent stream on one port.
+ */
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger();
+  await prepareDataDir(config.dataDir);
+  const lock = await lockDataDir(config.dataDir, async (pid) => {
+    const info = await readServerInfo(config.dataDir);
+    return info?.pid === pid ? (info.url ?? null) : null;
+  });
+  try {
+    return await startLocked(config, log, lock, options);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock, options: StartOptions): Promise<RunningServer> {
   const settings = config.settings ?? settingsFromEnv();
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const tls = config.tls ? await loadTlsFiles(config.tls) : null;
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { path: adminTokenPath, created } = await ensureAdminToken(store.db, config.dataDir);
   if (created) log.info({ path: adminTokenPath }, 'wrote the initial admin token');
@@ -79,9 +106,9 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
   wakeups.subscribe(() => {
     for (const consumer of consumers) consumer.wake();
   });
-  const app = createApp(backend, { trustProxy: config.trustProxy });
+  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null });
   const stream = createAgentStream(backend);
-  const http: Server = createServer(app.callback());
+  const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, app.callback()) : createServer(app.callback());
   http.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
     if (path === AGENT_STREAM_PATH) return stream.handleUpgrade(request, socket, head);
@@ -96,9 +123,13 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
   });
   const { port } = http.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   backend.issuer = config.publicUrl ?? url;
-  await writeFile(join(config.dataDir, SERVER_INFO_FILE), JSON.stringify({ url, pid: process.pid }) + '\n', { mode: 0o600 });
+  await writeServerInfo(config.dataDir, { url, pid: process.pid });
+  if (tls) log.info({ cert: config.tls?.certFile, fingerprint: tls.fingerprint, valid_to: tls.validTo }, 'serving TLS');
+  else if (!config.trustProxy && !isLoopback(config.host)) {
+    log.warn({ host: config.host }, 'listening on a non-loopback address without TLS: device keys travel in clear text; pass --tls-cert and --tls-key, or put a TLS proxy in front and set POSTERN_TRUST_PROXY=1');
+  }
 
   const pruner = setInterval(() => {
     pruneExpired(store.db, backend.now(), { attestationDays: settings.attestationRetentionDays, eventDays: settings.eventRetentionDays }).catch((error: unknown) =>
@@ -131,6 +162,13 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
     adminTokenPath,
     consumers,
     sweep,
+    reloadTls: async () => {
+      if (!config.tls) return null;
+      const fresh = await loadTlsFiles(config.tls);
+      (http as ReturnType<typeof createTlsServer>).setSecureContext({ cert: fresh.cert, key: fresh.key });
+      log.info({ cert: config.tls.certFile, fingerprint: fresh.fingerprint, valid_to: fresh.validTo }, 'reloaded the TLS certificate');
+      return { fingerprint: fresh.fingerprint };
+    },
     close: () =>
       (closing ??= (async () => {
         clearInterval(pruner);
@@ -144,7 +182,13 @@ export async function startServer(config: ServerConfig, options: { log?: Logger;
           http.closeAllConnections();
         });
         await store.close();
-        await rm(join(config.dataDir, SERVER_INFO_FILE), { force: true });
+        // Only the lock's holder gets here, so this is our own file.
+        await removeServerInfo(config.dataDir);
+        await lock.release();
       })()),
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

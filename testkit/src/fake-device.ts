@@ -103,8 +103,9 @@ export class FakeDevice {
       .sign(o.key ?? this.privateKey);
   }
 
-  async connect(serverUrl: string): Promise<StreamSession> {
-    const ws = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/v1/agent`, SUBPROTOCOL);
+  /** Opens the stream (wss:// for an https:// server; `ca` trusts a test's own certificate authority). */
+  async connect(serverUrl: string, options: { ca?: string | Buffer } = {}): Promise<StreamSession> {
+    const ws = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/v1/agent`, SUBPROTOCOL, options.ca ? { ca: options.ca } : {});
     const session = new StreamSession(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

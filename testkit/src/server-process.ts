@@ -53,7 +53,7 @@ export class ServerProcess {
       const timer = setTimeout(() => reject(new Error(`postern-server did not start within 30 s:\n${err}`)), 30_000);
       child.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
-        const m = /ready at (http:\/\/\S+)/.exec(out);
+        const m = /ready at (https?:\/\/\S+)/.exec(out);
         if (m?.[1]) {
           clearTimeout(timer);
           resolveUrl(m[1]);

@@ -16,6 +16,11 @@ export function requireAdmin(backend: Backend): Middleware {
     ctx.state.actor = `admin:${admin.name}`;
     ctx.set('cache-control', 'no-store');
     await next();
+    // One line per change an admin made (reads are in the debug access log); bodies are never logged.
+    if (ctx.method !== 'GET' && ctx.status < 400) {
+      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+      backend.log.info({ actor: ctx.state.actor, action: `${ctx.method} ${typeof route === 'string' ? route : ctx.path}`, target: ctx.params?.id ?? ctx.params?.group ?? null, status: ctx.status }, 'admin action');
+    }
   };
 }
 

@@ -5,7 +5,7 @@ import { decide, decideMany } from '../decisions/decide.js';
 import { toSeconds } from '../store/rows.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
 import { createGatewayKey } from '../gateways/gateway-keys.js';
-import { setDeviceGroup } from '../devices/set-group.js';
+import { GroupUnknown, setDeviceGroup } from '../devices/set-group.js';
 import { changeDeviceStatus, StatusRefused } from '../devices/status.js';
 import { HttpError } from '../http/http-error.js';
 import { readJson } from '../http/read-json.js';
@@ -14,17 +14,31 @@ import type { Device } from '../store/schema.js';
 import { actorOf, requireAdmin as adminGuard } from './require-admin.js';
 import type { DeviceView } from './response-schemas.js';
 
+/** The bounds of the admin bodies, shared with the CLI so its `--help` and its checks say the same. */
+export const ADMIN_BOUNDS = {
+  tokenUses: { min: 1, max: 100_000 },
+  tokenExpiresS: { min: 60, max: 365 * 86400 },
+  deviceTtlS: { min: 60, max: 10 * 365 * 86400 },
+  ownerChars: 200,
+  gatewayNameChars: 100,
+  denyReasonChars: 500,
+} as const;
+const B = ADMIN_BOUNDS;
+
 export const newTokenBody = z.object({
   group: name,
-  uses: z.number().int().min(1).max(100_000).default(1),
-  expires_in_s: z.number().int().min(60).max(365 * 86400).default(86400),
-  device_ttl_s: z.number().int().min(60).max(10 * 365 * 86400).nullable().default(null),
-  owner: z.string().trim().min(1).max(200).nullable().default(null),
+  uses: z.number().int().min(B.tokenUses.min).max(B.tokenUses.max).default(1),
+  expires_in_s: z.number().int().min(B.tokenExpiresS.min).max(B.tokenExpiresS.max).default(86400),
+  device_ttl_s: z.number().int().min(B.deviceTtlS.min).max(B.deviceTtlS.max).nullable().default(null),
+  owner: z.string().trim().min(1).max(B.ownerChars).nullable().default(null),
   approval: z.boolean().default(false),
 });
-export const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(100) });
-export const setGroupBody = z.object({ group: name });
-export const denyBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
+export const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(B.gatewayNameChars) });
+export const setGroupBody = z.object({
+  group: name,
+  create: z.boolean().default(false).describe('make the group when no enrollment token, policy or device names it yet (else 404 unknown_group)'),
+});
+export const denyBody = z.object({ reason: z.string().trim().min(1).max(B.denyReasonChars).optional() });
 
 /** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
 export function adminRoutes(router: Router, backend: Backend): void {
@@ -61,7 +75,10 @@ export function adminRoutes(router: Router, backend: Backend): void {
 
   router.post('/v1/admin/devices/:id/group', requireAdmin, async (ctx) => {
     const body = await readJson(ctx, setGroupBody);
-    const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, actor: actorOf(ctx) });
+    const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, create: body.create, actor: actorOf(ctx) }).catch((error: unknown) => {
+      if (error instanceof GroupUnknown) throw new HttpError('unknown_group', error.message, { extra: { groups: error.known } });
+      throw error;
+    });
     if (!device) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     const decision = await decide(backend.db, device.id);
     ctx.body = { ...deviceView(device), verdict: decision?.verdict ?? 'unknown', score: decision?.score ?? 0, policy: decision?.policy ?? null };

@@ -13,11 +13,12 @@ import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
 import { errorHandler } from '../http/error-handler.js';
+import { accessLog } from '../logging/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -35,9 +36,12 @@ export function createApp(backend: Backend, options: { trustProxy: boolean }): K
   eventRoutes(router, backend); //       /v1/admin/events
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
+  app.use(accessLog(backend.log)); //          debug level: method, route, status, ms
   app.use(errorHandler(backend.log));
   app.use(async (ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');
+    // Served over TLS: browsers keep to HTTPS for this host for a year.
+    if (options.hsts) ctx.set('strict-transport-security', 'max-age=31536000');
     await next();
   });
   app.use(router.routes());

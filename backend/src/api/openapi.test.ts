@@ -231,7 +231,8 @@ describe('the OpenAPI document', () => {
     await call('GET', '/v1/admin/devices', '/v1/admin/devices');
     await asAdmin('GET', D, `/v1/admin/devices/${device.deviceId}`);
     await asAdmin('GET', D, '/v1/admin/devices/00000000-0000-4000-8000-000000000000');
-    await asAdmin('POST', `${D}/group`, `/v1/admin/devices/${device.deviceId}/group`, { group: 'contractors' });
+    await asAdmin('POST', `${D}/group`, `/v1/admin/devices/${device.deviceId}/group`, { group: 'contractros' });
+    await asAdmin('POST', `${D}/group`, `/v1/admin/devices/${device.deviceId}/group`, { group: 'contractors', create: true });
     await asAdmin('POST', `${D}/group`, `/v1/admin/devices/${device.deviceId}/group`, {});
     await asAdmin('POST', `${D}/approve`, `/v1/admin/devices/${device.deviceId}/approve`); // not pending
     const pendingToken = (await asAdmin('POST', T, T, { group: 'employees', approval: true })) as { token: string };

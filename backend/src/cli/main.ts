@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { AdminCommandError } from './admin-client.js';
 import { registerAudit } from './commands/audit.js';
 import { registerEvents } from './commands/events.js';
@@ -9,28 +10,41 @@ import { registerPolicy } from './commands/policy.js';
 import { registerServe } from './commands/serve.js';
 import { registerToken } from './commands/token.js';
 import { CommandFailed } from './common.js';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
+
+// dist/cli/main.js and src/cli/main.ts both sit two levels under the package.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('postern-server')
   .description('Postern backend: enrolls devices, verifies their signed posture, and answers gateways.')
+  .version(version, '-V, --version', 'print the version of postern-server')
+  // Options of the program before the command, a command's own after it: `policy show --version 2` is the policy's.
+  .enablePositionalOptions()
   .showHelpAfterError()
+  // Commander's own usage errors end through the catch below, with exit status 2.
+  .exitOverride()
   .addHelpText(
     'after',
     `
 Environment:
   POSTERN_PORT, POSTERN_HOST, POSTERN_DATA_DIR  defaults for serve's --port, --host and --data
+  POSTERN_TLS_CERT, POSTERN_TLS_KEY             defaults for serve's --tls-cert and --tls-key
   DATABASE_URL          use PostgreSQL at this URL instead of the embedded database (PGlite)
   POSTERN_PUBLIC_URL    public base URL of this server (issuer of signed results)
   POSTERN_TRUST_PROXY   1 to trust X-Forwarded-* headers from a reverse proxy
   POSTERN_LOG_LEVEL     log level of the JSON log on stderr (default info)
   POSTERN_ATTESTATION_TIMEOUT_S       a new agent stream must attest within this (default 30)
   POSTERN_ENROLL_FAILURES_PER_MINUTE  refused enrollments allowed per address (default 10)
-  POSTERN_EXCEPTION_SWEEP_S           how often ended exceptions are noticed (default 5)
+  POSTERN_SWEEP_S                     how often standings due to change by themselves are looked for (default 1)
   POSTERN_ATTESTATION_RETENTION_DAYS  how long report history is kept (default 30)
+  POSTERN_EVENT_RETENTION_DAYS        how long events are kept once every consumer has passed them (default 30)
   POSTERN_SERVER_URL, POSTERN_ADMIN_TOKEN  for admin commands run elsewhere than the server's machine
 
 Admin commands talk to the running server; on its machine they find its URL and the admin
 token in the data directory (files server.json and admin-token). \`policy validate\` and
-\`policy catalog\` need no server.`,
+\`policy catalog\` need no server.
+
+${EXIT_HELP}`,
   );
 
 // `postern-server … | head` closes stdout early: that is not an error.
@@ -49,8 +63,17 @@ registerException(program);
 registerAudit(program);
 registerEvents(program);
 
+// Every admin command states the rule too (serve says its own).
+for (const group of program.commands) {
+  for (const command of group.commands.length ? group.commands : [group]) {
+    if (command.name() !== 'serve') command.addHelpText('after', '\nExit status: 0 done, 1 failed or refused by the server, 2 usage error, 3 cannot reach the server.');
+  }
+}
+
 program.parseAsync(process.argv).catch((error: unknown) => {
+  // Commander has already printed its message (or the help, or the version).
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? EXIT.done : EXIT.usage);
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`postern-server: ${message}\n`);
-  process.exit(error instanceof CommandFailed ? error.exitCode : error instanceof AdminCommandError ? 2 : 1);
+  process.exit(error instanceof CommandFailed || error instanceof AdminCommandError ? error.exitCode : EXIT.failed);
 });

@@ -1,18 +1,39 @@
+import { sql } from 'kysely';
 import { uuid } from '@postern/shared';
 import type { PolicyDeps } from '../policy-lifecycle/apply.js';
 import { rejudgeDevices } from '../standing/rejudge.js';
-import type { Device } from '../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, Device } from '../store/schema.js';
+
+/** The target group is known nowhere: most likely a typo. */
+export class GroupUnknown extends Error {
+  readonly code = 'unknown_group';
+  constructor(
+    readonly group: string,
+    readonly known: string[],
+  ) {
+    super(
+      `no group ${JSON.stringify(group)}: no enrollment token, policy or device names it. Groups that exist: ${known.length ? known.join(', ') : '(none)'}. ` +
+        'Check the spelling, or pass --create (API: "create": true) to start a new group judged by the default policy',
+    );
+  }
+}
 
 /**
  * Moves a device to another group. In one transaction: the move, its `device.group_changed`
  * event, and the device judged again by the new group's policy (cause `group`). Its agent is
- * told to report by the stream fan-out, on the event.
+ * told to report by the stream fan-out, on the event. A group that nothing names yet is made
+ * only with `create`, so a typo cannot silently put a device under the default policy.
  */
-export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string; group: string; actor: string }): Promise<Device | null> {
+export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string; group: string; actor: string; create?: boolean }): Promise<Device | null> {
   if (!uuid.safeParse(input.deviceId).success) return null;
   return deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('devices').selectAll().where('id', '=', input.deviceId).forUpdate().executeTakeFirst();
     if (!current || current.group_name === input.group) return current ?? null;
+    if (!input.create) {
+      const known = await knownGroups(trx);
+      if (!known.includes(input.group)) throw new GroupUnknown(input.group, known);
+    }
     const updated = await trx.updateTable('devices').set({ group_name: input.group }).where('id', '=', input.deviceId).returningAll().executeTakeFirstOrThrow();
     await rejudgeDevices(trx, deps.policies, [input.deviceId], {
       now: deps.now(),
@@ -23,4 +44,16 @@ export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string
     });
     return updated;
   });
+}
+
+/** Every group some enrollment token, policy version or device names, sorted. */
+async function knownGroups(trx: Transaction<Database>): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('enrollment_tokens')
+    .select('group_name')
+    .union(trx.selectFrom('policy_versions').select('group_name'))
+    .union(trx.selectFrom('devices').select('group_name'))
+    .orderBy(sql`1`)
+    .execute();
+  return rows.map((row) => row.group_name);
 }

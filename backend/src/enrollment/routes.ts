@@ -14,6 +14,7 @@ export function enrollmentRoutes(router: Router, backend: Backend): void {
   router.post('/v1/enroll', async (ctx) => {
     if (!failures.available(ctx.ip)) {
       backend.metrics.enrollments.inc({ outcome: 'rate_limited' });
+      backend.log.info({ address: ctx.ip, code: 'rate_limited' }, 'enrollment refused');
       throw new HttpError('rate_limited', 'too many refused enrollment attempts from this address: wait a minute and check the token', { headers: { 'retry-after': '60' } });
     }
     const body = await readJson(ctx, enrollRequest);
@@ -24,6 +25,8 @@ export function enrollmentRoutes(router: Router, backend: Backend): void {
     } catch (error) {
       if (error instanceof HttpError && error.status < 500) failures.take(ctx.ip);
       backend.metrics.enrollments.inc({ outcome: error instanceof HttpError ? error.code : 'error' });
+      // The address and the reason, never the request: it holds the enrollment token.
+      if (error instanceof HttpError && error.status < 500) backend.log.info({ address: ctx.ip, code: error.code }, 'enrollment refused');
       throw error;
     }
   });

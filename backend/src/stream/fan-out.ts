@@ -4,6 +4,7 @@ import type { ConsumerSpec } from '../events/consumer.js';
 import type { StreamEvent } from '../events/types.js';
 import { DEFAULT_SLOT } from '../policy/default-policy.js';
 import type { PolicyCache } from '../policy-lifecycle/policy-cache.js';
+import type { Logger } from '../logging/logger.js';
 import type { Database } from '../store/schema.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 
@@ -12,17 +13,23 @@ import type { ConnectionRegistry } from './connection-registry.js';
  * revoked, denied or expired device's streams are closed with 4403; an agent whose standing
  * was changed by something other than its own report is asked to `collect` now.
  */
-export function streamFanOut(deps: { db: Kysely<Database>; policies: PolicyCache; connections: ConnectionRegistry }): ConsumerSpec {
+export function streamFanOut(deps: { db: Kysely<Database>; policies: PolicyCache; connections: ConnectionRegistry; log?: Logger }): ConsumerSpec {
   const { connections } = deps;
   const collect = (deviceId: string | null) => {
     if (deviceId) for (const connection of connections.forDevice(deviceId)) connection.send({ type: 'collect' });
   };
-  const end = (deviceId: string | null, message: string) => {
+  const end = (event: StreamEvent, message: string) => {
+    const deviceId = event.device_id;
     if (!deviceId) return;
+    let closed = 0;
     for (const connection of connections.forDevice(deviceId)) {
       connection.send({ type: 'error', code: 'revoked', message });
       connection.close(CloseCode.revoked, 'device revoked');
+      closed++;
     }
+    // One line per revocation on each replica, with what this replica did about it.
+    const reason = event.type === 'device.revoked' ? event.data.reason : 'denied';
+    deps.log?.info({ device: deviceId, actor: event.actor, reason, streams_closed: closed }, 'device revoked');
   };
   return {
     name: 'stream-fan-out',
@@ -31,10 +38,10 @@ export function streamFanOut(deps: { db: Kysely<Database>; policies: PolicyCache
       for (const event of events) {
         switch (event.type) {
           case 'device.revoked':
-            end(event.device_id, event.data.reason === 'expired' ? 'this device\'s enrollment has ended: ask your administrator to extend it or enroll again' : 'this device has been revoked by an administrator');
+            end(event, event.data.reason === 'expired' ? 'this device\'s enrollment has ended: ask your administrator to extend it or enroll again' : 'this device has been revoked by an administrator');
             break;
           case 'device.denied':
-            end(event.device_id, 'this device\'s enrollment was denied by an administrator');
+            end(event, 'this device\'s enrollment was denied by an administrator');
             break;
           case 'device.approved':
           case 'device.group_changed':

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { adminRequest } from '../admin-client.js';
-import { adminTarget, dataOption, isoTime, jsonOption, print, printTable, serverOption, type AdminFlags } from '../common.js';
+import { ADMIN_BOUNDS as B } from '../../admin/routes.js';
+import { adminTarget, dataOption, isoTime, jsonOption, print, printTable, serverOption, textUpTo, type AdminFlags } from '../common.js';
 
 interface DeviceRow {
   device_id: string;
@@ -50,7 +51,7 @@ export function registerDevice(program: Command): void {
   device
     .command('deny <id>')
     .description('deny a device awaiting approval: it is refused from now on, and its streams close')
-    .option('--reason <text>', 'why, for the audit log')
+    .option('--reason <text>', `why, for the audit log (up to ${B.denyReasonChars} characters)`, textUpTo(B.denyReasonChars))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
@@ -63,11 +64,12 @@ export function registerDevice(program: Command): void {
   device
     .command('set-group <id> <group>')
     .description("move a device to another group (audited); it is judged by that group's policy at once")
+    .option('--create', 'make the group if no enrollment token, policy or device names it yet (without it, an unknown group is refused: a typo)', false)
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (id: string, group: string, flags: AdminFlags) => {
-      const result = await adminRequest<{ group: string; verdict: string; score: number; policy: string | null }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/group`, { group });
+    .action(async (id: string, group: string, flags: AdminFlags & { create: boolean }) => {
+      const result = await adminRequest<{ group: string; verdict: string; score: number; policy: string | null }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/group`, { group, create: flags.create });
       if (flags.json) return print(result);
       process.stdout.write(`device ${id} is now in group ${result.group}: ${result.verdict}, score ${result.score} (${result.policy ?? 'no report yet'})\n`);
     });

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { ExceptionView } from '../../exceptions/exceptions.js';
 import { parseTimeOrDuration } from '../../time/duration.js';
-import { AdminCommandError, adminRequest } from '../admin-client.js';
-import { adminTarget, dataOption, isoTime, jsonOption, print, printTable, serverOption, type AdminFlags } from '../common.js';
+import { InvalidArgumentError } from 'commander';
+import { adminRequest } from '../admin-client.js';
+import { adminTarget, dataOption, isoTime, jsonOption, print, printTable, serverOption, textUpTo, type AdminFlags } from '../common.js';
 
 export function registerException(program: Command): void {
   const exception = program.command('exception').description('break-glass exceptions: waive one check for one device until a time (audited)');
@@ -10,20 +11,14 @@ export function registerException(program: Command): void {
   exception
     .command('grant <device>')
     .description('waive one check for one device until a time; it is judged again at once')
-    .requiredOption('--check <id>', 'the check to waive, e.g. disk_encryption.system_volume')
-    .requiredOption('--until <time>', 'when it ends: ISO 8601 (2026-05-01T18:00:00Z) or a duration from now (48h)')
-    .requiredOption('--reason <text>', 'why: recorded in the audit log and shown in the result')
+    .requiredOption('--check <id>', 'the check to waive, e.g. disk_encryption.system_volume (`policy catalog` lists them)')
+    .requiredOption('--until <time>', 'when it ends, in the future: ISO 8601 (2026-05-01T18:00:00Z) or a duration from now (48h)', futureTime)
+    .requiredOption('--reason <text>', 'why: recorded in the audit log and shown in the result (up to 2000 characters)', textUpTo(2000))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (device: string, flags: AdminFlags & { check: string; until: string; reason: string }) => {
-      let until: number;
-      try {
-        until = parseTimeOrDuration(flags.until, Math.floor(Date.now() / 1000));
-      } catch (error) {
-        throw new AdminCommandError((error as Error).message);
-      }
-      const result = await adminRequest<ExceptionView>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(device)}/exceptions`, { check: flags.check, until, reason: flags.reason });
+    .action(async (device: string, flags: AdminFlags & { check: string; until: number; reason: string }) => {
+      const result = await adminRequest<ExceptionView>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(device)}/exceptions`, { check: flags.check, until: flags.until, reason: flags.reason });
       if (flags.json) return print(result);
       process.stdout.write(`exception ${result.id}: ${result.check} waived for device ${result.device_id} until ${isoTime(result.until)}\n`);
     });
@@ -57,4 +52,12 @@ export function registerException(program: Command): void {
       if (flags.json) return print(result);
       process.stdout.write(`exception ${result.id} (${result.check} for device ${result.device_id}) ended\n`);
     });
+}
+
+function futureTime(raw: string): number {
+  try {
+    return parseTimeOrDuration(raw, Math.floor(Date.now() / 1000));
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { adminRequest } from '../admin-client.js';
-import { adminTarget, dataOption, jsonOption, print, serverOption, type AdminFlags } from '../common.js';
+import { ADMIN_BOUNDS as B } from '../../admin/routes.js';
+import { adminTarget, dataOption, jsonOption, print, serverOption, textUpTo, type AdminFlags } from '../common.js';
 
 export function registerGatewayKey(program: Command): void {
   const gatewayKey = program.command('gateway-key').description('API keys for gateways');
   gatewayKey
     .command('create')
     .description('create a gateway API key for the compliance API (printed once)')
-    .requiredOption('--name <name>', 'a name for the gateway')
+    .requiredOption('--name <name>', `a name for the gateway, up to ${B.gatewayNameChars} characters`, textUpTo(B.gatewayNameChars))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())

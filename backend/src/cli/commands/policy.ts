@@ -6,7 +6,8 @@ import { catalog } from '../../policy/catalog.js';
 import { formatProblem, parsePolicySource, type PolicyProblem } from '../../policy/document.js';
 import type { VersionSummary } from '../../policy-lifecycle/versions.js';
 import { AdminCommandError, adminRequest } from '../admin-client.js';
-import { adminTarget, CommandFailed, dataOption, defaultAuthor, isoTime, jsonOption, print, printTable, serverOption, type AdminFlags } from '../common.js';
+import { adminTarget, CommandFailed, dataOption, defaultAuthor, isoTime, jsonOption, print, printTable, serverOption, textUpTo, wholeNumber, type AdminFlags } from '../common.js';
+import { EXIT } from '../exit-codes.js';
 
 async function readSource(file: string): Promise<string> {
   try {
@@ -51,12 +52,12 @@ export function registerPolicy(program: Command): void {
     .command('diff <file>')
     .description('dry run: which devices would change verdict, and why, if this policy were applied (nothing is written)')
     .option('--group <group>', "the group it would apply to (default: the document's `group`)")
-    .option('--limit <n>', 'list at most this many devices', '1000')
+    .option('--limit <n>', 'list at most this many devices: 1 to 100000', wholeNumber(1, 100_000), 1000)
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (file: string, flags: AdminFlags & { group?: string; limit: string }) => {
-      const body = { source: await readSource(file), filename: basename(file), ...(flags.group ? { group: flags.group } : {}), limit: Number(flags.limit) };
+    .action(async (file: string, flags: AdminFlags & { group?: string; limit: number }) => {
+      const body = { source: await readSource(file), filename: basename(file), ...(flags.group ? { group: flags.group } : {}), limit: flags.limit };
       const report = await adminRequest<DiffReport>(await adminTarget(flags), 'POST', '/v1/admin/policies/diff', body);
       if (flags.json) return print(report);
       process.stdout.write(
@@ -78,9 +79,9 @@ export function registerPolicy(program: Command): void {
   policy
     .command('apply <file>')
     .description('store the document as a new version, make it active, and re-evaluate every device it judges at once')
-    .requiredOption('-m, --message <text>', 'why: recorded with the version and in the audit log')
+    .requiredOption('-m, --message <text>', 'why: recorded with the version and in the audit log (up to 2000 characters)', textUpTo(2000))
     .option('--group <group>', "the group it applies to (default: the document's `group`; `default` means every group without its own)")
-    .option('--author <name>', 'who wrote it (default: your user name)')
+    .option('--author <name>', 'who wrote it, up to 200 characters (default: your user name)', textUpTo(200))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
@@ -99,14 +100,14 @@ export function registerPolicy(program: Command): void {
     .command('rollback <version>')
     .description("apply an old version's document again, as a new version")
     .requiredOption('--group <group>', 'the group whose version to restore')
-    .requiredOption('-m, --message <text>', 'why')
-    .option('--author <name>', 'who (default: your user name)')
+    .requiredOption('-m, --message <text>', 'why (up to 2000 characters)', textUpTo(2000))
+    .option('--author <name>', 'who, up to 200 characters (default: your user name)', textUpTo(200))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
     .action(async (version: string, flags: AdminFlags & { group: string; message: string; author?: string }) => {
       const n = Number(version);
-      if (!Number.isInteger(n) || n < 1) throw new AdminCommandError(`the version must be a whole number, not "${version}"`);
+      if (!/^\d+$/.test(version) || n < 1) throw new CommandFailed(`the version must be a whole number of at least 1 (see \`policy history\`), not "${version}"`, EXIT.usage);
       const result = await adminRequest<ApplyAnswer>(await adminTarget(flags), 'POST', `/v1/admin/policies/${encodeURIComponent(flags.group)}/rollback`, { version: n, message: flags.message, author: flags.author ?? defaultAuthor() });
       if (flags.json) return print(result);
       process.stdout.write(`applied ${result.policy} (the document of version ${n}): ${result.reevaluation.devices} device(s) re-evaluated, ${result.reevaluation.changed} changed verdict${transitions(result.reevaluation.transitions)}\n`);
@@ -132,12 +133,12 @@ export function registerPolicy(program: Command): void {
     .command('show')
     .description("print a group's active policy document (or --version N), as it was written")
     .option('--group <group>', 'the group', 'default')
-    .option('--version <n>', 'this version instead of the active one')
+    .option('--version <n>', 'this version instead of the active one (1 or more)', wholeNumber(1, Number.MAX_SAFE_INTEGER))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (flags: AdminFlags & { group: string; version?: string }) => {
-      const query = flags.version ? `?version=${encodeURIComponent(flags.version)}` : '';
+    .action(async (flags: AdminFlags & { group: string; version?: number }) => {
+      const query = flags.version ? `?version=${flags.version}` : '';
       const result = await adminRequest<{ policy: string; active: boolean; author: string; created_at: number; message: string; source: string }>(
         await adminTarget(flags),
         'GET',

@@ -8,10 +8,19 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the backend: HTTP API, agent WebSocket stream and forward-auth on one port')
-    .option('--port <n>', `port to listen on (env POSTERN_PORT, default 8700; 0 picks a free port)`)
+    .option('--port <n>', `port to listen on, 0 to 65535 (env POSTERN_PORT, default 8700; 0 picks a free port)`)
     .option('--host <h>', 'address to listen on (env POSTERN_HOST, default 127.0.0.1)')
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this PEM certificate chain (env POSTERN_TLS_CERT; needs --tls-key; reread on SIGHUP)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert, unencrypted (env POSTERN_TLS_KEY)')
     .addOption(dataOption())
-    .action(async (flags: { port?: string; host?: string; data?: string }) => {
+    .addHelpText(
+      'after',
+      `
+One server per data directory: a second serve on it stops at once, naming the first one's pid.
+SIGHUP rereads the TLS certificate and key (open streams keep theirs; bad files keep the old ones).
+Exit status: 0 stopped by SIGINT or SIGTERM, 1 could not start (the message says why).`,
+    )
+    .action(async (flags: { port?: string; host?: string; data?: string; tlsCert?: string; tlsKey?: string }) => {
       const config = resolveServerConfig(flags);
       const log = createLogger();
       const server = await startServer(config, { log });
@@ -28,5 +37,12 @@ export function registerServe(program: Command): void {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // A renewed certificate (certbot, cert-manager) is picked up without dropping a stream.
+      process.on('SIGHUP', () => {
+        server.reloadTls().then(
+          (reloaded) => reloaded ?? log.info('SIGHUP: not serving TLS, nothing to reload'),
+          (error: unknown) => log.error({ err: error }, `SIGHUP: kept the previous TLS certificate: ${(error as Error).message}`),
+        );
+      });
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { AdminCommandError, adminRequest } from '../admin-client.js';
-import { adminTarget, dataOption, jsonOption, print, serverOption, type AdminFlags } from '../common.js';
-import { parseDuration } from '../../time/duration.js';
+import { ADMIN_BOUNDS as B } from '../../admin/routes.js';
+import { adminRequest } from '../admin-client.js';
+import { adminTarget, dataOption, durationWithin, inWords, jsonOption, print, serverOption, textUpTo, wholeNumber, type AdminFlags } from '../common.js';
 
 export function registerToken(program: Command): void {
   const token = program.command('token').description('enrollment tokens');
@@ -9,22 +9,20 @@ export function registerToken(program: Command): void {
     .command('create')
     .description('create an enrollment token (printed once; only its hash is stored)')
     .requiredOption('--group <group>', 'device group, e.g. employees, contractors, servers')
-    .option('--uses <n>', 'how many devices may enroll with it', '1')
-    .option('--expires <duration>', 'how long the token is valid: 10m, 24h, 30d', '24h')
-    .option('--device-ttl <duration>', "how long an enrolled device's access lasts (e.g. a contract's end)")
-    .option('--owner <owner>', 'owner of the devices enrolled with it')
+    .option('--uses <n>', `how many devices may enroll with it: ${B.tokenUses.min} to ${B.tokenUses.max}`, wholeNumber(B.tokenUses.min, B.tokenUses.max), 1)
+    .option('--expires <duration>', `how long the token is valid, e.g. 10m, 24h, 30d: at least ${inWords(B.tokenExpiresS.min)}, at most ${inWords(B.tokenExpiresS.max)} (default 24h)`, durationWithin(B.tokenExpiresS.min, B.tokenExpiresS.max))
+    .option('--device-ttl <duration>', `how long an enrolled device's access lasts (e.g. a contract's end): at least ${inWords(B.deviceTtlS.min)}, at most ${inWords(B.deviceTtlS.max)} (default: no end)`, durationWithin(B.deviceTtlS.min, B.deviceTtlS.max))
+    .option('--owner <owner>', `owner of the devices enrolled with it, up to ${B.ownerChars} characters`, textUpTo(B.ownerChars))
     .option('--approval', 'devices enrolled with it wait for `device approve`', false)
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (flags: AdminFlags & { group: string; uses: string; expires: string; deviceTtl?: string; owner?: string; approval: boolean }) => {
-      const uses = Number(flags.uses);
-      if (!Number.isInteger(uses) || uses < 1) throw new AdminCommandError(`--uses must be a whole number of at least 1, not "${flags.uses}"`);
+    .action(async (flags: AdminFlags & { group: string; uses: number; expires?: number; deviceTtl?: number; owner?: string; approval: boolean }) => {
       const body = {
         group: flags.group,
-        uses,
-        expires_in_s: parseDuration(flags.expires),
-        device_ttl_s: flags.deviceTtl ? parseDuration(flags.deviceTtl) : null,
+        uses: flags.uses,
+        expires_in_s: flags.expires ?? 86400,
+        device_ttl_s: flags.deviceTtl ?? null,
         owner: flags.owner ?? null,
         approval: flags.approval,
       };

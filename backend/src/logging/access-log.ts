@@ -1,0 +1,19 @@
+import type { Middleware } from 'koa';
+import type { Logger } from './logger.js';
+
+/**
+ * One debug line per request: method, route template (never the raw path, which holds device
+ * ids and whatever a scanner sends), status and milliseconds. Runs outermost, beside the metrics.
+ */
+export function accessLog(log: Logger): Middleware {
+  return async (ctx, next) => {
+    if (!log.isLevelEnabled('debug')) return next();
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+      log.debug({ method: ctx.method, route: typeof route === 'string' ? route : 'unmatched', status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request');
+    }
+  };
+}
