@@ -55,6 +55,7 @@ const cases: Case[] = [
   { check: 'firewall.enabled', name: 'no firewall', posture: { ...linux, firewall: ok({ enabled: false, backend: 'none' as const, profiles: [] }) }, status: 'fail', reason: 'off', message: /no host firewall/ },
   { check: 'firewall.enabled', name: 'ufw filtering while the nftables ruleset is empty', posture: { ...linux, firewall: ok({ enabled: true, backend: 'ufw' as const, profiles: [{ name: 'ufw', enabled: true }, { name: 'nftables', enabled: false }] }) }, status: 'pass', message: /on \(ufw\)/ },
   { check: 'firewall.enabled', name: 'one Windows profile off', posture: windowsPostureWithPublicFirewallOff(NOW), status: 'fail', reason: 'profile_off', message: /off for profile Public/ },
+  { check: 'firewall.enabled', name: 'no firewall tool installed', posture: { ...linux, firewall: { status: 'error' as const, collected_at: NOW, error: 'no firewall tool found: nft, iptables, ufw and firewall-cmd are not installed' } }, status: 'fail', reason: 'not_installed', message: /no firewall tool is installed/ },
   { check: 'firewall.enabled', name: 'an unreadable firewall', posture: { ...linux, firewall: unreadable }, status: 'unknown', reason: 'unknown', message: /permission denied/ },
   { check: 'patches.max_pending_security', name: 'nothing pending', posture: linux, params: { max: 0 }, status: 'pass', message: /0 security updates pending/ },
   { check: 'patches.max_pending_security', name: 'updates pending', posture: patched({ pending_security: 3 }), params: { max: 1 }, status: 'fail', reason: 'pending', message: /3 security updates are pending \(at most 1 allowed\)/ },
@@ -145,6 +146,9 @@ describe('the catalog', () => {
     expect(remediationFor(def, 'darwin', 'suspended')).toMatch(/FileVault/);
     expect(remediationFor(def, 'win32', 'suspended')).toMatch(/manage-bde -protectors -enable/);
     expect(remediationFor(def, 'linux', 'suspended')).toMatch(/luksResume/);
+    const firewall = { ...def, id: 'firewall.enabled' };
+    expect(remediationFor(firewall, 'linux', 'not_installed')).toMatch(/install/i);
+    expect(remediationFor(firewall, 'linux', 'not_installed')).not.toMatch(/as root/);
     expect(healthyMacPosture(NOW).os.status).toBe('ok');
   });
 });

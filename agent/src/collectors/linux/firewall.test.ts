@@ -237,6 +237,11 @@ describe('linux firewall section', () => {
 
   it('says which tools it looked for when none is installed', async () => {
     expect(await probe({})).toEqual(error(NO_TOOL));
+    expect(NO_TOOL).toBe('no firewall tool found: nft, iptables, ufw and firewall-cmd are not installed');
+  });
+
+  it('says no tool is installed, not "run as root", when an unprivileged agent finds none', async () => {
+    expect(await probe({ isPrivileged: false, commands: { [FIREWALLD_UNIT]: firewalldInactive } })).toEqual(error(NO_TOOL));
   });
 
   it('does not report "off" when nft timed out, even though iptables accepts everything', async () => {

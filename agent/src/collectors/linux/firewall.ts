@@ -29,7 +29,8 @@ const DENIED: Reading = { kind: 'denied' };
 /** Managers first: they name what the admin configured. */
 const PRIORITY: Backend[] = ['ufw', 'firewalld', 'iptables', 'nftables'];
 
-export const NO_TOOL = 'no firewall tool found (nft, iptables, ufw, firewall-cmd)';
+/** The backend's firewall check reads the `no firewall tool found` prefix as "not installed": keep it. */
+export const NO_TOOL = 'no firewall tool found: nft, iptables, ufw and firewall-cmd are not installed';
 export const NOT_ROOT = 'permission denied: run the agent as root to read the firewall';
 
 export async function linuxFirewall(ctx: ProbeContext): Promise<FirewallSection> {
