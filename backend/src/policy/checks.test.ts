@@ -43,12 +43,14 @@ const cases: Case[] = [
   { check: 'os.supported', name: 'an unreadable OS', posture: { ...linux, os: unreadable }, status: 'unknown', reason: 'unknown', message: /could not be read/ },
   { check: 'disk_encryption.system_volume', name: 'an encrypted system volume', posture: linux, status: 'pass', message: /encrypted \(luks2\)/ },
   ...(['off', 'encrypting', 'decrypting', 'suspended'] as const).map((state): Case => ({ check: 'disk_encryption.system_volume', name: `a system volume ${state}`, posture: volumes({ mount: '/', encrypted: state !== 'off', state, system: true }), status: 'fail', reason: state, message: /system volume \// })),
+  { check: 'disk_encryption.system_volume', name: 'BitLocker waiting for activation', posture: { ...linux, disk_encryption: ok({ volumes: [{ mount: 'C:', encrypted: true, method: 'bitlocker', state: 'suspended' as const, detail: 'waiting_for_activation' as const, system: true }] }) }, status: 'fail', reason: 'waiting_for_activation', message: /system volume C: is waiting for activation/ },
   { check: 'disk_encryption.system_volume', name: 'no system volume reported', posture: volumes({ mount: '/data', encrypted: true, state: 'on' }), status: 'unknown', reason: 'unknown', message: /not found/ },
   { check: 'disk_encryption.system_volume', name: 'an unreadable disk section', posture: { ...linux, disk_encryption: unreadable }, status: 'unknown', reason: 'unknown', message: /permission denied/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'every volume encrypted', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/data', encrypted: true, state: 'on' }), status: 'pass', message: /all 2 fixed volumes are encrypted/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'a plain data volume', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/data', encrypted: false, state: 'off' }), status: 'fail', reason: 'off', message: /volume \/data is not encrypted/ },
   ...(['encrypting', 'decrypting'] as const).map((state): Case => ({ check: 'disk_encryption.all_fixed_volumes', name: `a data volume ${state}`, posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/data', encrypted: true, state }), status: 'fail', reason: state, message: /\/data/ })),
   { check: 'disk_encryption.all_fixed_volumes', name: 'a suspended data volume', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: 'D:', encrypted: true, state: 'suspended' }), status: 'fail', reason: 'suspended', message: /D: is suspended/ },
+  { check: 'disk_encryption.all_fixed_volumes', name: 'a data volume waiting for activation', posture: { ...linux, disk_encryption: ok({ volumes: [{ mount: 'C:', encrypted: true, method: 'bitlocker', state: 'on' as const, system: true }, { mount: 'D:', encrypted: true, method: 'bitlocker', state: 'suspended' as const, detail: 'waiting_for_activation' as const }] }) }, status: 'fail', reason: 'waiting_for_activation', message: /D: is waiting for activation/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'an excluded plain volume', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/scratch', encrypted: false, state: 'off' }), params: { exclude_mounts: ['/scratch'] }, status: 'pass', message: /all 1 fixed volume is encrypted/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'a volume of unknown state', posture: volumes({ mount: '/', encrypted: true, state: 'unknown', system: true }), status: 'unknown', reason: 'unknown', message: /protection state is unknown/ },
   { check: 'firewall.enabled', name: 'a firewall on', posture: linux, status: 'pass', message: /on \(nftables\)/ },
@@ -146,6 +148,8 @@ describe('the catalog', () => {
     expect(remediationFor(def, 'darwin', 'suspended')).toMatch(/FileVault/);
     expect(remediationFor(def, 'win32', 'suspended')).toMatch(/manage-bde -protectors -enable/);
     expect(remediationFor(def, 'linux', 'suspended')).toMatch(/luksResume/);
+    expect(remediationFor(def, 'win32', 'waiting_for_activation')).toMatch(/Microsoft account/);
+    expect(remediationFor(def, 'win32', 'waiting_for_activation')).not.toMatch(/suspended/);
     const firewall = { ...def, id: 'firewall.enabled' };
     expect(remediationFor(firewall, 'linux', 'not_installed')).toMatch(/install/i);
     expect(remediationFor(firewall, 'linux', 'not_installed')).not.toMatch(/as root/);
