@@ -61,6 +61,7 @@ const cases: Case[] = [
   { check: 'firewall.enabled', name: 'an unreadable firewall', posture: { ...linux, firewall: unreadable }, status: 'unknown', reason: 'unknown', message: /permission denied/ },
   { check: 'patches.max_pending_security', name: 'nothing pending', posture: linux, params: { max: 0 }, status: 'pass', message: /0 security updates pending/ },
   { check: 'patches.max_pending_security', name: 'updates pending', posture: patched({ pending_security: 3 }), params: { max: 1 }, status: 'fail', reason: 'pending', message: /3 security updates are pending \(at most 1 allowed\)/ },
+  { check: 'patches.max_pending_security', name: 'packages pending, unit named', posture: patched({ pending_security: 4, pending_security_unit: 'packages' }), params: { max: 1 }, status: 'fail', reason: 'pending', message: /4 security updates are pending \(at most 1 allowed\), counted in packages/ },
   { check: 'patches.max_pending_security', name: 'unreadable patches', posture: { ...linux, patches: unreadable }, status: 'unknown', reason: 'unknown', message: /could not be read/ },
   { check: 'patches.max_days_since_update', name: 'a recent update', posture: patched({ last_installed_at: NOW - 3 * 86400 }), params: { max_days: 30 }, status: 'pass', message: /3 days ago/ },
   { check: 'patches.max_days_since_update', name: 'an old update', posture: patched({ last_installed_at: NOW - 45 * 86400 }), params: { max_days: 30 }, status: 'fail', reason: 'stale', message: /45 days ago \(at most 30 allowed\)/ },

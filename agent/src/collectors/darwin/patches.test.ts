@@ -32,6 +32,7 @@ const ok = (pending: number, security: number, extra: object = {}) => ({
   collected_at,
   pending,
   pending_security: security,
+  pending_security_unit: 'packages',
   last_installed_at: null,
   auto_updates: null,
   source: 'softwareupdate',

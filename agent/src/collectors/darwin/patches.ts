@@ -45,6 +45,7 @@ export async function darwinPatches(ctx: ProbeContext): Promise<PatchesSection> 
     return okSection(ctx, {
       pending: parsed.updates.length,
       pending_security: parsed.updates.filter((u) => isSecurityUpdate(u.label, u.action, running)).length,
+      pending_security_unit: 'packages' as const,
       ...common,
     });
   }
@@ -63,6 +64,7 @@ export async function darwinPatches(ctx: ProbeContext): Promise<PatchesSection> 
     return okSection(ctx, {
       pending: prefs.recommended.length,
       pending_security: prefs.recommended.filter((label) => isSecurityUpdate(label, null, running)).length,
+      pending_security_unit: 'packages' as const,
       ...common,
       checked_at: checkedAt,
     });
