@@ -43,21 +43,25 @@ const cases: Case[] = [
   { check: 'os.supported', name: 'an unreadable OS', posture: { ...linux, os: unreadable }, status: 'unknown', reason: 'unknown', message: /could not be read/ },
   { check: 'disk_encryption.system_volume', name: 'an encrypted system volume', posture: linux, status: 'pass', message: /encrypted \(luks2\)/ },
   ...(['off', 'encrypting', 'decrypting', 'suspended'] as const).map((state): Case => ({ check: 'disk_encryption.system_volume', name: `a system volume ${state}`, posture: volumes({ mount: '/', encrypted: state !== 'off', state, system: true }), status: 'fail', reason: state, message: /system volume \// })),
+  { check: 'disk_encryption.system_volume', name: 'BitLocker waiting for activation', posture: { ...linux, disk_encryption: ok({ volumes: [{ mount: 'C:', encrypted: true, method: 'bitlocker', state: 'suspended' as const, detail: 'waiting_for_activation' as const, system: true }] }) }, status: 'fail', reason: 'waiting_for_activation', message: /system volume C: is waiting for activation/ },
   { check: 'disk_encryption.system_volume', name: 'no system volume reported', posture: volumes({ mount: '/data', encrypted: true, state: 'on' }), status: 'unknown', reason: 'unknown', message: /not found/ },
   { check: 'disk_encryption.system_volume', name: 'an unreadable disk section', posture: { ...linux, disk_encryption: unreadable }, status: 'unknown', reason: 'unknown', message: /permission denied/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'every volume encrypted', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/data', encrypted: true, state: 'on' }), status: 'pass', message: /all 2 fixed volumes are encrypted/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'a plain data volume', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/data', encrypted: false, state: 'off' }), status: 'fail', reason: 'off', message: /volume \/data is not encrypted/ },
   ...(['encrypting', 'decrypting'] as const).map((state): Case => ({ check: 'disk_encryption.all_fixed_volumes', name: `a data volume ${state}`, posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/data', encrypted: true, state }), status: 'fail', reason: state, message: /\/data/ })),
   { check: 'disk_encryption.all_fixed_volumes', name: 'a suspended data volume', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: 'D:', encrypted: true, state: 'suspended' }), status: 'fail', reason: 'suspended', message: /D: is suspended/ },
+  { check: 'disk_encryption.all_fixed_volumes', name: 'a data volume waiting for activation', posture: { ...linux, disk_encryption: ok({ volumes: [{ mount: 'C:', encrypted: true, method: 'bitlocker', state: 'on' as const, system: true }, { mount: 'D:', encrypted: true, method: 'bitlocker', state: 'suspended' as const, detail: 'waiting_for_activation' as const }] }) }, status: 'fail', reason: 'waiting_for_activation', message: /D: is waiting for activation/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'an excluded plain volume', posture: volumes({ mount: '/', encrypted: true, state: 'on', system: true }, { mount: '/scratch', encrypted: false, state: 'off' }), params: { exclude_mounts: ['/scratch'] }, status: 'pass', message: /all 1 fixed volume is encrypted/ },
   { check: 'disk_encryption.all_fixed_volumes', name: 'a volume of unknown state', posture: volumes({ mount: '/', encrypted: true, state: 'unknown', system: true }), status: 'unknown', reason: 'unknown', message: /protection state is unknown/ },
   { check: 'firewall.enabled', name: 'a firewall on', posture: linux, status: 'pass', message: /on \(nftables\)/ },
   { check: 'firewall.enabled', name: 'no firewall', posture: { ...linux, firewall: ok({ enabled: false, backend: 'none' as const, profiles: [] }) }, status: 'fail', reason: 'off', message: /no host firewall/ },
   { check: 'firewall.enabled', name: 'ufw filtering while the nftables ruleset is empty', posture: { ...linux, firewall: ok({ enabled: true, backend: 'ufw' as const, profiles: [{ name: 'ufw', enabled: true }, { name: 'nftables', enabled: false }] }) }, status: 'pass', message: /on \(ufw\)/ },
   { check: 'firewall.enabled', name: 'one Windows profile off', posture: windowsPostureWithPublicFirewallOff(NOW), status: 'fail', reason: 'profile_off', message: /off for profile Public/ },
+  { check: 'firewall.enabled', name: 'no firewall tool installed', posture: { ...linux, firewall: { status: 'error' as const, collected_at: NOW, error: 'no firewall tool found: nft, iptables, ufw and firewall-cmd are not installed' } }, status: 'fail', reason: 'not_installed', message: /no firewall tool is installed/ },
   { check: 'firewall.enabled', name: 'an unreadable firewall', posture: { ...linux, firewall: unreadable }, status: 'unknown', reason: 'unknown', message: /permission denied/ },
   { check: 'patches.max_pending_security', name: 'nothing pending', posture: linux, params: { max: 0 }, status: 'pass', message: /0 security updates pending/ },
   { check: 'patches.max_pending_security', name: 'updates pending', posture: patched({ pending_security: 3 }), params: { max: 1 }, status: 'fail', reason: 'pending', message: /3 security updates are pending \(at most 1 allowed\)/ },
+  { check: 'patches.max_pending_security', name: 'packages pending, unit named', posture: patched({ pending_security: 4, pending_security_unit: 'packages' }), params: { max: 1 }, status: 'fail', reason: 'pending', message: /4 security updates are pending \(at most 1 allowed\), counted in packages/ },
   { check: 'patches.max_pending_security', name: 'unreadable patches', posture: { ...linux, patches: unreadable }, status: 'unknown', reason: 'unknown', message: /could not be read/ },
   { check: 'patches.max_days_since_update', name: 'a recent update', posture: patched({ last_installed_at: NOW - 3 * 86400 }), params: { max_days: 30 }, status: 'pass', message: /3 days ago/ },
   { check: 'patches.max_days_since_update', name: 'an old update', posture: patched({ last_installed_at: NOW - 45 * 86400 }), params: { max_days: 30 }, status: 'fail', reason: 'stale', message: /45 days ago \(at most 30 allowed\)/ },
@@ -147,6 +151,11 @@ describe('the catalog', () => {
     expect(remediationFor(def, 'darwin', 'suspended')).toMatch(/FileVault/);
     expect(remediationFor(def, 'win32', 'suspended')).toMatch(/manage-bde -protectors -enable/);
     expect(remediationFor(def, 'linux', 'suspended')).toMatch(/luksResume/);
+    expect(remediationFor(def, 'win32', 'waiting_for_activation')).toMatch(/Microsoft account/);
+    expect(remediationFor(def, 'win32', 'waiting_for_activation')).not.toMatch(/suspended/);
+    const firewall = { ...def, id: 'firewall.enabled' };
+    expect(remediationFor(firewall, 'linux', 'not_installed')).toMatch(/install/i);
+    expect(remediationFor(firewall, 'linux', 'not_installed')).not.toMatch(/as root/);
     expect(healthyMacPosture(NOW).os.status).toBe('ok');
   });
 });

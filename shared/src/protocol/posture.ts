@@ -65,9 +65,20 @@ export const firewallSection = section({
   profiles: z.array(z.object({ name: text, enabled: z.boolean() })).max(16),
 });
 
+/**
+ * What `pending` and `pending_security` count, the same on every platform: `packages`, one
+ * per item the platform's updater would install. apt and dnf/yum: a package (name and
+ * architecture) with a newer version, once whatever number of advisories its newest
+ * version fixes; softwareupdate: a product (each is one installer package); Windows
+ * Update: an update (one update package, e.g. a KB). Advisories are not used: apt has
+ * none offline, and an advisory count would exceed the pending packages it covers.
+ */
+export const pendingUnit = z.enum(['packages']);
 export const patchesSection = section({
   pending: z.number().int().nonnegative(),
   pending_security: z.number().int().nonnegative(),
+  /** The unit of both counts (see pendingUnit); absent from agents before it was named. */
+  pending_security_unit: pendingUnit.optional(),
   last_installed_at: numericDate.nullable(),
   auto_updates: z.boolean().nullable(),
   source: text,

@@ -13,7 +13,10 @@ export async function statusCommand(opts: { json?: boolean; state?: string }): P
     process.exitCode = ExitCode.error;
     return;
   }
-  const last = await store.readLastResult();
+  // A revoked device's cached verdict is stale by definition: showing it would read as "still allowed".
+  const revoked = device.status === 'revoked';
+  const last = revoked ? null : await store.readLastResult();
+  if (revoked) process.exitCode = ExitCode.revoked;
 
   if (opts.json) {
     printJson({
@@ -40,10 +43,10 @@ export async function statusCommand(opts: { json?: boolean; state?: string }): P
   out.push(`Device    ${device.device_id} (${device.status.replace('_', ' ')}${group})`);
   out.push(`Server    ${device.server}`);
   out.push(`Enrolled  ${formatTime(device.enrolled_at)}${device.expires_at !== null ? `; access ends ${formatTime(device.expires_at)}` : ''}`);
-  if (device.status === 'revoked') {
-    out.push('This device was revoked or its enrollment expired: ask your administrator, then enroll again with `postern-agent enroll --force`.');
-  }
-  if (!last) {
+  if (revoked) {
+    out.push('This device was revoked or its enrollment expired: the server no longer accepts its reports and its last verdict no longer counts.');
+    out.push('Ask your administrator, then enroll again with `postern-agent enroll --force`.');
+  } else if (!last) {
     out.push('No report has been accepted yet: run `postern-agent run --once`, or start the postern-agent service.');
   } else {
     out.push(`Result    ${describeVerdict(last)}, ${formatAge(last.received_at)} (${formatTime(last.received_at)})`);
@@ -53,7 +56,7 @@ export async function statusCommand(opts: { json?: boolean; state?: string }): P
     }
     const fixes = describeChecks(last.checks);
     if (fixes.length) out.push('To fix:', ...fixes);
-    else if (last.verdict === 'compliant' && device.status !== 'revoked') out.push('All checks pass.');
+    else if (last.verdict === 'compliant') out.push('All checks pass.');
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -49,14 +49,36 @@ export function parseSoftwareUpdateList(text: string): SoftwareUpdateList | null
   return found || updates.length > 0 ? { kind: 'updates', updates } : null;
 }
 
+/** `14.7.3` → `14`, `10.15.7` → `10.15`: the release line a version belongs to (10.x counted the second number). */
+export function macOsReleaseLine(version: string): string | null {
+  const parts = /^(\d+)(?:\.(\d+))?/.exec(version);
+  if (!parts) return null;
+  return parts[1] === '10' && parts[2] !== undefined ? `10.${parts[2]}` : parts[1]!;
+}
+
 /**
- * Whether an update carries security fixes. Apple publishes security content for macOS
+ * A macOS update of another release line than the running one (`macOS Sequoia 15.3.1`
+ * offered to 14.7.3) is an upgrade to a new OS, not a fix of the one installed: its
+ * security content is not missing from this Mac. false when either version is unknown.
+ */
+export function isOtherMacOsRelease(label: string, runningVersion: string | null): boolean {
+  const offered = /^(?:macOS|Mac OS X|OS X)\b\D*?(\d+(?:\.\d+)*)/i.exec(label)?.[1];
+  if (!offered || runningVersion === null) return false;
+  const line = macOsReleaseLine(offered);
+  const running = macOsReleaseLine(runningVersion);
+  return line !== null && running !== null && line !== running;
+}
+
+/**
+ * Whether an update carries security fixes for the running OS. Apple publishes security content for macOS
  * releases (including Rapid Security Responses and Security Updates), Safari, the T2's
  * BridgeOS and its malware definitions; anything that needs a restart or shutdown is an
- * OS or firmware update. Betas are never counted: they are opted into, not missed.
+ * OS or firmware update. Betas are never counted: they are opted into, not missed; nor
+ * are macOS releases of another line than `runningVersion` (a major upgrade).
  */
-export function isSecurityUpdate(label: string, action: MacUpdate['action'] = null): boolean {
+export function isSecurityUpdate(label: string, action: MacUpdate['action'] = null, runningVersion: string | null = null): boolean {
   if (/\bbeta\b/i.test(label)) return false;
+  if (isOtherMacOsRelease(label, runningVersion)) return false;
   if (action !== null) return true;
   return /^(?:macOS|OS X|Mac OS X|MSU_UPDATE|Security Update|Rapid Security|Background Security|Safari|XProtect|MRT|Gatekeeper|BridgeOS)/i.test(label);
 }

@@ -32,6 +32,7 @@ const ok = (pending: number, security: number, extra: object = {}) => ({
   collected_at,
   pending,
   pending_security: security,
+  pending_security_unit: 'packages',
   last_installed_at: null,
   auto_updates: null,
   source: 'softwareupdate',
@@ -51,6 +52,20 @@ describe('macOS patches section', () => {
     ['softwareupdate-list-elcapitan-localized-title.txt', ok(1, 1)],
   ])('counts pending and security updates from softwareupdate --list (%s)', async (file, section) => {
     expect(await probe({ [LIST]: softwareupdate(file) })).toEqual(section);
+  });
+
+  it('does not count a major macOS upgrade as a pending security update of the running OS', async () => {
+    const sonoma = 'ProductName:\tmacOS\nProductVersion:\t14.7.3\nBuildVersion:\t23H417\n';
+    const section = await probe({ [LIST]: softwareupdate('softwareupdate-l-major-upgrade-sequoia-on-sonoma-constructed.txt'), sw_vers: sonoma });
+    // Both are offered (pending 2); only Sonoma 14.7.4 fixes the running OS.
+    expect(section).toEqual(ok(2, 1));
+  });
+
+  it('counts the same release line as a security update once the Mac runs it', async () => {
+    const sequoia = 'ProductName:\tmacOS\nProductVersion:\t15.3\nBuildVersion:\t24D60\n';
+    const section = await probe({ [LIST]: softwareupdate('softwareupdate-l-major-upgrade-sequoia-on-sonoma-constructed.txt'), sw_vers: sequoia });
+    // On Sequoia the 15.3.1 update is a security update; the older Sonoma line is not offered to it in practice, and is not newer.
+    expect(section).toEqual(ok(2, 1));
   });
 
   it("reports the last background check's list, with its date, when the scan fails", async () => {

@@ -1,6 +1,7 @@
 import type { PatchesSection } from '@postern/shared';
 import type { ProbeContext } from '../probe.js';
-import { collectedAt, errorSection, execFailureReason, okSection } from '../section.js';
+import { collectedAt, errorSection, execFailureReason, okSection, succeeded } from '../section.js';
+import { parseSwVers } from './parse-sw-vers.js';
 import { isSecurityUpdate, parseSoftwareUpdateList } from './parse-softwareupdate.js';
 import { lastSoftwareUpdateInstall, parseSoftwareUpdatePrefs } from './parse-software-update-prefs.js';
 import { readPlistFile } from './read-plist.js';
@@ -17,17 +18,21 @@ export const MAX_CHECK_AGE_S = 14 * 86_400;
  * Pending macOS updates from `softwareupdate --list`. When the scan fails (offline, Apple
  * unreachable) the list the last background check stored in the SoftwareUpdate
  * preferences is reported instead, with the time of that check, unless it is older than
- * two weeks. Automatic installation comes from the preferences (a managed profile
+ * two weeks. A major upgrade (another macOS release line than `sw_vers` reports) is
+ * pending but not a security update of the running OS. Automatic installation comes from the preferences (a managed profile
  * first), the last install from the install history.
  */
 export async function darwinPatches(ctx: ProbeContext): Promise<PatchesSection> {
-  const [list, prefsPlist, managedPlist, history] = await Promise.all([
+  const [list, swVers, prefsPlist, managedPlist, history] = await Promise.all([
     ctx.exec('softwareupdate', ['--list'], { timeoutMs: SOFTWAREUPDATE_TIMEOUT_MS }),
+    ctx.exec('sw_vers', []),
     readPlistFile(ctx, SOFTWARE_UPDATE_PREFS),
     readPlistFile(ctx, MANAGED_SOFTWARE_UPDATE_PREFS),
     readPlistFile(ctx, INSTALL_HISTORY),
   ]);
   const prefs = parseSoftwareUpdatePrefs(prefsPlist);
+  // Without the running version every macOS update counts, as a major upgrade cannot be told apart.
+  const running = succeeded(swVers) ? (parseSwVers(swVers.stdout)?.productVersion ?? null) : null;
   const common = {
     last_installed_at: lastSoftwareUpdateInstall(history),
     auto_updates: parseSoftwareUpdatePrefs(managedPlist)?.installsMacOsUpdates ?? prefs?.installsMacOsUpdates ?? null,
@@ -39,7 +44,8 @@ export async function darwinPatches(ctx: ProbeContext): Promise<PatchesSection> 
   if (parsed?.kind === 'updates') {
     return okSection(ctx, {
       pending: parsed.updates.length,
-      pending_security: parsed.updates.filter((u) => isSecurityUpdate(u.label, u.action)).length,
+      pending_security: parsed.updates.filter((u) => isSecurityUpdate(u.label, u.action, running)).length,
+      pending_security_unit: 'packages' as const,
       ...common,
     });
   }
@@ -57,7 +63,8 @@ export async function darwinPatches(ctx: ProbeContext): Promise<PatchesSection> 
     }
     return okSection(ctx, {
       pending: prefs.recommended.length,
-      pending_security: prefs.recommended.filter((label) => isSecurityUpdate(label)).length,
+      pending_security: prefs.recommended.filter((label) => isSecurityUpdate(label, null, running)).length,
+      pending_security_unit: 'packages' as const,
       ...common,
       checked_at: checkedAt,
     });

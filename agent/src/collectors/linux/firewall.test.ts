@@ -62,7 +62,22 @@ describe('linux firewall section', () => {
     expect(section).toEqual(ok(true, 'nftables', [['iptables', false], ['nftables', true]]));
   });
 
-  it('reports nftables as enabled when a reject is reached through a jump', async () => {
+  // Changed: a reject of one port (telnet) behind a jump used to count as filtering; a chain whose
+  // catch-all reject is reached through a jump still does.
+  it('reports nftables as enabled when a catch-all reject is reached through a jump', async () => {
+    const ruleset = nftRuleset(
+      table,
+      chain('input', { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }),
+      chain('inbound'),
+      rule('input', established, { accept: null }),
+      rule('input', { jump: { target: 'inbound' } }),
+      rule('inbound', { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 } }, { accept: null }),
+      rule('inbound', { counter: { packets: 0, bytes: 0 } }, { reject: { type: 'icmpx', expr: 'admin-prohibited' } }),
+    );
+    expect(await probe({ commands: { [NFT]: ruleset } })).toEqual(ok(true, 'nftables', [['nftables', true]]));
+  });
+
+  it('does not count a reject of one port as filtering when the input policy accepts', async () => {
     const ruleset = nftRuleset(
       table,
       chain('input', { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }),
@@ -70,13 +85,48 @@ describe('linux firewall section', () => {
       rule('input', { jump: { target: 'inbound' } }),
       rule('inbound', { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 23 } }, { reject: { type: 'tcp reset' } }),
     );
-    expect(await probe({ commands: { [NFT]: ruleset } })).toEqual(ok(true, 'nftables', [['nftables', true]]));
+    expect(parseNftRuleset(ruleset)).toEqual({ filtersInbound: false });
   });
 
-  it('finds a drop inside a verdict map', async () => {
+  // Changed: this ruleset (`ct state vmap { invalid : drop }`, policy accept) used to count as filtering.
+  it('does not count a drop inside a verdict map for invalid packets as filtering', async () => {
     const vmap = { vmap: { key: { ct: { key: 'state' } }, data: { set: [['established', { accept: null }], ['invalid', { drop: null }]] } } };
     const ruleset = nftRuleset(table, chain('input', { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }), rule('input', vmap));
+    expect(parseNftRuleset(ruleset)).toEqual({ filtersInbound: false });
+  });
+
+  it('does not count a VPN client\'s anti-spoofing drop on an accept-all host as a firewall', async () => {
+    const section = await probe({
+      commands: {
+        [NFT]: fixture('linux/nft-j-list-ruleset-vpn-antispoof-accept-policy-constructed.txt'),
+        [IPTABLES]: fixture('linux/iptables-S-vpn-antispoof-accept-policy-constructed.txt'),
+        [FIREWALLD_UNIT]: firewalldInactive,
+      },
+    });
+    expect(section).toEqual(ok(false, 'none', [['iptables', false], ['nftables', false]]));
+  });
+
+  it('does not count `ct state invalid drop` under an accept policy as a firewall', async () => {
+    expect(parseNftRuleset(fixture('linux/nft-j-list-ruleset-ct-state-invalid-drop-accept-policy-constructed.txt'))).toEqual({ filtersInbound: false });
+  });
+
+  it('counts a final unconditional reject (firewalld on nftables) as filtering, whatever the policy', async () => {
+    expect(parseNftRuleset(fixture('linux/nft-j-list-ruleset-firewalld-final-reject-constructed.txt'))).toEqual({ filtersInbound: true });
+  });
+
+  it('counts a catch-all drop that matches only new connections as filtering', async () => {
+    const ruleset = nftRuleset(
+      table,
+      chain('input', { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }),
+      rule('input', established, { accept: null }),
+      rule('input', { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } }, { drop: null }),
+    );
     expect(parseNftRuleset(ruleset)).toEqual({ filtersInbound: true });
+  });
+
+  it('does not count a drop that comes after an unconditional accept', async () => {
+    const ruleset = nftRuleset(table, chain('input', { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }), rule('input', { accept: null }), rule('input', { drop: null }));
+    expect(parseNftRuleset(ruleset)).toEqual({ filtersInbound: false });
   });
 
   it('ignores drops that only apply to forwarded traffic (Docker)', async () => {
@@ -187,6 +237,11 @@ describe('linux firewall section', () => {
 
   it('says which tools it looked for when none is installed', async () => {
     expect(await probe({})).toEqual(error(NO_TOOL));
+    expect(NO_TOOL).toBe('no firewall tool found: nft, iptables, ufw and firewall-cmd are not installed');
+  });
+
+  it('says no tool is installed, not "run as root", when an unprivileged agent finds none', async () => {
+    expect(await probe({ isPrivileged: false, commands: { [FIREWALLD_UNIT]: firewalldInactive } })).toEqual(error(NO_TOOL));
   });
 
   it('does not report "off" when nft timed out, even though iptables accepts everything', async () => {
@@ -203,9 +258,27 @@ describe('linux firewall section', () => {
 });
 
 describe('parseIptablesS', () => {
-  it('finds a DROP reached from INPUT through user chains (ufw style)', () => {
-    const text = ['-P INPUT ACCEPT', '-N ufw-before-input', '-N ufw-user-input', '-A INPUT -j ufw-before-input', '-A ufw-before-input -j ufw-user-input', '-A ufw-user-input -p tcp -m tcp --dport 23 -j DROP'].join('\n');
+  // Changed: a DROP of one port reached through user chains used to count as filtering.
+  it('finds a catch-all DROP reached from INPUT through user chains (ufw style)', () => {
+    const text = ['-P INPUT ACCEPT', '-N ufw-before-input', '-N ufw-user-input', '-A INPUT -j ufw-before-input', '-A ufw-before-input -j ufw-user-input', '-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT', '-A ufw-user-input -j DROP'].join('\n');
     expect(parseIptablesS(text)).toEqual({ filtersInbound: true });
+  });
+
+  it('does not count a DROP of one port under an ACCEPT policy', () => {
+    const text = ['-P INPUT ACCEPT', '-N ufw-user-input', '-A INPUT -j ufw-user-input', '-A ufw-user-input -p tcp -m tcp --dport 23 -j DROP'].join('\n');
+    expect(parseIptablesS(text)).toEqual({ filtersInbound: false });
+  });
+
+  it('does not count a VPN anti-spoofing DROP and a conntrack INVALID drop as filtering', () => {
+    expect(parseIptablesS(fixture('linux/iptables-S-vpn-antispoof-accept-policy-constructed.txt'))).toEqual({ filtersInbound: false });
+  });
+
+  it('counts a final unconditional REJECT in INPUT as filtering (EL7 iptables-services)', () => {
+    expect(parseIptablesS(fixture('linux/iptables-S-final-reject-el7-constructed.txt'))).toEqual({ filtersInbound: true });
+  });
+
+  it('does not count a REJECT that only follows an unconditional ACCEPT', () => {
+    expect(parseIptablesS(['-P INPUT ACCEPT', '-A INPUT -j ACCEPT', '-A INPUT -j REJECT'].join('\n'))).toEqual({ filtersInbound: false });
   });
 
   it('ignores Docker drops that only apply to forwarded traffic', () => {
@@ -221,6 +294,10 @@ describe('parseIptablesS', () => {
 describe('parseUfwStatus', () => {
   it('reads an active ufw with a deny-incoming default as filtering', () => {
     expect(parseUfwStatus(fixture('linux/ufw-status-verbose-active.txt'))).toEqual({ active: true, filtersInbound: true });
+  });
+
+  it('does not count an active ufw whose incoming default allows, whatever its deny rules', () => {
+    expect(parseUfwStatus(fixture('linux/ufw-status-verbose-active-allow-incoming-deny-rule-constructed.txt'))).toEqual({ active: true, filtersInbound: false });
   });
 
   it('does not read the non-root error as "inactive"', () => {

@@ -8,8 +8,10 @@ import { parseUfwStatus, ufwConfigFiltersInbound } from './parse-ufw.js';
 /**
  * Linux firewall facts.
  *
- * - `enabled`: some backend actually filters inbound traffic (a drop policy or a
- *   reachable drop/reject). Tables that exist but accept everything do not count.
+ * - `enabled`: some backend refuses NEW inbound connections by default (a drop policy
+ *   on the input path, or an unconditional drop/reject it reaches; ufw's incoming
+ *   default). A drop of some traffic under an accepting policy (a VPN's anti-spoofing
+ *   rule, `ct state invalid drop`) does not count, nor do tables that accept everything.
  * - `backend`: the tool that filters, preferring the manager the admin uses (ufw,
  *   firewalld) over the kernel interface it drives (iptables, nftables); `none` when
  *   the rules were read and nothing filters.
@@ -27,7 +29,8 @@ const DENIED: Reading = { kind: 'denied' };
 /** Managers first: they name what the admin configured. */
 const PRIORITY: Backend[] = ['ufw', 'firewalld', 'iptables', 'nftables'];
 
-export const NO_TOOL = 'no firewall tool found (nft, iptables, ufw, firewall-cmd)';
+/** The backend's firewall check reads the `no firewall tool found` prefix as "not installed": keep it. */
+export const NO_TOOL = 'no firewall tool found: nft, iptables, ufw and firewall-cmd are not installed';
 export const NOT_ROOT = 'permission denied: run the agent as root to read the firewall';
 
 export async function linuxFirewall(ctx: ProbeContext): Promise<FirewallSection> {

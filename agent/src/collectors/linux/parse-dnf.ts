@@ -23,23 +23,24 @@ export function parseDnfCheckUpdate(text: string): number | null {
   return pending > 0 ? pending : null;
 }
 
-/** name-[epoch:]version-release.arch → name */
-const NEVRA = /^(.+)-(?:\d+:)?[^-\s]+-[^-\s]+\.[A-Za-z0-9_]+$/;
+/** name-[epoch:]version-release.arch → name, arch */
+const NEVRA = /^(.+)-(?:\d+:)?[^-\s]+-[^-\s]+\.([A-Za-z0-9_]+)$/;
 
 /**
  * `dnf updateinfo list --security` (dnf4: `ADVISORY  Severity/Sec.  NEVRA`) or dnf5's
  * `advisory list` table (`Name Type Severity Package Issued`). One advisory can list
- * many packages and one package many advisories, so the count is of distinct package
- * names, which is what "pending security updates" means for apt too.
+ * many packages and one package many advisories, so the count is of distinct packages
+ * (name.arch), the unit check-update, apt and the posture's `pending_security_unit` use:
+ * an advisory over four packages is four, four kernel advisories one install.
  */
 export function parseDnfSecurityPackages(text: string): number {
   const names = new Set<string>();
   for (const line of text.split('\n')) {
     const tokens = line.trim().split(/\s+/);
     for (const token of tokens.slice(1)) {
-      const name = NEVRA.exec(token)?.[1];
-      if (name) {
-        names.add(name);
+      const m = NEVRA.exec(token);
+      if (m) {
+        names.add(`${m[1]}.${m[2]}`);
         break;
       }
     }

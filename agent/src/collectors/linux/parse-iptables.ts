@@ -1,47 +1,91 @@
 /**
- * `iptables -S` (filter table). Inbound traffic is filtered when INPUT's policy is DROP
- * or a DROP/REJECT target is reachable from INPUT through -j/-g jumps (ufw, firewalld
- * and Docker keep their rules in chains of their own).
+ * `iptables -S` (filter table). Inbound traffic is filtered when INPUT refuses NEW
+ * connections by default: its policy is DROP, or it reaches an unconditional DROP/REJECT
+ * (directly or through unconditional -j/-g into ufw's, firewalld's or a user's chains)
+ * before any unconditional ACCEPT. A DROP of some traffic (one source range on one
+ * interface, INVALID packets, one port) under an ACCEPT policy is not a firewall.
  */
 export interface IptablesReading {
   filtersInbound: boolean;
 }
 
-const BUILTIN_TARGETS = new Set(['ACCEPT', 'RETURN', 'LOG', 'NFLOG', 'MARK', 'CONNMARK', 'NOTRACK', 'CT', 'QUEUE', 'NFQUEUE', 'AUDIT', 'TRACE']);
+/** Targets that decide nothing: the packet goes on to the next rule. */
+const PASSIVE_TARGETS = new Set(['LOG', 'NFLOG', 'MARK', 'CONNMARK', 'NOTRACK', 'CT', 'AUDIT', 'TRACE']);
+
+interface Rule {
+  target: string;
+  goto: boolean;
+  /** True when the rule applies to every NEW connection: no match but comments and a NEW state. */
+  unconditional: boolean;
+}
 
 /** null when the text does not look like `iptables -S` output. */
 export function parseIptablesS(text: string): IptablesReading | null {
   const policies = new Map<string, string>();
-  const rules = new Map<string, string[]>();
-  let recognised = false;
+  const rules = new Map<string, Rule[]>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
-    let m = /^-P (\S+) (\S+)/.exec(line);
-    if (m) {
-      policies.set(m[1]!, m[2]!);
-      recognised = true;
+    const policy = /^-P (\S+) (\S+)/.exec(line);
+    if (policy) {
+      policies.set(policy[1]!, policy[2]!);
       continue;
     }
-    m = /^-A (\S+) .*?-[jg] (\S+)/.exec(line);
-    if (m) {
-      const list = rules.get(m[1]!) ?? [];
-      list.push(m[2]!);
-      rules.set(m[1]!, list);
+    const rule = /^-A (\S+) (.*)$/.exec(line);
+    const parsed = rule ? parseRule(rule[2]!) : null;
+    if (rule && parsed) rules.set(rule[1]!, [...(rules.get(rule[1]!) ?? []), parsed]);
+  }
+  if (!policies.has('INPUT')) return null;
+
+  const visiting = new Set<string>();
+  /** What the chain does to a NEW connection no conditional rule singled out. */
+  const fallthrough = (chain: string): 'drop' | 'accept' | 'continue' => {
+    if (visiting.has(chain)) return 'continue';
+    visiting.add(chain);
+    try {
+      for (const r of rules.get(chain) ?? []) {
+        if (!r.unconditional || PASSIVE_TARGETS.has(r.target)) continue;
+        if (r.target === 'DROP' || r.target === 'REJECT') return 'drop';
+        if (r.target === 'ACCEPT') return 'accept';
+        if (r.target === 'RETURN') return 'continue';
+        if (['QUEUE', 'NFQUEUE'].includes(r.target)) return 'accept';
+        const inner = fallthrough(r.target);
+        if (inner !== 'continue' || r.goto) return inner;
+      }
+      return 'continue';
+    } finally {
+      visiting.delete(chain);
+    }
+  };
+  return { filtersInbound: policies.get('INPUT') === 'DROP' || fallthrough('INPUT') === 'drop' };
+}
+
+/** One rule's target and whether it matches every new connection; null without a target. */
+function parseRule(spec: string): Rule | null {
+  const tokens = [...spec.matchAll(/"(?:[^"\\]|\\.)*"|\S+/g)].map((m) => m[0]);
+  let target: string | null = null;
+  let goto = false;
+  let unconditional = true;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t === '-j' || t === '-g') {
+      target = tokens[i + 1] ?? null;
+      goto = t === '-g';
+      // Target options (--reject-with, --log-prefix…) follow; they do not narrow the match.
+      break;
+    }
+    if (t === '-m' && (tokens[i + 1] === 'comment' || tokens[i + 1] === 'state' || tokens[i + 1] === 'conntrack')) {
+      i += 1;
+    } else if (t === '--comment') {
+      i += 1;
+    } else if (t === '--state' || t === '--ctstate') {
+      const states = (tokens[i + 1] ?? '').split(',');
+      if (!states.includes('NEW')) unconditional = false;
+      i += 1;
+    } else {
+      unconditional = false;
     }
   }
-  if (!recognised || !policies.has('INPUT')) return null;
-
-  const visited = new Set<string>();
-  const filters = (chain: string): boolean => {
-    if (visited.has(chain)) return false;
-    visited.add(chain);
-    for (const target of rules.get(chain) ?? []) {
-      if (target === 'DROP' || target === 'REJECT') return true;
-      if (!BUILTIN_TARGETS.has(target) && filters(target)) return true;
-    }
-    return false;
-  };
-  return { filtersInbound: policies.get('INPUT') === 'DROP' || filters('INPUT') };
+  return target ? { target, goto, unconditional } : null;
 }
 
 /** The kernel has no filter table at all (legacy iptables, module never loaded): nothing filters. */

@@ -2,7 +2,8 @@ import { parseEnvFile } from './parse-env-file.js';
 
 /**
  * `ufw status verbose` (root; run with LC_ALL=C, ufw's messages are translated). Active
- * ufw filters inbound when its incoming default denies/rejects or a rule does.
+ * ufw filters inbound when its incoming default denies or rejects: deny rules under an
+ * allowing default block a few ports and leave every other new connection open.
  */
 export interface UfwReading {
   active: boolean;
@@ -14,9 +15,7 @@ export function parseUfwStatus(text: string): UfwReading | null {
   const status = /^Status:\s*(active|inactive)\s*$/m.exec(text)?.[1];
   if (!status) return null;
   if (status === 'inactive') return { active: false, filtersInbound: false };
-  const defaultDenies = /^Default:.*\b(deny|reject) \(incoming\)/m.test(text);
-  const ruleDenies = /\s(DENY|REJECT|LIMIT)( IN)?\s/m.test(text.split(/^--\s/m).slice(1).join('\n'));
-  return { active: true, filtersInbound: defaultDenies || ruleDenies };
+  return { active: true, filtersInbound: /^Default:.*\b(deny|reject) \(incoming\)/m.test(text) };
 }
 
 /**

@@ -20,7 +20,7 @@ const lastStanzaUtc = Date.UTC(2024, 8, 13, 8, 1, 24) / 1000;
 function probe(recording: ProbeRecording) {
   return linuxPatches(recordedProbeContext(recording));
 }
-const ok = (facts: object) => ({ status: 'ok', collected_at, ...facts });
+const ok = (facts: object) => ({ status: 'ok', collected_at, pending_security_unit: 'packages', ...facts });
 const error = (reason: string) => ({ status: 'error', collected_at, error: reason });
 
 describe('linux patches section (apt)', () => {
@@ -203,5 +203,19 @@ describe('linux patches section (dnf/yum)', () => {
       'FEDORA-2024-9f8e7d6c5b security Important curl-8.6.0-9.fc40.x86_64       2024-07-01 01:23:45',
     ].join('\n');
     expect(parseDnfSecurityPackages(text)).toBe(2);
+  });
+
+  it('counts packages as check-update does: one advisory over four packages is four, four kernel advisories one, each arch its own', () => {
+    const text = [
+      'RHSA-2024:0001 Important/Sec. openssl-1:3.0.7-25.el9_3.x86_64',
+      'RHSA-2024:0001 Important/Sec. openssl-libs-1:3.0.7-25.el9_3.x86_64',
+      'RHSA-2024:0001 Important/Sec. openssl-libs-1:3.0.7-25.el9_3.i686',
+      'RHSA-2024:0001 Important/Sec. openssl-devel-1:3.0.7-25.el9_3.x86_64',
+      'RHSA-2024:0101 Important/Sec. kernel-5.14.0-362.13.1.el9_3.x86_64',
+      'RHSA-2024:0102 Important/Sec. kernel-5.14.0-362.18.1.el9_3.x86_64',
+      'RHSA-2024:0103 Moderate/Sec.  kernel-5.14.0-362.24.1.el9_3.x86_64',
+      'RHSA-2024:0104 Important/Sec. kernel-5.14.0-427.13.1.el9_4.x86_64',
+    ].join('\n');
+    expect(parseDnfSecurityPackages(text)).toBe(5);
   });
 });

@@ -28,6 +28,7 @@ async function aptPatches(ctx: ProbeContext): Promise<PatchesSection | null> {
   return okSection(ctx, {
     pending: counts.pending,
     pending_security: counts.security,
+    pending_security_unit: 'packages' as const,
     last_installed_at: lastInstalledAt,
     auto_updates: autoUpdates,
     source: 'apt',
@@ -104,6 +105,7 @@ async function dnfPatches(ctx: ProbeContext, tool: 'dnf' | 'yum'): Promise<Patch
   return okSection(ctx, {
     pending,
     pending_security: security ? parseDnfSecurityPackages(security.stdout) : 0,
+    pending_security_unit: 'packages' as const,
     last_installed_at: succeeded(rpm) ? latestRpmInstallTime(rpm.stdout) : null,
     auto_updates: autoUpdates,
     source: tool,

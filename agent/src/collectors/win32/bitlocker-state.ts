@@ -8,6 +8,8 @@ export const CONVERSION = ['FullyDecrypted', 'FullyEncrypted', 'EncryptionInProg
 export const PROTECTION = ['Off', 'On', 'Unknown'] as const;
 export const LOCK = ['Unlocked', 'Locked'] as const;
 export const VOLUME_TYPE = ['OperatingSystem', 'FixedData', 'Removable'] as const;
+/** BitLockerVolumeKeyProtectorType, by value. */
+export const KEY_PROTECTOR = ['Unknown', 'Tpm', 'ExternalKey', 'RecoveryPassword', 'TpmPin', 'TpmStartupKey', 'TpmPinStartupKey', 'PublicKey', 'Password', 'TpmNetworkKey', 'AdAccountOrGroup'] as const;
 export const METHOD = ['None', 'Aes128Diffuser', 'Aes256Diffuser', 'Aes128', 'Aes256', 'Hardware', 'XtsAes128', 'XtsAes256'] as const;
 /** EncryptionMethod 5: the drive encrypts itself (eDrive); BitLocker trusts its firmware. */
 const HARDWARE_METHOD = 5;
@@ -28,6 +30,8 @@ export interface BitLockerVolume {
   method: number | null;
   /** Key protectors configured; null when not said. */
   protectors: number | null;
+  /** Their KeyProtectorType values (1 Tpm, 3 RecoveryPassword, …), when the source lists them. */
+  protectorTypes?: number[];
 }
 
 type VolumeFacts = Omit<Volume, 'mount' | 'system'>;
@@ -36,8 +40,10 @@ type VolumeFacts = Omit<Volume, 'mount' | 'system'>;
  * What a BitLocker volume means for its data:
  * - fully encrypted with protection on (or locked) → on;
  * - fully encrypted with protection off → suspended: the key is stored in the clear and
- *   anyone can read the data. With no key protector at all it is the "waiting for
- *   activation" of Device Encryption, which needs a protector added, not a resume;
+ *   anyone can read the data. With no protector, or only a TPM one and no recovery
+ *   password, it is the "waiting for activation" of Device Encryption (the recovery key
+ *   is made and backed up at the first Microsoft/Entra sign-in), which needs activating,
+ *   not a resume;
  * - encrypting (or paused) → not encrypted yet; decrypting → no longer protected;
  * - fully decrypted → off.
  */
@@ -66,13 +72,19 @@ export function bitLockerFacts(v: BitLockerVolume): VolumeFacts {
       };
     case 'FullyEncrypted':
       if (v.locked || v.protection === 1) return { encrypted: true, method, state: 'on' };
-      if (v.protection === 0) {
-        return { encrypted: true, method, state: 'suspended', ...(v.protectors === 0 ? { detail: 'waiting_for_activation' as const } : {}) };
-      }
+      if (v.protection === 0) return { encrypted: true, method, state: 'suspended', ...(awaitsActivation(v) ? { detail: 'waiting_for_activation' as const } : {}) };
       return { encrypted: true, method, state: 'unknown' };
     default:
       return { encrypted: false, method, state: 'unknown' };
   }
+}
+
+const TPM = 1;
+
+/** Device Encryption not yet activated: no protector, or a TPM protector alone (Suspend-BitLocker leaves the recovery password). */
+function awaitsActivation(v: BitLockerVolume): boolean {
+  if (v.protectors === 0) return true;
+  return v.protectorTypes !== undefined && v.protectorTypes.length > 0 && v.protectorTypes.every((t) => t === TPM);
 }
 
 /**

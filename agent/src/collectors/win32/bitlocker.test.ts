@@ -66,6 +66,16 @@ describe('Windows disk encryption section (BitLocker)', () => {
     });
   });
 
+  it('reports protection off with only a TPM protector (Device Encryption before the first Microsoft account sign-in) as waiting for activation', async () => {
+    expect(await probe({ [CMDLET]: cmdletWith({ ProtectionStatus: 0, KeyProtector: [{ KeyProtectorType: 1 }] }) })).toMatchObject({
+      volumes: [{ mount: 'C:', encrypted: true, state: 'suspended', detail: 'waiting_for_activation' }, {}],
+    });
+    // A TPM and a recovery password with protection off is a suspension (Suspend-BitLocker).
+    const suspended = await probe({ [CMDLET]: cmdletWith({ ProtectionStatus: 0, KeyProtector: [{ KeyProtectorType: 3 }, { KeyProtectorType: 1 }] }) });
+    expect(suspended).toMatchObject({ volumes: [{ mount: 'C:', state: 'suspended' }, {}] });
+    expect((suspended as { volumes: Array<{ detail?: string }> }).volumes[0]!.detail).toBeUndefined();
+  });
+
   it('reports encryption in progress or paused as encrypting, and decryption with how far it got', async () => {
     expect(await probe({ [CMDLET]: cmdletWith({ VolumeStatus: 2, ProtectionStatus: 1, EncryptionPercentage: 40 }) })).toMatchObject({
       volumes: [{ mount: 'C:', encrypted: false, method: 'bitlocker', state: 'encrypting', progress: 40 }, {}],

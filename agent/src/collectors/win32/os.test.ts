@@ -37,6 +37,20 @@ describe('Windows os section', () => {
     expect(await probe({ [WMIC]: fixture('windows/wmic-os-get-csv-server2019.txt') })).toEqual(windows('Windows Server 2019 Datacenter Evaluation', '10.0.17763', '17763'));
   });
 
+  it("takes the architecture from the OS (registry), not from the agent's own process (x64 Node on ARM64 Windows)", async () => {
+    const arm = JSON.stringify({ ...JSON.parse(fixture('windows/registry-CurrentVersion-json-win11-24h2-enterprise.txt')), Architecture: 'AMD64', OsArchitecture: 'ARM64' });
+    expect(await probe({ [REGISTRY]: arm })).toMatchObject({ arch: 'arm64' });
+    const onArmHost = await windowsOs(recordedProbeContext({ ...host, arch: 'arm64', commands: { [REGISTRY]: fixture('windows/registry-CurrentVersion-json-win11-24h2-enterprise.txt') } }));
+    // The capture says AMD64: an x64 Windows, whatever process.arch says.
+    expect(onArmHost).toMatchObject({ arch: 'x64' });
+    expect(CURRENT_VERSION_SCRIPT).toContain('Session Manager\\Environment');
+  });
+
+  it("reads wmic's OSArchitecture when PowerShell cannot run", async () => {
+    const onArmHost = await windowsOs(recordedProbeContext({ ...host, arch: 'arm64', commands: { [WMIC]: fixture('windows/wmic-os-get-csv-server2019.txt') } }));
+    expect(onArmHost).toMatchObject({ arch: 'x64' });
+  });
+
   it('reports an error when neither answers', async () => {
     expect(await probe({})).toEqual({ status: 'error', collected_at, error: 'cannot read the Windows version: powershell not found' });
   });

@@ -8,8 +8,9 @@ import { runPowerShell } from './powershell.js';
 export const CURRENT_VERSION_SCRIPT =
   "$cv = Get-ItemProperty -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion'; " +
   "$po = Get-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\ProductOptions'; " +
+  "$se = Get-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment'; " +
   'ConvertTo-Json -InputObject ([pscustomobject]@{ CurrentBuild = $cv.CurrentBuild; UBR = $cv.UBR; InstallationType = $cv.InstallationType; ' +
-  'EditionID = $cv.EditionID; ProductName = $cv.ProductName; DisplayVersion = $cv.DisplayVersion; Architecture = $env:PROCESSOR_ARCHITECTURE; ProductType = $po.ProductType })';
+  'EditionID = $cv.EditionID; ProductName = $cv.ProductName; DisplayVersion = $cv.DisplayVersion; Architecture = $env:PROCESSOR_ARCHITECTURE; OsArchitecture = $se.PROCESSOR_ARCHITECTURE; ProductType = $po.ProductType })';
 export const WMIC_OS_ARGS = ['os', 'get', '*', '/format:csv'];
 
 /**
@@ -34,6 +35,7 @@ export async function windowsOs(ctx: ProbeContext): Promise<OsSection> {
     version: version.version,
     build: version.build,
     kernel: ctx.kernel,
-    arch: ctx.arch,
+    // process.arch is the agent's build (x64 Node runs emulated on ARM64 Windows); last resort only.
+    arch: version.arch ?? ctx.arch,
   });
 }

@@ -1,5 +1,5 @@
 import { asList, asNumber, asRecord, asString, enumValue, parseJson } from '../json.js';
-import { CONVERSION, LOCK, METHOD, PROTECTION, VOLUME_TYPE, type BitLockerVolume } from './bitlocker-state.js';
+import { CONVERSION, KEY_PROTECTOR, LOCK, METHOD, PROTECTION, VOLUME_TYPE, type BitLockerVolume } from './bitlocker-state.js';
 
 /**
  * `Get-BitLockerVolume | ConvertTo-Json` (admin): enums arrive as numbers in Windows
@@ -16,6 +16,8 @@ export function parseBitLockerVolumeJson(text: string): BitLockerVolume[] | null
     const conversion = enumValue(v?.VolumeStatus, CONVERSION);
     if (!v || !mount || conversion === null) return null;
     const protectors = Array.isArray(v.KeyProtector) ? v.KeyProtector.length : null;
+    const types = Array.isArray(v.KeyProtector) ? v.KeyProtector.map((p) => enumValue(asRecord(p)?.KeyProtectorType, KEY_PROTECTOR)) : [];
+    const known = types.filter((t): t is number => t !== null);
     volumes.push({
       mount,
       volumeType: enumValue(v.VolumeType, VOLUME_TYPE),
@@ -25,6 +27,8 @@ export function parseBitLockerVolumeJson(text: string): BitLockerVolume[] | null
       percentEncrypted: asNumber(v.EncryptionPercentage),
       method: enumValue(v.EncryptionMethod, METHOD),
       protectors,
+      // One type not understood and the volume is not judged to await activation.
+      ...(known.length > 0 && known.length === types.length ? { protectorTypes: known } : {}),
     });
   }
   return volumes;

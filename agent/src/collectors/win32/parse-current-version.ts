@@ -7,6 +7,20 @@ export interface WindowsVersion {
   /** `10.0.<build>.<UBR>`: the UBR is the monthly patch level. */
   version: string;
   build: string;
+  /** The OS's architecture in Node's names (`x64`, `arm64`, `ia32`), null when not said. */
+  arch: string | null;
+}
+
+/**
+ * PROCESSOR_ARCHITECTURE as the OS records it (AMD64, ARM64, x86) in Node's names. An
+ * x64 Node under emulation on ARM64 Windows has process.arch `x64`: only the OS can say.
+ */
+export function windowsArch(value: string | null): string | null {
+  const v = value?.trim().toUpperCase();
+  if (v === 'AMD64' || v === 'X64') return 'x64';
+  if (v === 'ARM64') return 'arm64';
+  if (v === 'X86') return 'ia32';
+  return null;
 }
 
 /** Windows 11 kept "10.0" and, in the registry's ProductName, "Windows 10": only the build tells. */
@@ -26,6 +40,8 @@ export function parseCurrentVersionJson(text: string): WindowsVersion | null {
     name: windowsName(asString(v?.ProductName) ?? 'Windows', Number(build), asString(v?.InstallationType)),
     version: ubr === null ? `10.0.${build}` : `10.0.${build}.${ubr}`,
     build,
+    // OsArchitecture is the registry's (machine-wide) value; Architecture, PowerShell's own environment.
+    arch: windowsArch(asString(v?.OsArchitecture)) ?? windowsArch(asString(v?.Architecture)),
   };
 }
 
@@ -39,6 +55,14 @@ export function windowsName(productName: string, build: number, installationType
   const server = /server/i.test(name) || /server/i.test(installationType ?? '');
   if (!server && build >= FIRST_WINDOWS_11_BUILD) return name.replace(/^Windows 10\b/, 'Windows 11');
   return name;
+}
+
+/** Win32_OperatingSystem.OSArchitecture: `64-bit`, `32-bit`, `ARM 64-bit Processor` (the word for "bit" is translated, the digits are not). */
+function wmicArch(value: string): string | null {
+  if (/arm/i.test(value)) return /64/.test(value) ? 'arm64' : null;
+  if (/64/.test(value)) return 'x64';
+  if (/32/.test(value)) return 'ia32';
+  return null;
 }
 
 /**
@@ -61,5 +85,5 @@ export function parseWmicOsCsv(text: string): WindowsVersion | null {
   const caption = field('Caption');
   if (!/^\d+$/.test(build) || !caption) return null;
   const version = /^\d+\.\d+\.\d+$/.test(field('Version')) ? field('Version') : `10.0.${build}`;
-  return { name: windowsName(caption, Number(build), null), version, build };
+  return { name: windowsName(caption, Number(build), null), version, build, arch: wmicArch(field('OSArchitecture')) };
 }

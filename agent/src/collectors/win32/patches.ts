@@ -37,6 +37,7 @@ export async function windowsPatches(ctx: ProbeContext): Promise<PatchesSection>
   return okSection(ctx, {
     pending: pending.pending,
     pending_security: pending.security,
+    pending_security_unit: 'packages' as const,
     last_installed_at: hotfix.kind === 'output' ? (parseHotFixJson(hotfix.stdout)?.latest ?? null) : null,
     auto_updates: succeeded(policy) ? autoUpdatePolicy(parseRegQuery(policy.stdout)) : null,
     source: 'windows_update',

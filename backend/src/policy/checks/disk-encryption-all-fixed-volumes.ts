@@ -13,7 +13,7 @@ export const diskEncryptionAllFixedVolumes: CatalogCheck<z.infer<typeof allFixed
   summary: 'every fixed volume the agent reports is encrypted with protection on',
   section: 'disk_encryption',
   params: allFixedVolumesParams,
-  reasons: ['off', 'encrypting', 'decrypting', 'suspended'],
+  reasons: ['off', 'encrypting', 'decrypting', 'suspended', 'waiting_for_activation'],
   evaluate(posture, params) {
     const section = posture.disk_encryption;
     const missing = unreadable('disk encryption', section);

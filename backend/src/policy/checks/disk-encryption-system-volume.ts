@@ -9,6 +9,10 @@ export const systemVolumeParams = z.strictObject({});
 export function judgeVolume(v: Volume, label: string): Finding {
   if (v.encrypted && v.state === 'on') return { status: 'pass', message: `${label} ${v.mount} is encrypted (${v.method ?? 'encrypted'})` };
   if (v.state === 'encrypting') return { status: 'fail', reason: 'encrypting', message: `${label} ${v.mount} is still being encrypted` };
+  // Device Encryption before its first Microsoft/Entra sign-in: nothing was suspended, the key was never protected.
+  if (v.state === 'suspended' && v.detail === 'waiting_for_activation') {
+    return { status: 'fail', reason: 'waiting_for_activation', message: `${label} ${v.mount} is waiting for activation: it is encrypted with a clear key, so its data is readable` };
+  }
   if (v.state === 'suspended') return { status: 'fail', reason: 'suspended', message: `encryption of ${label} ${v.mount} is suspended: its data is readable` };
   if (v.state === 'decrypting') return { status: 'fail', reason: 'decrypting', message: `${label} ${v.mount} is being decrypted` };
   if (v.encrypted && v.state === 'unknown') return { status: 'unknown', reason: 'unknown', message: `${label} ${v.mount} is encrypted but its protection state is unknown` };
@@ -38,16 +42,18 @@ export const DISK_REMEDIATION = {
     encrypting: 'BitLocker is still encrypting: keep the PC on power until `manage-bde -status` shows 100% encrypted.',
     decrypting: 'BitLocker is being turned off: turn it on again with `manage-bde -on C:`.',
     suspended: 'BitLocker protection is suspended: resume it with `manage-bde -protectors -enable C:` (or Resume protection in Control Panel > BitLocker).',
+    waiting_for_activation:
+      'Device Encryption is waiting for activation: sign in to Windows with a Microsoft account or join Microsoft Entra ID, which backs up the recovery key and turns protection on; or, as an administrator, add a recovery password with `manage-bde -protectors -add C: -RecoveryPassword`, store it safely, then run `manage-bde -protectors -enable C:`.',
     unknown: RUN_PRIVILEGED.win32,
   },
 };
 
 export const diskEncryptionSystemVolume: CatalogCheck<z.infer<typeof systemVolumeParams>> = {
   id: 'disk_encryption.system_volume',
-  summary: 'the system volume is encrypted and its protection is on (encrypting, decrypting and suspended fail)',
+  summary: 'the system volume is encrypted and its protection is on (encrypting, decrypting, suspended and waiting for activation fail)',
   section: 'disk_encryption',
   params: systemVolumeParams,
-  reasons: ['off', 'encrypting', 'decrypting', 'suspended'],
+  reasons: ['off', 'encrypting', 'decrypting', 'suspended', 'waiting_for_activation'],
   evaluate(posture) {
     const section = posture.disk_encryption;
     const missing = unreadable('disk encryption', section);

@@ -4,14 +4,24 @@ import { RUN_PRIVILEGED, unreadable } from './common.js';
 
 export const firewallEnabledParams = z.strictObject({});
 
+/**
+ * The Linux agent's error when none of nft, iptables, ufw and firewall-cmd exists (the agent
+ * searches the sbin directories too). Nothing can have set up filtering, so this is a fact to
+ * fix by installing a firewall, not a reading to retry as root.
+ */
+const NOT_INSTALLED = /^no firewall tool found\b/;
+
 export const firewallEnabled: CatalogCheck<z.infer<typeof firewallEnabledParams>> = {
   id: 'firewall.enabled',
   summary: 'a host firewall filters inbound traffic, on every profile (Windows: Domain, Private and Public)',
   section: 'firewall',
   params: firewallEnabledParams,
-  reasons: ['off', 'profile_off'],
+  reasons: ['off', 'profile_off', 'not_installed'],
   evaluate(posture) {
     const fw = posture.firewall;
+    if (fw.status === 'error' && NOT_INSTALLED.test(fw.error)) {
+      return { status: 'fail', reason: 'not_installed', message: `no firewall tool is installed, so nothing filters incoming traffic (${fw.error})` };
+    }
     const missing = unreadable('the firewall', fw);
     if (missing || fw.status !== 'ok') return missing!;
     // Profiles are Windows network profiles, each a separate exposure. On Linux and macOS the
@@ -22,7 +32,12 @@ export const firewallEnabled: CatalogCheck<z.infer<typeof firewallEnabledParams>
     return { status: 'pass', message: `host firewall is on (${fw.backend})` };
   },
   remediation: {
-    linux: { default: 'Enable a host firewall that drops unsolicited inbound traffic, for example `ufw enable` or `systemctl enable --now firewalld`.', unknown: RUN_PRIVILEGED.linux },
+    linux: {
+      default: 'Enable a host firewall that drops unsolicited inbound traffic, for example `ufw enable` or `systemctl enable --now firewalld`.',
+      not_installed:
+        'Install and enable a host firewall that drops unsolicited inbound traffic: `sudo apt install ufw && sudo ufw enable` (Debian/Ubuntu) or `sudo dnf install firewalld && sudo systemctl enable --now firewalld` (RHEL/Fedora).',
+      unknown: RUN_PRIVILEGED.linux,
+    },
     darwin: { default: 'Turn on the firewall: System Settings > Network > Firewall.', unknown: RUN_PRIVILEGED.darwin },
     win32: {
       default: 'Turn on Windows Defender Firewall for the Domain, Private and Public profiles: `Set-NetFirewallProfile -All -Enabled True`.',
