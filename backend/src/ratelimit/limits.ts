@@ -2,7 +2,7 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ServerSettings } from '../config.js';
 import { HttpError } from '../http/http-error.js';
-import { UnauthenticatedStreams } from '../stream/unauthenticated-streams.js';
+import { UnauthenticatedStreams } from './unauthenticated-streams.js';
 
 /**
  * The per-address limits of the unauthenticated endpoints, counted by rate-limiter-flexible.
