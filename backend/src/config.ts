@@ -15,6 +15,17 @@ export interface ServerSettings {
   attestationRetentionDays: number;
   /** POSTERN_EVENT_RETENTION_DAYS: how long events are kept (and never before every consumer has passed them). */
   eventRetentionDays: number;
+  // Limits (ratelimit/limits.ts): per client address, as `clientAddress` reads it.
+  /** POSTERN_ENROLL_ATTEMPTS_PER_MINUTE: enrollment attempts per address, refused or not: bounds the work of checking tokens. */
+  enrollAttemptsPerMinute: number;
+  /** POSTERN_NONCES_PER_MINUTE: `GET /v1/nonce` per address, per replica. */
+  noncesPerMinute: number;
+  /** POSTERN_MAX_UNAUTHENTICATED_STREAMS: agent streams open before their first valid attestation, per replica. */
+  maxUnauthenticatedStreams: number;
+  /** POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS: the same, per address. */
+  maxUnauthenticatedStreamsPerAddress: number;
+  /** POSTERN_TRUST_PROXY_HOPS: with POSTERN_TRUST_PROXY=1, how many proxies of ours append to X-Forwarded-For. */
+  trustProxyHops: number;
 }
 
 const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> = {
@@ -23,6 +34,11 @@ const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> 
   sweepS: { env: 'POSTERN_SWEEP_S', fallback: 1 },
   attestationRetentionDays: { env: 'POSTERN_ATTESTATION_RETENTION_DAYS', fallback: 30 },
   eventRetentionDays: { env: 'POSTERN_EVENT_RETENTION_DAYS', fallback: 30 },
+  enrollAttemptsPerMinute: { env: 'POSTERN_ENROLL_ATTEMPTS_PER_MINUTE', fallback: 300 },
+  noncesPerMinute: { env: 'POSTERN_NONCES_PER_MINUTE', fallback: 600 },
+  maxUnauthenticatedStreams: { env: 'POSTERN_MAX_UNAUTHENTICATED_STREAMS', fallback: 2000 },
+  maxUnauthenticatedStreamsPerAddress: { env: 'POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS', fallback: 256 },
+  trustProxyHops: { env: 'POSTERN_TRUST_PROXY_HOPS', fallback: 1 },
 };
 const positive = z.coerce.number().positive().finite();
 

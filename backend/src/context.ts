@@ -1,10 +1,13 @@
+import type { IncomingMessage } from 'node:http';
 import type { Kysely } from 'kysely';
 import type { Batches } from './batches.js';
 import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
 import type { Metrics } from './metrics/metrics.js';
+import type { HttpNonces } from './nonces/http-nonce.js';
 import type { PolicyCache } from './policy-lifecycle/policy-cache.js';
+import type { Limits } from './ratelimit/limits.js';
 import type { Database } from './store/schema.js';
 import type { ConnectionRegistry } from './stream/connection-registry.js';
 
@@ -27,5 +30,11 @@ export interface Backend {
   connections: ConnectionRegistry;
   /** Seconds since the epoch; injected so tests can move the clock. */
   now(): number;
-  settings: { maxSkewS: number; attestationTimeoutS: number; enrollFailuresPerMinute: number };
+  settings: { maxSkewS: number; attestationTimeoutS: number };
+  /** Self-verifying `GET /v1/nonce` nonces, keyed by the MAC key all replicas share. */
+  httpNonces: HttpNonces;
+  /** Per-address counters of the unauthenticated endpoints. */
+  limits: Limits;
+  /** The address a request is counted against (http/client-address.ts: the socket, or the trusted proxy's hop). */
+  clientAddress(request: IncomingMessage): string;
 }

@@ -17,6 +17,9 @@ import { createApp } from './api/app.js';
 import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
+import { clientAddress } from './http/client-address.js';
+import { loadHttpNonces } from './nonces/http-nonce.js';
+import { createLimits, HTTP_SERVER_TIMEOUTS } from './ratelimit/limits.js';
 import { eventMetrics } from './metrics/event-metrics.js';
 import { createMetrics } from './metrics/metrics.js';
 import { PolicyCache } from './policy-lifecycle/policy-cache.js';
@@ -91,7 +94,11 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     log,
     connections: new ConnectionRegistry(),
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
-    settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS, enrollFailuresPerMinute: settings.enrollFailuresPerMinute },
+    settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS },
+    // Limits of the unauthenticated endpoints (ratelimit/limits.ts).
+    httpNonces: await loadHttpNonces(store.db),
+    limits: createLimits(settings, config.databaseUrl),
+    clientAddress: (request) => clientAddress(request, { trust: config.trustProxy, hops: settings.trustProxyHops }),
   };
   const backend: Backend = Object.assign(base, { batches: createBatches(base) });
   // Everything that reacts to change reads the event stream from its own position.
@@ -108,14 +115,12 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   });
   const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null });
   const stream = createAgentStream(backend);
-  const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, app.callback()) : createServer(app.callback());
+  const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ...HTTP_SERVER_TIMEOUTS }, app.callback()) : createServer(HTTP_SERVER_TIMEOUTS, app.callback());
   http.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
     if (path === AGENT_STREAM_PATH) return stream.handleUpgrade(request, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 30_000;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -181,6 +186,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
           http.close(() => resolve());
           http.closeAllConnections();
         });
+        await backend.limits.close();
         await store.close();
         // Only the lock's holder gets here, so this is our own file.
         await removeServerInfo(config.dataDir);

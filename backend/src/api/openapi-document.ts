@@ -62,7 +62,7 @@ const operations: Operation[] = [
     response: enrollResponse,
     errors: [...BODY_ERRORS, 'bad_signature', 'clock_skew', 'invalid_token', 'already_enrolled', 'rate_limited'],
   },
-  { method: 'get', path: '/v1/nonce', summary: 'A single-use nonce for POST /v1/attestations', response: nonceResponse },
+  { method: 'get', path: '/v1/nonce', summary: 'A single-use nonce for POST /v1/attestations', response: nonceResponse, errors: ['rate_limited'] },
   {
     method: 'post',
     path: '/v1/attestations',

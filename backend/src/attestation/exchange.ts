@@ -33,6 +33,7 @@ export async function exchangeAttestation(
   token: string,
   expectedNonce: string | null,
   boundDevice: Device | null,
+  options: { spendNonce?: (nonce: string) => Promise<boolean> } = {},
 ): Promise<{ device: Device; result: IngestResult }> {
   const started = process.hrtime.bigint();
   const now = backend.now();
@@ -48,6 +49,11 @@ export async function exchangeAttestation(
       },
       publicKeys: backend.publicKeys,
     });
+    // A nonce kept outside the connection (plain HTTP) is spent only by a report that verified,
+    // so forged or refused tokens cost no write; every replica sees the spend.
+    if (options.spendNonce && !(await options.spendNonce(claims.eat_nonce))) {
+      throw new AttestationError('stale_nonce', 'this nonce was already used by another attestation: get a new one from GET /v1/nonce');
+    }
     const result = await backend.batches.ingest.submit({ device, claims, now }).catch(overloaded);
     backend.metrics.attestationsAccepted.inc();
     backend.metrics.ingestSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as initial from './migrations/0001-initial.js';
 import * as policyVersions from './migrations/0002-policy-versions-exceptions-audit-chain.js';
 import * as standingAndEvents from './migrations/0003-standing-and-events.js';
+import * as limits from './migrations/0004-limits.js';
 import type { Database } from './schema.js';
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
 
@@ -9,6 +10,7 @@ const migrations = {
   '0001-initial': initial,
   '0002-policy-versions-exceptions-audit-chain': policyVersions,
   '0003-standing-and-events': standingAndEvents,
+  '0004-limits': limits,
 } satisfies Record<string, Migration>;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -19,7 +19,7 @@ describe.each(databaseKinds)('the %s store', (kind) => {
     expect(await migrateToLatest(store.db)).toEqual([]);
     const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(store.db);
     expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['active_policies', 'admin_tokens', 'attestations', 'audit_log', 'device_exceptions', 'device_posture', 'devices', 'dpop_jtis', 'enrollment_tokens', 'gateway_keys', 'nonces', 'policy_versions', 'signing_keys']),
+      expect.arrayContaining(['active_policies', 'admin_tokens', 'attestations', 'audit_log', 'device_exceptions', 'device_posture', 'devices', 'dpop_jtis', 'enrollment_tokens', 'gateway_keys', 'policy_versions', 'rate_limits', 'server_secrets', 'signing_keys', 'spent_nonces']),
     );
     await store.close();
   });

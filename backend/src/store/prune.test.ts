@@ -19,7 +19,7 @@ describe.each(databaseKinds)('pruning on %s', (kind) => {
     const now = 2_000_000_000;
     const at = (s: number) => new Date(s * 1000);
     await db.insertInto('dpop_jtis').values([{ jti_hash: 'old', expires_at: at(now - 1) }, { jti_hash: 'live', expires_at: at(now + 60) }]).execute();
-    await db.insertInto('nonces').values([{ nonce_hash: 'old', expires_at: at(now - 1) }, { nonce_hash: 'live', expires_at: at(now + 60) }]).execute();
+    await db.insertInto('spent_nonces').values([{ nonce_hash: 'old', expires_at: at(now - 1) }, { nonce_hash: 'live', expires_at: at(now + 60) }]).execute();
     const device = await db
       .insertInto('devices')
       .values({ kid: 'k', public_jwk: '{}', ueid: 'u', machine_id: 'm', hostname: 'h', platform: 'linux', agent_version: '0.1.0', group_name: 'employees', status: 'active' })
@@ -31,7 +31,7 @@ describe.each(databaseKinds)('pruning on %s', (kind) => {
     await pruneExpired(db, now, { attestationDays: 30, eventDays: 30 });
 
     expect((await db.selectFrom('dpop_jtis').select('jti_hash').execute()).map((r) => r.jti_hash)).toEqual(['live']);
-    expect((await db.selectFrom('nonces').select('nonce_hash').execute()).map((r) => r.nonce_hash)).toEqual(['live']);
+    expect((await db.selectFrom('spent_nonces').select('nonce_hash').execute()).map((r) => r.nonce_hash)).toEqual(['live']);
     expect((await db.selectFrom('attestations').select('seq').execute()).map((r) => r.seq)).toEqual([2]);
   });
 });

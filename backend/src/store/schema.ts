@@ -121,10 +121,17 @@ export interface SigningKeysTable {
   retired_at: NullableTimestamp;
 }
 
-/** Nonces issued over plain HTTP (`GET /v1/nonce`); WebSocket nonces live in the connection. */
-export interface NoncesTable {
+/** Plain-HTTP nonces already used by an attestation, until they expire; WebSocket nonces live in the connection. */
+export interface SpentNoncesTable {
   nonce_hash: string;
   expires_at: Date;
+}
+
+/** Secrets all replicas share, by name (`nonce-hmac`): base64url. */
+export interface ServerSecretsTable {
+  name: string;
+  secret: string;
+  created_at: Generated<Date>;
 }
 
 /** DPoP proof identifiers seen recently, shared by all replicas. */
@@ -193,7 +200,8 @@ export interface Database {
   gateway_keys: GatewayKeysTable;
   admin_tokens: AdminTokensTable;
   signing_keys: SigningKeysTable;
-  nonces: NoncesTable;
+  spent_nonces: SpentNoncesTable;
+  server_secrets: ServerSecretsTable;
   dpop_jtis: DpopJtisTable;
   audit_log: AuditLogTable;
   policy_versions: PolicyVersionsTable;

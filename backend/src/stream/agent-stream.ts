@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { agentFrame, CloseCode, MAX_FRAME_BYTES, SUBPROTOCOL, type ServerFrame } from '@postern/shared';
+import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws';
+import { agentFrame, CloseCode, MAX_FRAME_BYTES, PROBLEM_CONTENT_TYPE, SUBPROTOCOL, type ServerFrame } from '@postern/shared';
 import { AttestationError } from '../attestation/attestation-error.js';
 import { exchangeAttestation } from '../attestation/exchange.js';
 import { describeIssues } from '../http/describe-issues.js';
+import { HttpError } from '../http/http-error.js';
 import type { Backend } from '../context.js';
 import { newNonce } from '../nonces/nonce.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
@@ -15,29 +16,43 @@ const FRAMES_PER_SECOND = 0.5;
 const FRAME_BURST = 20;
 const MAX_REFUSALS_BEFORE_CLOSE = 5;
 const MAX_RATE_STRIKES = 3;
+/** How long a closing socket may wait for the peer's close frame before it is destroyed (ws waits 30 s by default). */
+const CLOSE_GRACE_MS = 1_000;
+/** When a stream refused for the unauthenticated cap should try again. */
+const CAP_RETRY_AFTER_S = 5;
 
 /**
  * The agent stream (`GET /v1/agent`, subprotocol postern.v1). The server speaks first with a
  * challenge; the first valid attestation authenticates the connection and binds it to a device.
  */
 export function createAgentStream(backend: Backend) {
-  const wss = new WebSocketServer({
+  // closeTimeout is an option of ws 8.23 that its type declarations do not list yet.
+  const options: ServerOptions & { closeTimeout: number } = {
     noServer: true,
     maxPayload: MAX_FRAME_BYTES, // larger frames are closed with 1009 by ws itself
+    closeTimeout: CLOSE_GRACE_MS, // so a peer that never answers a close (4408 …) holds no socket
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
-  });
+  };
+  const wss = new WebSocketServer(options);
 
-  wss.on('connection', (ws: WebSocket) => {
+  wss.on('connection', (ws: WebSocket, _request: IncomingMessage, authenticated: () => void) => {
     if (ws.protocol !== SUBPROTOCOL) {
       ws.close(CloseCode.malformedFrame, `subprotocol ${SUBPROTOCOL} is required`);
       return;
     }
-    serve(backend, ws);
+    serve(backend, ws, authenticated);
   });
 
   return {
     handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
-      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+      // Counted from the upgrade request on, so sockets still in the handshake count too.
+      const admitted = backend.limits.unauthenticatedStreams.admit(backend.clientAddress(request));
+      if (typeof admitted === 'string') {
+        backend.metrics.framesRejected.inc({ close_code: '429' });
+        return refuseUpgrade(socket, admitted === 'server' ? 'this server holds as many unauthenticated agent streams as it takes (POSTERN_MAX_UNAUTHENTICATED_STREAMS)' : 'too many unauthenticated agent streams from this address (POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS)');
+      }
+      socket.once('close', admitted);
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request, admitted));
     },
     close(): Promise<void> {
       for (const client of wss.clients) client.close(1001, 'server shutting down');
@@ -46,7 +61,17 @@ export function createAgentStream(backend: Backend) {
   };
 }
 
-function serve(backend: Backend, ws: WebSocket): void {
+/** `rate_limited` as an HTTP answer to the upgrade, then the socket is gone. */
+function refuseUpgrade(socket: Duplex, why: string): void {
+  const body = JSON.stringify(new HttpError('rate_limited', `${why}: connect again in ${CAP_RETRY_AFTER_S} s`).toProblem());
+  socket.end(
+    `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${CAP_RETRY_AFTER_S}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
+
+/** `authenticated` takes the stream out of the unauthenticated count. */
+function serve(backend: Backend, ws: WebSocket, authenticated: () => void): void {
   const { metrics } = backend;
   metrics.connections.inc();
   let nonce = newNonce();
@@ -116,6 +141,7 @@ function serve(backend: Backend, ws: WebSocket): void {
       if (device === null) {
         device = attested;
         clearTimeout(timer);
+        authenticated();
         backend.connections.add(attested.id, connection);
       }
       refusals = 0;
