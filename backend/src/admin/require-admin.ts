@@ -6,6 +6,7 @@ import { HttpError } from '../http/http-error.js';
 import { PolicyTargetMissing } from '../policy-lifecycle/apply.js';
 import { formatProblem, PolicyInvalid } from '../policy/document.js';
 import { authenticateAdmin } from './admin-token.js';
+import { routeTemplate } from '../http/route-template.js';
 
 /** Every admin call needs the admin token; the actor `admin:<token name>` is put in ctx.state. */
 export function requireAdmin(backend: Backend): Middleware {
@@ -18,8 +19,7 @@ export function requireAdmin(backend: Backend): Middleware {
     await next();
     // One line per change an admin made (reads are in the debug access log); bodies are never logged.
     if (ctx.method !== 'GET' && ctx.status < 400) {
-      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      backend.log.info({ actor: ctx.state.actor, action: `${ctx.method} ${typeof route === 'string' ? route : ctx.path}`, target: ctx.params?.id ?? ctx.params?.group ?? null, status: ctx.status }, 'admin action');
+      backend.log.info({ actor: ctx.state.actor, action: `${ctx.method} ${routeTemplate(ctx) ?? ctx.path}`, target: ctx.params?.id ?? ctx.params?.group ?? null, status: ctx.status }, 'admin action');
     }
   };
 }

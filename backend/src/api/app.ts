@@ -13,7 +13,7 @@ import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
 import { errorHandler } from '../http/error-handler.js';
-import { accessLog } from '../logging/access-log.js';
+import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
 import { openApiRoutes } from './openapi-route.js';
 

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Metrics } from './metrics.js';
+import { routeTemplate } from '../http/route-template.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -14,8 +15,7 @@ export function requestDuration(metrics: Metrics): Middleware {
     try {
       await next();
     } finally {
-      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      stop({ method: METHODS.has(ctx.method) ? ctx.method : 'OTHER', route: typeof route === 'string' ? route : 'unmatched', status: String(ctx.status) });
+      stop({ method: METHODS.has(ctx.method) ? ctx.method : 'OTHER', route: routeTemplate(ctx) ?? 'unmatched', status: String(ctx.status) });
     }
   };
 }

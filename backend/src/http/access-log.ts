@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
+import { routeTemplate } from './route-template.js';
 
 /**
  * One debug line per request: method, route template (never the raw path, which holds device
@@ -12,8 +13,7 @@ export function accessLog(log: Logger): Middleware {
     try {
       await next();
     } finally {
-      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      log.debug({ method: ctx.method, route: typeof route === 'string' ? route : 'unmatched', status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request');
+      log.debug({ method: ctx.method, route: routeTemplate(ctx) ?? 'unmatched', status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request');
     }
   };
 }
