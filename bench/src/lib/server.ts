@@ -44,6 +44,10 @@ export class BenchServer {
     const env = {
       ...process.env,
       POSTERN_LOG_LEVEL: 'info',
+      // Load is the point here: thousands of simulated agents connect at once, so the caps that
+      // protect a real server from floods of unauthenticated sockets would measure themselves.
+      POSTERN_MAX_UNAUTHENTICATED_STREAMS: '100000',
+      POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS: '100000',
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { DATABASE_URL: '' }),
       ...options.env,
     };

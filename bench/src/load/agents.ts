@@ -20,6 +20,18 @@ interface Frame {
   verdict?: string;
 }
 
+/** Agents per source address: a fleet comes from many networks, an office's NAT holds a few hundred devices. */
+const AGENTS_PER_ADDRESS = 200;
+
+/**
+ * The loopback source address of a simulated agent, one per "office" of 200, so the server's
+ * per-address limits see a fleet as it is, not as one address holding every device.
+ */
+export function officeAddress(index: number): string {
+  const office = Math.floor(index / AGENTS_PER_ADDRESS);
+  return `127.${10 + Math.floor(office / 250)}.${office % 250}.1`;
+}
+
 export class SimAgent {
   nonce: string | null = null;
   closedWith: number | null = null;
@@ -39,7 +51,7 @@ export class SimAgent {
       handshakeTimeout: 30_000,
       perMessageDeflate: false,
       headers: { 'user-agent': 'postern-agent/0.1.0 (bench)' },
-      ...(localAddress ? { localAddress } : {}),
+      localAddress: localAddress ?? officeAddress(this.device.index),
     });
     this.ws = ws;
     ws.on('message', (data) => {
