@@ -37,6 +37,12 @@ const prerequisites = [
     present: () => findExecutable('nginx', ['/usr/sbin', '/usr/local/sbin', '/opt/homebrew/bin']),
     debianPackage: 'nginx',
   },
+  {
+    // The TLS tests make a throwaway CA and server certificates with it.
+    what: 'openssl',
+    present: () => findExecutable('openssl', ['/usr/bin', '/usr/local/bin', '/opt/homebrew/bin']),
+    debianPackage: 'openssl',
+  },
 ];
 
 function isExecutable(path) {
