@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { AGENT_STREAM_PATH } from '@postern/shared';
+import { AGENT_STREAM_PATH, isLoopbackHost } from '@postern/shared';
 import { ensureAdminToken } from './admin/admin-token.js';
 import { createBatches } from './batches.js';
 import { lockDataDir, type DataDirLock } from './data-dir/lock.js';
@@ -132,7 +132,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   backend.issuer = config.publicUrl ?? url;
   await writeServerInfo(config.dataDir, { url, pid: process.pid });
   if (tls) log.info({ cert: config.tls?.certFile, fingerprint: tls.fingerprint, valid_to: tls.validTo }, 'serving TLS');
-  else if (!config.trustProxy && !isLoopback(config.host)) {
+  else if (!config.trustProxy && !isLoopbackHost(config.host)) {
     log.warn({ host: config.host }, 'listening on a non-loopback address without TLS: device keys travel in clear text; pass --tls-cert and --tls-key, or put a TLS proxy in front and set POSTERN_TRUST_PROXY=1');
   }
 
@@ -193,8 +193,4 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
         await lock.release();
       })()),
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -1,19 +1,18 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCli, cli } from '@postern/testkit/cli';
 import { FakeDevice } from '@postern/testkit/fake-device';
 import { serverBin } from '@postern/testkit/paths';
 import { ServerProcess } from '@postern/testkit/server-process';
+import { createTestCa, hasOpenssl, type TestCa } from '@postern/testkit/tls/test-ca';
 
-const run = promisify(execFile);
 
 describe('one server per data directory', () => {
   let first: ServerProcess;
@@ -80,8 +79,9 @@ describe('serve on a data directory it cannot use', () => {
   });
 });
 
-describe.runIf(existsSync('/usr/bin/openssl') || existsSync('/bin/openssl'))('serve with a TLS certificate', () => {
+describe.skipIf(!(await hasOpenssl()))('serve with a TLS certificate', () => {
   let dir: string;
+  let testCa: TestCa;
   let ca: string;
   let server: ServerProcess;
   let stderr = '';
@@ -90,10 +90,10 @@ describe.runIf(existsSync('/usr/bin/openssl') || existsSync('/bin/openssl'))('se
 
   /** A leaf certificate for 127.0.0.1 signed by the test's CA, written as `name`.pem / .key. */
   async function issue(name: string): Promise<string> {
-    await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.csr`), '-subj', '/CN=localhost']);
-    await writeFile(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    await run('openssl', ['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-out', join(dir, `${name}.pem`), '-extfile', join(dir, 'san.cnf')]);
-    return new X509Certificate(await readFile(join(dir, `${name}.pem`))).fingerprint256;
+    const issued = await testCa.issue(['127.0.0.1', 'localhost']);
+    await copyFile(issued.certFile, join(dir, `${name}.pem`));
+    await copyFile(issued.keyFile, join(dir, `${name}.key`));
+    return new X509Certificate(issued.cert).fingerprint256;
   }
 
   function get(path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -121,8 +121,8 @@ describe.runIf(existsSync('/usr/bin/openssl') || existsSync('/bin/openssl'))('se
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'postern-tls-'));
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.pem'), '-days', '2', '-subj', '/CN=postern-test-ca']);
-    ca = await readFile(join(dir, 'ca.pem'), 'utf8');
+    testCa = await createTestCa();
+    ca = testCa.caPem;
     await issue('one');
     await copyFile(join(dir, 'one.pem'), certFile());
     await copyFile(join(dir, 'one.key'), keyFile());
@@ -132,6 +132,7 @@ describe.runIf(existsSync('/usr/bin/openssl') || existsSync('/bin/openssl'))('se
   afterAll(async () => {
     await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
+    await testCa?.cleanup();
   });
 
   it('serves HTTPS with HSTS, and prints an https:// URL', async () => {

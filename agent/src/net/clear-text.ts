@@ -1,17 +1,7 @@
-import { isIPv4 } from 'node:net';
+import { isLoopbackHost } from '@postern/shared';
 import { AgentError } from '../errors.js';
 
-/**
- * Whether `hostname` (as `URL` spells it) names this machine without a network in
- * between: `localhost`, 127.0.0.0/8 or ::1. Decided from the URL alone, never by a DNS
- * lookup: a name that resolves to 127.0.0.1 today may resolve elsewhere tomorrow.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (host === 'localhost') return true;
-  if (host === '[::1]' || host === '::1') return true;
-  return isIPv4(host) && host.startsWith('127.');
-}
+export { isLoopbackHost };
 
 /**
  * Refuses an `http://` URL to another machine before anything is sent: the

@@ -19,7 +19,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('next_change_at', 'timestamptz')
     .execute();
   await db.schema.createIndex('device_standing_due').on('device_standing').column('next_change_at').where(sql.ref('next_change_at'), 'is not', null).execute();
-  await db.schema.createIndex('device_standing_verdict').on('device_standing').column('verdict').execute();
 
   // Existing devices: their last evaluation, due at once so the sweep judges each one again by the rules of today.
   await sql`insert into device_standing (device_id, verdict, score, checks, policy_id, evaluated_at, verdict_since, next_change_at)
