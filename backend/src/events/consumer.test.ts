@@ -88,8 +88,9 @@ describe.each(databaseKinds)('the event stream and its consumers on %s', (kind) 
     const seen: StreamEvent[] = [];
     const slow = consumer(db, seen);
     await slow.start();
-    await db.updateTable('event_consumers').set({ last_seq: 1 }).execute(); // as if it had read only the first
     await slow.stop();
+    // As if it had read only the first; set once it has stopped, so its own first read cannot overtake it.
+    await db.updateTable('event_consumers').set({ last_seq: 1 }).execute();
     now = Math.floor(Date.now() / 1000) + 40 * 86_400;
     await pruneExpired(db, now, { attestationDays: 30, eventDays: 30 });
     expect((await db.selectFrom('events').select('seq').orderBy('seq').execute()).map((r) => r.seq)).toEqual([2, 3]);
