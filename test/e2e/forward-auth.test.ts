@@ -12,7 +12,8 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
   let authz: string;
 
   beforeAll(async () => {
-    server = await ServerProcess.start(kind);
+    // Behind a trusted Traefik: its X-Forwarded-* headers name the original request.
+    server = await ServerProcess.start(kind, { POSTERN_TRUST_PROXY: '1', POSTERN_GATEWAY: 'traefik' });
     gatewayKey = await server.gatewayKey();
     authz = `${server.url}/v1/authz`;
   });
