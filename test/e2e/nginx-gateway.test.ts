@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseChallenge } from '@postern/agent';
 import { FakeDevice } from '@postern/testkit/fake-device';
 import { unencryptedLinuxPosture } from '@postern/testkit/postures';
 import { freePort } from '@postern/testkit/free-port';
@@ -19,7 +20,7 @@ describe('a real nginx using auth_request against postern-server', () => {
 
   beforeAll(async () => {
     if (!nginxBinary) throw new Error('nginx is not installed: apt-get install nginx (the test command installs it when run as root)');
-    server = await ServerProcess.start('pglite');
+    server = await ServerProcess.start('pglite', { POSTERN_TRUST_PROXY: '1', POSTERN_GATEWAY: 'nginx' });
     prefix = await mkdtemp(join(tmpdir(), 'postern-nginx-'));
     await mkdir(join(prefix, 'www/app'), { recursive: true });
     await mkdir(join(prefix, 'tmp'));
@@ -75,8 +76,10 @@ describe('a real nginx using auth_request against postern-server', () => {
     expect(response.headers.get('x-postern-verdict')).toBe('compliant');
   });
 
-  it('turns away a request without credentials with 401', async () => {
-    expect((await fetch(`${base}/app/data.txt`)).status).toBe(401);
+  it('turns away a request without credentials with 401 and passes on the bare DPoP challenge', async () => {
+    const response = await fetch(`${base}/app/data.txt`);
+    expect(response.status).toBe(401);
+    expect(parseChallenge(response.headers.get('www-authenticate'))).toEqual({ scheme: 'DPoP', params: { algs: 'ES256' } });
   });
 
   it('turns away a noncompliant device with 403', async () => {
@@ -86,9 +89,37 @@ describe('a real nginx using auth_request against postern-server', () => {
     expect(response.status).toBe(403);
   });
 
-  it('refuses a proof made for another path behind the same gateway', async () => {
+  it('refuses a proof made for another path behind the same gateway, and a replayed one, naming invalid_dpop_proof', async () => {
     const { device, token } = await reported();
-    const response = await fetch(`${base}/app/data.txt`, { headers: { authorization: `DPoP ${token}`, dpop: await device.dpopProof(`${base}/app/other`, token) } });
-    expect(response.status).toBe(401);
+    const url = `${base}/app/data.txt`;
+    const elsewhere = await fetch(url, { headers: { authorization: `DPoP ${token}`, dpop: await device.dpopProof(`${base}/app/other`, token) } });
+    expect(elsewhere.status).toBe(401);
+    expect(parseChallenge(elsewhere.headers.get('www-authenticate'))).toEqual({ scheme: 'DPoP', params: { error: 'invalid_dpop_proof', error_description: `the DPoP proof is for ${base}/app/other, not ${url}`, algs: 'ES256' } });
+    const headers = { authorization: `DPoP ${token}`, dpop: await device.dpopProof(url, token) };
+    expect((await fetch(url, { headers })).status).toBe(200);
+    const replay = await fetch(url, { headers });
+    expect(replay.status).toBe(401);
+    expect(parseChallenge(replay.headers.get('www-authenticate'))?.params).toMatchObject({ error: 'invalid_dpop_proof', error_description: expect.stringMatching(/already used/) });
+  });
+
+  it('ignores every forwarding header a client writes: nginx.conf sets or clears each one', async () => {
+    const { device, token } = await reported();
+    const url = `${base}/app/data.txt`;
+    const spoofedUrl = 'https://spoofed.example/app/data.txt';
+    const spoofed = {
+      'x-original-url': spoofedUrl,
+      'x-original-uri': '/app/data.txt',
+      'x-original-method': 'GET',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'spoofed.example',
+      'x-forwarded-uri': '/app/data.txt',
+      'x-forwarded-method': 'GET',
+    };
+    const forSpoofed = await fetch(url, { headers: { ...spoofed, authorization: `DPoP ${token}`, dpop: await device.dpopProof(spoofedUrl, token) } });
+    expect(forSpoofed.status).toBe(401);
+    expect(parseChallenge(forSpoofed.headers.get('www-authenticate'))?.params.error_description).toBe(`the DPoP proof is for ${spoofedUrl}, not ${url}`);
+    const honest = await fetch(url, { headers: { ...spoofed, authorization: `DPoP ${token}`, dpop: await device.dpopProof(url, token) } });
+    expect(honest.status).toBe(200);
+    expect(await honest.text()).toBe('quarterly numbers\n');
   });
 });
