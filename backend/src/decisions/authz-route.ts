@@ -9,7 +9,7 @@ import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
 import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
 import { EarInvalid, verifyEar } from './ear.js';
-import { originalRequest } from './original-request.js';
+import { ENVOY_PATH_PREFIX, originalRequest } from './original-request.js';
 
 const score = z.number().int().min(0).max(100);
 /** 200: the device may pass. */
@@ -24,7 +24,8 @@ export const authzDenied = problemDetails.extend({
 });
 
 /**
- * `GET /v1/authz`: forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
+ * `GET /v1/authz`: forward-auth for nginx auth_request, Caddy forward_auth, Traefik ForwardAuth and Envoy
+ * ext_authz (which asks at `/v1/authz/<original path>`).
  * 200 allows, 401 means missing or invalid credentials, 403 not compliant: the statuses every
  * gateway understands. The one other status answered on purpose is 429 `rate_limited` (with
  * Retry-After) when the server is at capacity: `rate_limited` means 429 on every endpoint, and no
@@ -40,7 +41,8 @@ export function authzRoutes(router: Router, backend: Backend): void {
   };
 
   const { forwarded, dpopNonces } = backend.forwardAuth;
-  router.all('/v1/authz', async (ctx) => {
+  // `/v1/authz/*path`: Envoy's ext_authz HTTP service asks at its path_prefix + the original path.
+  router.all(['/v1/authz', `${ENVOY_PATH_PREFIX}/*path`], async (ctx) => {
     ctx.set('cache-control', 'no-store');
     // RFC 9449 §8: every answer carries the nonce to put in the next proof.
     if (dpopNonces) ctx.set('dpop-nonce', dpopNonces.current(backend.now()));
