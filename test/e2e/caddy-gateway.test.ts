@@ -14,6 +14,7 @@ import { freePort } from '@postern/testkit/free-port';
 import { agentBin, repoRoot } from '@postern/testkit/paths';
 import { unencryptedLinuxPosture } from '@postern/testkit/postures';
 import { ServerProcess } from '@postern/testkit/server-process';
+import { reportedDevice, stopGateway } from './gateway-fixtures.js';
 
 const caddyBinary = ['/usr/bin/caddy', '/usr/local/bin/caddy', '/opt/homebrew/bin/caddy'].find((p) => spawnSync(p, ['version']).status === 0);
 
@@ -71,24 +72,13 @@ describe('a real Caddy using forward_auth against postern-server, which asks for
   });
 
   afterAll(async () => {
-    if (caddy && caddy.exitCode === null) {
-      const exited = new Promise((r) => caddy.once('exit', r));
-      caddy.kill('SIGTERM');
-      await exited;
-    }
+    await stopGateway(caddy, 'SIGTERM');
     if (app) await new Promise((resolve) => app.close(resolve));
     await server?.stop();
     if (prefix) await rm(prefix, { recursive: true, force: true });
   });
 
-  async function reported(posture?: Parameters<FakeDevice['report']>[1]) {
-    const device = await FakeDevice.create();
-    await device.enroll(server.url, await server.enrollmentToken());
-    const { session, answer } = await device.report(server.url, posture);
-    session.close();
-    if (answer.type !== 'result') throw new Error('report refused');
-    return { device, token: answer.token };
-  }
+  const reported = (posture?: Parameters<typeof reportedDevice>[1]) => reportedDevice(server, posture);
 
   /** The nonce Postern asks for, as a client learns it: from a 401 passed back through Caddy. */
   async function askedNonce(device: FakeDevice, token: string, url: string): Promise<string> {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChallenge } from '@postern/agent';
-import { FakeDevice } from '@postern/testkit/fake-device';
 import { unencryptedLinuxPosture } from '@postern/testkit/postures';
 import { freePort } from '@postern/testkit/free-port';
 import { repoRoot } from '@postern/testkit/paths';
 import { ServerProcess } from '@postern/testkit/server-process';
+import { reportedDevice, stopGateway } from './gateway-fixtures.js';
 
 const nginxBinary = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/opt/homebrew/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
 
@@ -48,23 +48,12 @@ describe('a real nginx using auth_request against postern-server', () => {
   });
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((r) => nginx.once('exit', r));
-      nginx.kill('SIGQUIT');
-      await exited;
-    }
+    await stopGateway(nginx, 'SIGQUIT');
     await server?.stop();
     if (prefix) await rm(prefix, { recursive: true, force: true });
   });
 
-  async function reported(posture?: Parameters<FakeDevice['report']>[1]) {
-    const device = await FakeDevice.create();
-    await device.enroll(server.url, await server.enrollmentToken());
-    const { session, answer } = await device.report(server.url, posture);
-    session.close();
-    if (answer.type !== 'result') throw new Error('report refused');
-    return { device, token: answer.token };
-  }
+  const reported = (posture?: Parameters<typeof reportedDevice>[1]) => reportedDevice(server, posture);
 
   it('lets a compliant device through and tells the application who it is', async () => {
     const { device, token } = await reported();
