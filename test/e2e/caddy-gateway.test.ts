@@ -4,9 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessTokenHash } from '@postern/shared';
 import { parseChallenge } from '@postern/agent';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '@postern/testkit/cli';
 import { FakeDevice } from '@postern/testkit/fake-device';
@@ -14,18 +12,9 @@ import { freePort } from '@postern/testkit/free-port';
 import { agentBin, repoRoot } from '@postern/testkit/paths';
 import { unencryptedLinuxPosture } from '@postern/testkit/postures';
 import { ServerProcess } from '@postern/testkit/server-process';
-import { reportedDevice, stopGateway } from './gateway-fixtures.js';
+import { proofWithNonce, reportedDevice, stopGateway } from './gateway-fixtures.js';
 
 const caddyBinary = ['/usr/bin/caddy', '/usr/local/bin/caddy', '/opt/homebrew/bin/caddy'].find((p) => spawnSync(p, ['version']).status === 0);
-
-/** A proof as FakeDevice makes one, with the server nonce RFC 9449 §8 asks for. */
-function proofWithNonce(device: FakeDevice, url: string, token: string, nonce: string | null, method = 'GET'): Promise<string> {
-  const htu = new URL(url);
-  htu.search = '';
-  return new SignJWT({ jti: crypto.randomUUID(), htm: method, htu: htu.href, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(token), ...(nonce ? { nonce } : {}) })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: device.publicJwk })
-    .sign(device.privateKey);
-}
 
 describe('a real Caddy using forward_auth against postern-server, which asks for DPoP nonces', () => {
   let server: ServerProcess;

@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { accessTokenHash } from '@postern/shared';
+import { SignJWT } from 'jose';
 import { FakeDevice } from '@postern/testkit/fake-device';
 import type { ServerProcess } from '@postern/testkit/server-process';
 
@@ -18,4 +21,13 @@ export async function stopGateway(child: ChildProcess | undefined, signal: NodeJ
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill(signal);
   await exited;
+}
+
+/** A proof as FakeDevice makes one, with the server nonce RFC 9449 §8 asks for. */
+export function proofWithNonce(device: FakeDevice, url: string, token: string, nonce: string | null, method = 'GET'): Promise<string> {
+  const htu = new URL(url);
+  htu.search = '';
+  return new SignJWT({ jti: randomUUID(), htm: method, htu: htu.href, iat: Math.floor(Date.now() / 1000), ath: accessTokenHash(token), ...(nonce ? { nonce } : {}) })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: device.publicJwk })
+    .sign(device.privateKey);
 }
