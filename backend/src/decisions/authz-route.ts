@@ -1,10 +1,13 @@
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { checkResult, isAllowed, problemDetails, uuid, verdict } from '@postern/shared';
 import { z } from 'zod';
 import type { Backend } from '../context.js';
 import { credentialOf } from '../http/bearer.js';
+import { databaseUnavailable } from '../http/error-handler.js';
 import { HttpError } from '../http/http-error.js';
+import type { Logger } from '../logging/logger.js';
+import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
 import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
@@ -38,8 +41,7 @@ export function authzRoutes(router: Router, backend: Backend): void {
     throw new HttpError(code, message, { headers: { 'www-authenticate': dpopChallenge(code === 'unauthorized' ? null : code, message) } });
   };
 
-  router.all('/v1/authz', async (ctx) => {
-    ctx.set('cache-control', 'no-store');
+  router.all('/v1/authz', failClosed(backend), async (ctx) => {
     const token = credentialOf(ctx, 'DPoP');
     const proof = ctx.get('dpop');
     if (!token) return refuse('unauthorized', 'present the device posture token as "Authorization: DPoP <token>" with a "DPoP" proof header (`postern-agent token`)');
@@ -50,10 +52,11 @@ export function authzRoutes(router: Router, backend: Backend): void {
     try {
       claims = await verifyEar(backend.keys, backend.issuer, token, now);
       const spend = await checkDpopProof(proof, { method: originalMethod(ctx), url: originalUrl(ctx), accessToken: token, jkt: claims.cnf.jkt, now }, backend.publicKeys);
-      // The token proves who the device is; the verdict is today's, so revocation is immediate.
-      // It is read while the proof id is spent: two batched round trips at once.
+      // The token proves who the device is; the verdict is today's, from the standings the event
+      // stream keeps current (decisions/standing-cache.ts), so revocation is immediate. It is read
+      // while the proof id is spent.
       let fresh;
-      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.batches.decisions.submit({ deviceId: claims.sub })]);
+      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.standings.get(claims.sub)]);
       if (!fresh) throw replayedProof();
     } catch (error) {
       if (error instanceof EarInvalid || error instanceof DpopInvalid) return refuse(error.code, error.message);
@@ -81,6 +84,26 @@ export function authzRoutes(router: Router, backend: Backend): void {
       },
     });
   });
+}
+
+/**
+ * Every answer is `no-store`, errors included. What the route cannot decide is a 503, never a
+ * 500: `database_unavailable` while the database is unreachable and the device's cached standing
+ * has expired, else `unavailable`. Gateways fail closed on both.
+ */
+function failClosed(backend: { metrics: Backend['metrics']; log: Logger }): Middleware {
+  return async (ctx, next) => {
+    ctx.set('cache-control', 'no-store');
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      backend.metrics.authz.inc({ outcome: 'unavailable' });
+      if (isDatabaseUnavailable(error)) throw databaseUnavailable();
+      backend.log.error({ err: error }, 'forward-auth failed');
+      throw new HttpError('unavailable', 'the server could not decide this request (its log says why): refuse it, and ask again in a moment', { headers: { 'retry-after': '1' } });
+    }
+  };
 }
 
 // Gateways pass the original request in forwarding headers; a direct call is its own original.
