@@ -62,7 +62,7 @@ export async function exchangeAttestation(
     return { device, result };
   } catch (caught) {
     // Not the report's fault: the agent keeps it and sends it again later.
-    const error = isDatabaseUnavailable(caught) ? new AttestationError('database_unavailable', 'the database is unreachable at the moment: the report was not stored; send it again in a few seconds') : caught;
+    const error = isDatabaseUnavailable(caught) ? new AttestationError('database_unavailable', 'the database is unreachable at the moment: the report was not stored; retry it in a few seconds') : caught;
     if (error instanceof AttestationError) backend.metrics.attestationsRejected.inc({ code: error.code });
     throw error;
   }
