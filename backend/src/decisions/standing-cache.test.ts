@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databaseKinds, testDatabase, type DatabaseKind, type TestDatabase } from '@postern/testkit/databases';
 import { FakeDevice } from '@postern/testkit/fake-device';
 import { unencryptedLinuxPosture } from '@postern/testkit/postures';
@@ -14,26 +14,37 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   const servers: RunningServer[] = [];
   const caches: StandingCache[] = [];
   let clock = Math.floor(Date.now() / 1000);
+  /** One server for the file (each test enrolls its own devices); a test that needs a replica starts one. */
+  let server: RunningServer;
 
   async function start(): Promise<RunningServer> {
     database ??= await testDatabase(kind);
-    const server = await startServer(
+    const started = await startServer(
+      // Replicas share one public URL: the issuer of the result tokens.
       { host: '127.0.0.1', port: 0, dataDir: database.dataDir + (servers.length ? `-replica${servers.length}` : ''), databaseUrl: database.databaseUrl, publicUrl: 'https://postern.example', trustProxy: false },
       { log: createLogger('silent'), now: () => clock },
     );
-    servers.push(server);
-    return server;
+    servers.push(started);
+    return started;
   }
+  beforeAll(async () => {
+    server = await start();
+  });
+  // Fake devices sign with the real clock.
+  beforeEach(() => {
+    clock = Math.floor(Date.now() / 1000);
+  });
   afterEach(async () => {
     for (const cache of caches.splice(0)) await cache.stop();
+    for (const replica of servers.splice(1).reverse()) await replica.close();
+  });
+  afterAll(async () => {
     for (const s of servers.splice(0).reverse()) await s.close();
     await database?.cleanup();
-    database = undefined;
-    clock = Math.floor(Date.now() / 1000);
   });
 
   /** A second cache on the server's database whose reads are counted: what a replica's cache does, observed. */
-  async function countingCache(server: RunningServer, options: { beforeRead?: () => Promise<void> } = {}) {
+  async function countingCache(options: { beforeRead?: () => Promise<void> } = {}) {
     const reads: string[] = [];
     const db = server.store.db;
     const cache = new StandingCache(
@@ -55,33 +66,32 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     return { cache, reads };
   }
 
-  async function enrolled(server: RunningServer, posture?: Parameters<FakeDevice['report']>[1]) {
-    const { token } = await createEnrollmentToken(server.store.db, { group: 'employees', uses: 1, expiresInS: 3600, deviceTtlS: null, owner: null, approval: false, actor: 'admin:test' }, clock);
+  async function enrolled(at: RunningServer, posture?: Parameters<FakeDevice['report']>[1]) {
+    const { token } = await createEnrollmentToken(at.store.db, { group: 'employees', uses: 1, expiresInS: 3600, deviceTtlS: null, owner: null, approval: false, actor: 'admin:test' }, clock);
     const device = await FakeDevice.create();
-    expect((await device.enroll(server.url, token)).status).toBe(201);
-    const { session, answer } = await device.report(server.url, posture);
+    expect((await device.enroll(at.url, token)).status).toBe(201);
+    const { session, answer } = await device.report(at.url, posture);
     if (answer.type !== 'result') throw new Error(`report refused: ${JSON.stringify(answer)}`);
     return { device, session, result: answer.token };
   }
 
-  async function authz(server: RunningServer, device: FakeDevice, token: string) {
-    const url = `${server.url}/v1/authz`;
+  async function authz(at: RunningServer, device: FakeDevice, token: string) {
+    const url = `${at.url}/v1/authz`;
     const response = await fetch(url, { headers: { authorization: `DPoP ${token}`, dpop: await device.dpopProof(url, token) } });
     return { status: response.status, cacheControl: response.headers.get('cache-control'), body: (await response.json()) as Record<string, unknown> };
   }
 
-  async function revoke(server: RunningServer, deviceId: string): Promise<void> {
-    const adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
-    const response = await fetch(`${server.url}/v1/admin/devices/${deviceId}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+  async function revoke(at: RunningServer, deviceId: string): Promise<void> {
+    const adminToken = (await readFile(at.adminTokenPath, 'utf8')).trim();
+    const response = await fetch(`${at.url}/v1/admin/devices/${deviceId}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
     expect(response.status).toBe(200);
   }
 
-  const headSeq = async (server: RunningServer) => Number((await server.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0);
+  const headSeq = async (at: RunningServer) => Number((await at.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0);
 
   it('starts with the standings already stored, read from the snapshot taken after its stream position', async () => {
-    const server = await start();
     const { device } = await enrolled(server);
-    const { cache, reads } = await countingCache(server);
+    const { cache, reads } = await countingCache();
     await cache.start();
     expect(cache.position).toBe(await headSeq(server));
     expect(cache.peek(device.deviceId)?.standing).toMatchObject({ verdict: 'compliant', device: { id: device.deviceId, kid: device.kid, status: 'active', hostname: device.hostname } });
@@ -90,8 +100,7 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   it('reads a device it has not seen once, however many ask at once, and keeps it', async () => {
-    const server = await start();
-    const { cache, reads } = await countingCache(server);
+    const { cache, reads } = await countingCache();
     await cache.start();
     const { device } = await enrolled(server);
     await cache.consumer.settle();
@@ -106,9 +115,8 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   it('drops an entry when its device’s event arrives, and reads the new verdict on the next request', async () => {
-    const server = await start();
     const { device, session } = await enrolled(server);
-    const { cache, reads } = await countingCache(server);
+    const { cache, reads } = await countingCache();
     await cache.start();
     expect(cache.peek(device.deviceId)?.standing.verdict).toBe('compliant');
     const answer = await session.attest(await device.evidence(session.nonce, { posture: unencryptedLinuxPosture() }));
@@ -122,11 +130,10 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   it('does not keep a read that was under way when its device’s event was applied', async () => {
-    const server = await start();
     const { device } = await enrolled(server);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const { cache } = await countingCache(server, { beforeRead: () => gate });
+    const { cache } = await countingCache({ beforeRead: () => gate });
     await cache.consumer.start();
     const pending = cache.get(device.deviceId);
     await new Promise((r) => setTimeout(r, 20));
@@ -140,9 +147,8 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   it('reads an entry again once its standing may have changed by itself', async () => {
-    const server = await start();
     const { device } = await enrolled(server);
-    const { cache, reads } = await countingCache(server);
+    const { cache, reads } = await countingCache();
     await cache.start();
     const expiresAt = cache.peek(device.deviceId)?.standing.expires_at;
     expect(expiresAt).toBeGreaterThan(clock);
@@ -154,7 +160,6 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   it('refuses a revoked device at once, and answers no-store', async () => {
-    const server = await start();
     const { device, result } = await enrolled(server);
     const allowed = await authz(server, device, result);
     expect(allowed).toMatchObject({ status: 200, cacheControl: 'no-store' });
@@ -166,7 +171,7 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   it.runIf(kind === 'postgresql')('refuses on replica B a device revoked on replica A once B’s cache has passed the revocation', async () => {
-    const a = await start();
+    const a = server;
     const b = await start();
     const { device, result } = await enrolled(a);
     expect((await authz(b, device, result)).status).toBe(200);
@@ -179,7 +184,6 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   it('answers the compliance API from the cache, no-store on success and on error', async () => {
-    const server = await start();
     const { device } = await enrolled(server);
     const adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
     const created = await fetch(`${server.url}/v1/admin/gateway-keys`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'gw' }) });
