@@ -28,7 +28,7 @@ export interface ServerSettings {
   trustProxyHops: number;
   /** POSTERN_DECISION_CACHE_MAX_S: a cached standing is read again this long after it was read, and answers at most this long past the last moment it was known current while the database is unreachable. */
   decisionCacheMaxS: number;
-  /** POSTERN_DECISION_CACHE_ENTRIES: device standings kept in memory for forward-auth and the compliance API. */
+  /** POSTERN_DECISION_CACHE_ENTRIES: device standings kept in memory for forward-auth and the compliance API (about 1.7 KB of heap each with the default policy's checks, measured). */
   decisionCacheEntries: number;
 }
 
@@ -44,7 +44,7 @@ const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> 
   maxUnauthenticatedStreamsPerAddress: { env: 'POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS', fallback: 256 },
   trustProxyHops: { env: 'POSTERN_TRUST_PROXY_HOPS', fallback: 1 },
   decisionCacheMaxS: { env: 'POSTERN_DECISION_CACHE_MAX_S', fallback: 120 },
-  decisionCacheEntries: { env: 'POSTERN_DECISION_CACHE_ENTRIES', fallback: 100_000 },
+  decisionCacheEntries: { env: 'POSTERN_DECISION_CACHE_ENTRIES', fallback: 50_000 },
 };
 const positive = z.coerce.number().positive().finite();
 
