@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, type CliResult } from '@postern/testkit/cli';
 import { FakeDevice, type StreamSession } from '@postern/testkit/fake-device';
+import { agentBin } from '@postern/testkit/paths';
 import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from '@postern/testkit/postgres/cluster';
 import { unencryptedLinuxPosture } from '@postern/testkit/postures';
 import { ServerProcess } from '@postern/testkit/server-process';
@@ -31,6 +33,7 @@ describe('a database outage under forward-auth load', () => {
   let compliant: { device: FakeDevice; token: string };
   let failing: { device: FakeDevice; token: string };
   let session: StreamSession;
+  let agentState: string;
   const answers: Answer[] = [];
   let load: { stop(): Promise<void> } | null = null;
 
@@ -49,12 +52,17 @@ describe('a database outage under forward-auth load', () => {
     failing = await enrolled(unencryptedLinuxPosture());
     // An agent stream opened before the outage, which reports during it.
     session = await compliant.device.connect(server.url);
+    // And the real agent, enrolled before it.
+    agentState = await mkdtemp(join(tmpdir(), 'postern-outage-agent-'));
+    const enrolledAgent = await cli(agentBin, ['enroll', '--server', server.url, '--token', await server.enrollmentToken(), '--state', agentState]);
+    expect(enrolledAgent.code, enrolledAgent.stderr).toBe(0);
   }, 120_000);
   afterAll(async () => {
     await load?.stop();
     session?.close();
     await server?.stop();
     cluster?.stop();
+    if (agentState) await rm(agentState, { recursive: true, force: true });
   });
 
   async function enrolled(posture?: Parameters<FakeDevice['report']>[1]) {
@@ -159,6 +167,10 @@ describe('a database outage under forward-auth load', () => {
     await expectDatabaseUnavailable(await compliance(compliant.device.deviceId));
     expect(Date.now() - haltedAt).toBeGreaterThanOrEqual((MAX_S - 3) * 1000);
 
+    // The real agent reports now: refused, it keeps the report and sends it again after a pause.
+    const agentRunning: Promise<CliResult> = cli(agentBin, ['run', '--once', '--state', agentState]);
+    await new Promise((r) => setTimeout(r, 1500));
+
     cluster.resume();
     const resumedAt = Math.floor(Date.now() / 1000);
     await until('ready again', async () => (await fetch(`${server.url}/healthz`)).status === 200, 30_000);
@@ -172,6 +184,11 @@ describe('a database outage under forward-auth load', () => {
     expect(delivered).toMatchObject({ type: 'result', verdict: 'compliant', seq: compliant.device.seq });
     const detail = (await (await admin(`/v1/admin/devices/${compliant.device.deviceId}`)).json()) as { last_seen_at: number };
     expect(detail.last_seen_at).toBeGreaterThanOrEqual(resumedAt);
+    const agentRun = await agentRunning;
+    const agentSaid = `${agentRun.stdout}${agentRun.stderr}`;
+    expect(agentRun.code, agentSaid).toBe(0);
+    expect(agentSaid).toMatch(/report refused by the server \(database_unavailable\).*trying again/);
+    expect(agentSaid).toMatch(/report \d+ accepted/);
     // The enrollment refused during the outage goes through now, with the same token.
     expect((await newcomer.enroll(server.url, enrollmentToken)).status).toBe(201);
 

@@ -66,8 +66,8 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     return { cache, reads };
   }
 
-  async function enrolled(at: RunningServer, posture?: Parameters<FakeDevice['report']>[1]) {
-    const { token } = await createEnrollmentToken(at.store.db, { group: 'employees', uses: 1, expiresInS: 3600, deviceTtlS: null, owner: null, approval: false, actor: 'admin:test' }, clock);
+  async function enrolled(at: RunningServer, posture?: Parameters<FakeDevice['report']>[1], group = 'employees') {
+    const { token } = await createEnrollmentToken(at.store.db, { group, uses: 1, expiresInS: 3600, deviceTtlS: null, owner: null, approval: false, actor: 'admin:test' }, clock);
     const device = await FakeDevice.create();
     expect((await device.enroll(at.url, token)).status).toBe(201);
     const { session, answer } = await device.report(at.url, posture);
@@ -127,6 +127,25 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     expect(cache.peek(device.deviceId)).toBeUndefined();
     expect(await cache.get(device.deviceId)).toMatchObject({ verdict: 'noncompliant', checks: expect.arrayContaining([expect.objectContaining({ id: 'disk_encryption.system_volume', status: 'fail' })]) });
     expect(reads).toEqual([device.deviceId]);
+  });
+
+  it('drops the entries of a group whose policy changes, and only those', async () => {
+    const { device: contractor } = await enrolled(server, undefined, 'contractors');
+    const { device: employee } = await enrolled(server);
+    const { cache } = await countingCache();
+    await cache.start();
+    expect(cache.peek(contractor.deviceId)?.standing.policy).toMatch(/^default@/);
+    const adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
+    const applied = await fetch(`${server.url}/v1/admin/policies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'postern_policy: 1\ngroup: contractors\nchecks:\n  - id: firewall.enabled\n    severity: high\n    weight: 10\n    enforcement: block\n', filename: 'contractors.yaml', message: 'firewall only' }),
+    });
+    expect(applied.status).toBe(201);
+    await cache.consumer.settle();
+    expect(cache.peek(contractor.deviceId)).toBeUndefined();
+    expect(cache.peek(employee.deviceId)?.standing.verdict).toBe('compliant');
+    expect(await cache.get(contractor.deviceId)).toMatchObject({ verdict: 'compliant', policy: 'contractors@1', score: 100 });
   });
 
   it('does not keep a read that was under way when its device’s event was applied', async () => {

@@ -143,7 +143,11 @@ export class StandingCache {
     for (const event of events) {
       if (event.device_id !== null) this.evict(event.device_id);
       // A new policy re-judges its group: scores and checks may change without a verdict event.
-      else if (event.type === 'policy.applied') for (const [id, entry] of this.#entries.entries()) if (entry.standing.group === event.data.group) this.evict(id);
+      else if (event.type === 'policy.applied') {
+        const group = event.data.group;
+        const ids = [...this.#entries.entries()].flatMap(([id, entry]) => (entry.standing.group === group ? [id] : []));
+        for (const id of ids) this.evict(id);
+      }
     }
   }
 
