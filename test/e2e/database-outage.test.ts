@@ -1,8 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, type CliResult } from '@postern/testkit/cli';
+import { cli } from '@postern/testkit/cli';
 import { FakeDevice, type StreamSession } from '@postern/testkit/fake-device';
 import { agentBin } from '@postern/testkit/paths';
 import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from '@postern/testkit/postgres/cluster';
@@ -34,6 +35,7 @@ describe('a database outage under forward-auth load', () => {
   let failing: { device: FakeDevice; token: string };
   let session: StreamSession;
   let agentState: string;
+  let agentChild: ChildProcess | null = null;
   const answers: Answer[] = [];
   let load: { stop(): Promise<void> } | null = null;
 
@@ -59,6 +61,7 @@ describe('a database outage under forward-auth load', () => {
   }, 120_000);
   afterAll(async () => {
     await load?.stop();
+    if (agentChild?.exitCode === null) agentChild.kill();
     session?.close();
     await server?.stop();
     cluster?.stop();
@@ -103,6 +106,16 @@ describe('a database outage under forward-auth load', () => {
         await loop;
       },
     };
+  }
+
+  /** `postern-agent run --once`, its output readable while it runs. */
+  function runAgentOnce(): { output(): string; exited: Promise<number | null> } {
+    const child = spawn(process.execPath, [agentBin, 'run', '--once', '--state', agentState], { stdio: ['ignore', 'pipe', 'pipe'] });
+    agentChild = child;
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    return { output: () => output, exited: new Promise((resolve) => child.once('exit', resolve)) };
   }
 
   async function until(what: string, check: () => Promise<boolean>, limitMs: number): Promise<void> {
@@ -168,8 +181,8 @@ describe('a database outage under forward-auth load', () => {
     expect(Date.now() - haltedAt).toBeGreaterThanOrEqual((MAX_S - 3) * 1000);
 
     // The real agent reports now: refused, it keeps the report and sends it again after a pause.
-    const agentRunning: Promise<CliResult> = cli(agentBin, ['run', '--once', '--state', agentState]);
-    await new Promise((r) => setTimeout(r, 1500));
+    const agentRun = runAgentOnce();
+    await until('the agent is refused', async () => /database_unavailable/.test(agentRun.output()), 30_000);
 
     cluster.resume();
     const resumedAt = Math.floor(Date.now() / 1000);
@@ -184,9 +197,9 @@ describe('a database outage under forward-auth load', () => {
     expect(delivered).toMatchObject({ type: 'result', verdict: 'compliant', seq: compliant.device.seq });
     const detail = (await (await admin(`/v1/admin/devices/${compliant.device.deviceId}`)).json()) as { last_seen_at: number };
     expect(detail.last_seen_at).toBeGreaterThanOrEqual(resumedAt);
-    const agentRun = await agentRunning;
-    const agentSaid = `${agentRun.stdout}${agentRun.stderr}`;
-    expect(agentRun.code, agentSaid).toBe(0);
+    const agentCode = await agentRun.exited;
+    const agentSaid = agentRun.output();
+    expect(agentCode, agentSaid).toBe(0);
     expect(agentSaid).toMatch(/report refused by the server \(database_unavailable\).*trying again/);
     expect(agentSaid).toMatch(/report \d+ accepted/);
     // The enrollment refused during the outage goes through now, with the same token.
