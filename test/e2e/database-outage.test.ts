@@ -204,6 +204,11 @@ describe('a database outage under forward-auth load', () => {
     expect(agentSaid).toMatch(/report \d+ accepted/);
     // The enrollment refused during the outage goes through now, with the same token.
     expect((await newcomer.enroll(server.url, enrollmentToken)).status).toBe(201);
+    // A device the cache has never seen is read once the database is back, under the same load.
+    const { session: first, answer } = await newcomer.report(server.url);
+    first.close();
+    if (answer.type !== 'result') throw new Error(`report refused: ${JSON.stringify(answer)}`);
+    expect((await authz({ device: newcomer, token: answer.token })).status).toBe(200);
 
     await new Promise((r) => setTimeout(r, 1000));
     await load.stop();

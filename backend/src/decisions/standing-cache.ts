@@ -103,16 +103,20 @@ export class StandingCache {
     const now = this.options.now();
     const entry = this.#entries.get(deviceId);
     if (entry && now < this.#refreshAt(entry)) return entry.standing;
+    const fromMemory = (error: unknown): Standing => {
+      if (entry && now < this.expiryOf(entry)) return entry.standing;
+      throw error;
+    };
+    // For a second after a read found the database unreachable, no request waits on another attempt.
+    if (Date.now() - this.#unreachableAt < RETRY_READ_MS) return fromMemory(new DatabaseUnavailableError('the database was unreachable a moment ago'));
     try {
-      if (Date.now() - this.#unreachableAt < RETRY_READ_MS) throw new DatabaseUnavailableError('the database was unreachable a moment ago');
       const standing = await this.#load(deviceId);
       this.#unreachableAt = 0;
       return standing;
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       this.#unreachableAt = Date.now();
-      if (entry && now < this.expiryOf(entry)) return entry.standing;
-      throw error;
+      return fromMemory(error);
     }
   }
 
