@@ -178,8 +178,25 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     expect(reads).toEqual([device.deviceId]);
   });
 
+  it('reads an entry again in the background once it is old, answering from memory meanwhile', async () => {
+    const { device } = await enrolled(server);
+    const { cache, reads } = await countingCache();
+    await cache.start();
+    const loadedAt = cache.peek(device.deviceId)?.loadedAt as number;
+    clock = loadedAt + 120;
+    await cache.consumer.settle();
+    expect(cache.consumer.caughtUpAt).toBe(clock);
+    expect(await cache.get(device.deviceId)).toMatchObject({ verdict: 'compliant' });
+    expect(reads).toEqual([device.deviceId]);
+    const deadline = Date.now() + 5000;
+    while (cache.peek(device.deviceId)?.loadedAt === loadedAt && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(cache.peek(device.deviceId)?.loadedAt).toBe(clock);
+  });
+
   it('refuses a revoked device at once, and answers no-store', async () => {
     const { device, result } = await enrolled(server);
+    // Its enrollment's events are applied first: one applied after the read would drop the entry.
+    await server.backend.standings.consumer.settle();
     const allowed = await authz(server, device, result);
     expect(allowed).toMatchObject({ status: 200, cacheControl: 'no-store' });
     expect(server.backend.standings.peek(device.deviceId)?.standing.verdict).toBe('compliant');

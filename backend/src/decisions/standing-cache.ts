@@ -39,8 +39,9 @@ const PAGE = 5_000;
  * consumer's position is taken before the start-up snapshot is read, so no change falls between.
  *
  * An entry is read again once the standing may change by itself (`expires_at`, the standing's
- * `next_change_at`: the due-time sweep emits the event too) or `maxAgeS` after it was read, so a
- * report that changes a score but not the verdict (no event) shows within that time.
+ * `next_change_at`: the due-time sweep emits the event too), before answering; and `maxAgeS` after
+ * it was read, in the background while it answers, so a report that changes a score but not the
+ * verdict (no event) shows within about that time.
  *
  * While the database is unreachable an entry keeps answering until its expiry,
  * `min(next_change_at, last known current + maxAgeS)`, where "last known current" is the later of
@@ -108,7 +109,19 @@ export class StandingCache {
       throw error;
     };
     // For a second after a read found the database unreachable, no request waits on another attempt.
-    if (Date.now() - this.#unreachableAt < RETRY_READ_MS) return fromMemory(new DatabaseUnavailableError('the database was unreachable a moment ago'));
+    const unreachable = Date.now() - this.#unreachableAt < RETRY_READ_MS;
+    if (unreachable) return fromMemory(new DatabaseUnavailableError('the database was unreachable a moment ago'));
+    // Only its age is due (no change by itself yet, and the stream followed meanwhile): the entry
+    // answers while it is read again, which only refreshes what changed without an event.
+    if (entry && now < (entry.standing.expires_at ?? Infinity) && now < this.expiryOf(entry)) {
+      this.#load(deviceId).then(
+        () => (this.#unreachableAt = 0),
+        (error: unknown) => {
+          if (isDatabaseUnavailable(error)) this.#unreachableAt = Date.now();
+        },
+      );
+      return entry.standing;
+    }
     try {
       const standing = await this.#load(deviceId);
       this.#unreachableAt = 0;
