@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Batches } from './batches.js';
 import type { DpopNonces } from './decisions/dpop-nonce.js';
 import type { ForwardedTrust } from './decisions/original-request.js';
+import type { StandingCache } from './decisions/standing-cache.js';
 import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
@@ -25,6 +26,8 @@ export interface Backend {
   publicKeys: PublicKeyCache;
   /** Database work of the hot paths, batched across concurrent requests. */
   batches: Batches;
+  /** Device standings in memory, kept current by the event stream: what forward-auth and the compliance API decide by. */
+  standings: StandingCache;
   /** `iss` of the results this backend signs: its public URL. */
   issuer: string;
   metrics: Metrics;

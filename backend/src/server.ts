@@ -11,6 +11,8 @@ import { readServerInfo, removeServerInfo, writeServerInfo } from './data-dir/se
 import { loadTlsFiles } from './http/tls-files.js';
 import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
+import { decidePage } from './decisions/decide.js';
+import { StandingCache } from './decisions/standing-cache.js';
 import { EventConsumer } from './events/consumer.js';
 import { createWakeups } from './events/wakeups.js';
 import { createApp } from './api/app.js';
@@ -84,7 +86,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   const replicaId = randomUUID();
   const wakeups = await createWakeups(store, log, replicaId);
 
-  const base: Omit<Backend, 'batches'> = {
+  const base: Omit<Backend, 'batches' | 'standings'> = {
     db: store.db,
     policies,
     replicaId,
@@ -102,16 +104,30 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     clientAddress: (request) => clientAddress(request, { trust: config.trustProxy, hops: settings.trustProxyHops }),
     forwardAuth: { forwarded: { trust: config.trustProxy, gateway: config.gateway ?? null }, dpopNonces: config.dpopNonce ? await loadDpopNonces(store.db) : null },
   };
-  const backend: Backend = Object.assign(base, { batches: createBatches(base) });
+  const batches = createBatches(base);
+  const consumerOptions = { replicaId, log, now: base.now };
+  const standings = new StandingCache(
+    store.db,
+    {
+      read: (deviceId) => batches.decisions.submit({ deviceId }),
+      readPage: (after, limit) => decidePage(store.db, after, limit),
+      maxEntries: Math.floor(settings.decisionCacheEntries),
+      maxAgeS: settings.decisionCacheMaxS,
+      now: base.now,
+    },
+    consumerOptions,
+  );
+  const backend: Backend = Object.assign(base, { batches, standings });
   // Everything that reacts to change reads the event stream from its own position.
   const consumers: EventConsumer[] = [];
-  const consumerOptions = { replicaId, log, now: backend.now };
   consumers.push(
     new EventConsumer(store.db, policyReload(policies), consumerOptions),
     new EventConsumer(store.db, streamFanOut(backend), consumerOptions),
     new EventConsumer(store.db, eventMetrics(backend.metrics, store.db, () => consumers), consumerOptions),
   );
   for (const consumer of consumers) await consumer.start();
+  await standings.start();
+  consumers.push(standings.consumer);
   wakeups.subscribe(() => {
     for (const consumer of consumers) consumer.wake();
   });

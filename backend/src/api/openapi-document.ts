@@ -50,7 +50,7 @@ const BODY_ERRORS: ErrorCode[] = ['malformed', 'too_large', 'unsupported_media_t
 const AUTHZ_METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete', 'options', 'trace'];
 
 const operations: Operation[] = [
-  { method: 'get', path: '/healthz', summary: 'Liveness: the database answers', response: healthResponse, errors: ['database_unavailable'] },
+  { method: 'get', path: '/healthz', summary: 'Readiness: the database answers', response: healthResponse, errors: ['database_unavailable'] },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', response: z.string(), responseType: 'text/plain' },
   { method: 'get', path: '/openapi.json', summary: 'This document', response: z.record(z.string(), z.unknown()) },
   { method: 'get', path: '/.well-known/jwks.json', summary: 'Keys that verify attestation results offline', response: jwksResponse },
@@ -78,7 +78,7 @@ const operations: Operation[] = [
       method,
       security: 'dpop',
       response: authzAllowed,
-      errors: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce', 'rate_limited'],
+      errors: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce', 'rate_limited', 'unavailable'],
     } satisfies Omit<Operation, 'path' | 'summary'>;
     return [
       { ...authz, path: '/v1/authz', summary: 'Forward-auth: may this device pass? 200 allows, 401 refuses the credentials, 403 denies a noncompliant device' },
@@ -133,7 +133,7 @@ const problem = problemDetails.meta({ id: 'Problem', description: 'RFC 9457 prob
 const denied = authzDenied.meta({ id: 'NotCompliant' });
 
 function route(op: Operation): RouteConfig {
-  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized'] as const) : []), 'internal']);
+  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized'] as const) : []), 'database_unavailable', 'internal']);
   const responses: Record<string, ResponseConfig> = {
     [op.status ?? 200]: { description: op.summary, content: { [op.responseType ?? 'application/json']: { schema: op.response } } },
     ...errorResponses([...codes]),

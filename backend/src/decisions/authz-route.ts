@@ -1,10 +1,14 @@
 import { TLSSocket } from 'node:tls';
 import type { Router } from '@koa/router';
+import type { Middleware } from 'koa';
 import { checkResult, isAllowed, problemDetails, uuid, verdict } from '@postern/shared';
 import { z } from 'zod';
 import type { Backend } from '../context.js';
 import { credentialOf } from '../http/bearer.js';
+import { databaseUnavailable } from '../http/error-handler.js';
 import { HttpError } from '../http/http-error.js';
+import type { Logger } from '../logging/logger.js';
+import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
 import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
@@ -42,8 +46,7 @@ export function authzRoutes(router: Router, backend: Backend): void {
 
   const { forwarded, dpopNonces } = backend.forwardAuth;
   // `/v1/authz/*path`: Envoy's ext_authz HTTP service asks at its path_prefix + the original path.
-  router.all(['/v1/authz', `${ENVOY_PATH_PREFIX}/*path`], async (ctx) => {
-    ctx.set('cache-control', 'no-store');
+  router.all(['/v1/authz', `${ENVOY_PATH_PREFIX}/*path`], failClosed(backend), async (ctx) => {
     // RFC 9449 §8: every answer carries the nonce to put in the next proof.
     if (dpopNonces) ctx.set('dpop-nonce', dpopNonces.current(backend.now()));
     const token = credentialOf(ctx, 'DPoP');
@@ -57,10 +60,11 @@ export function authzRoutes(router: Router, backend: Backend): void {
       claims = await verifyEar(backend.keys, backend.issuer, token, now);
       const original = originalRequest({ method: ctx.method, target: ctx.url, headers: ctx.headers, encrypted: ctx.req.socket instanceof TLSSocket }, forwarded);
       const spend = await checkDpopProof(proof, { ...original, accessToken: token, jkt: claims.cnf.jkt, now, nonces: dpopNonces }, backend.publicKeys);
-      // The token proves who the device is; the verdict is today's, so revocation is immediate.
-      // It is read while the proof id is spent: two batched round trips at once.
+      // The token proves who the device is; the verdict is today's, from the standings the event
+      // stream keeps current (decisions/standing-cache.ts), so revocation is immediate. It is read
+      // while the proof id is spent.
       let fresh;
-      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.batches.decisions.submit({ deviceId: claims.sub })]);
+      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.standings.get(claims.sub)]);
       if (!fresh) throw replayedProof();
     } catch (error) {
       if (error instanceof EarInvalid || error instanceof DpopInvalid) return refuse(error.code, error.message);
@@ -88,6 +92,26 @@ export function authzRoutes(router: Router, backend: Backend): void {
       },
     });
   });
+}
+
+/**
+ * Every answer is `no-store`, errors included. What the route cannot decide is a 503, never a
+ * 500: `database_unavailable` while the database is unreachable and the device's cached standing
+ * has expired, else `unavailable`. Gateways fail closed on both.
+ */
+function failClosed(backend: { metrics: Backend['metrics']; log: Logger }): Middleware {
+  return async (ctx, next) => {
+    ctx.set('cache-control', 'no-store');
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      backend.metrics.authz.inc({ outcome: 'unavailable' });
+      if (isDatabaseUnavailable(error)) throw databaseUnavailable();
+      backend.log.error({ err: error }, 'forward-auth failed');
+      throw new HttpError('unavailable', 'the server could not decide this request (its log says why): refuse it, and ask again in a moment', { headers: { 'retry-after': '1' } });
+    }
+  };
 }
 
 /** `DPoP algs="ES256"`, with `error` and `error_description` when credentials were refused. */

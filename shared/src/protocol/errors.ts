@@ -10,6 +10,7 @@ export const streamErrorCode = z.enum([
   'schema',
   'revoked',
   'rate_limited',
+  'database_unavailable',
 ]);
 export type StreamErrorCode = z.infer<typeof streamErrorCode>;
 
@@ -54,6 +55,7 @@ export const ERROR_STATUS = {
   // load and failure
   rate_limited: 429,
   database_unavailable: 503,
+  unavailable: 503,
   internal: 500,
 } as const satisfies Record<string, number>;
 
@@ -93,6 +95,7 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   not_implemented: 'Not implemented',
   rate_limited: 'Rate limited',
   database_unavailable: 'Database unavailable',
+  unavailable: 'Service unavailable',
   internal: 'Internal server error',
 };
 
