@@ -1,10 +1,12 @@
 import { Router } from '@koa/router';
 import Koa from 'koa';
+import { accountRoutes } from '../admin/account-routes.js';
 import { auditRoutes } from '../admin/audit-routes.js';
 import { eventRoutes } from '../admin/event-routes.js';
 import { exceptionRoutes } from '../admin/exception-routes.js';
 import { policyRoutes } from '../admin/policy-routes.js';
 import { adminRoutes } from '../admin/routes.js';
+import { signInRoutes } from '../admin/sign-in-routes.js';
 import { attestationRoutes } from '../attestation/routes.js';
 import type { Backend } from '../context.js';
 import { authzRoutes } from '../decisions/authz-route.js';
@@ -34,6 +36,8 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit
   eventRoutes(router, backend); //       /v1/admin/events
+  accountRoutes(router, backend); //     /v1/admin/admins (accounts, their tokens)
+  signInRoutes(router, backend); //      /auth/link, /auth/sign-out, /v1/admin/session, /v1/admin/sign-in-links
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(accessLog(backend.log)); //          debug level: method, route, status, ms

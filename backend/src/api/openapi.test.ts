@@ -281,6 +281,35 @@ describe('the OpenAPI document', () => {
     await asAdmin('GET', '/v1/admin/audit', '/v1/admin/audit?limit=0');
     await asAdmin('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
 
+    // Admin accounts, their tokens, and signing a browser in.
+    const M = '/v1/admin/admins';
+    await asAdmin('POST', M, M, { name: 'vera', role: 'viewer', email: 'vera@example.com' });
+    await asAdmin('POST', M, M, { name: 'vera', role: 'viewer' });
+    await asAdmin('GET', M, M);
+    await call('GET', M, M);
+    await asAdmin('POST', `${M}/{name}/role`, `${M}/vera/role`, { role: 'operator' });
+    await asAdmin('POST', `${M}/{name}/role`, `${M}/nobody/role`, { role: 'operator' });
+    const { token: veraToken } = (await asAdmin('POST', `${M}/{name}/tokens`, `${M}/vera/tokens`, { name: 'laptop' })) as { token: string };
+    await asAdmin('POST', `${M}/{name}/tokens`, `${M}/nobody/tokens`, {});
+    // An operator may not change policy.
+    expect(await call('POST', P, P, { headers: { authorization: `Bearer ${veraToken}` }, body: { source, message: 'not mine to change' } })).toMatchObject({ code: 'insufficient_role' });
+    await asAdmin('POST', `${M}/{name}/disable`, `${M}/vera/disable`);
+    await asAdmin('POST', `${M}/{name}/disable`, `${M}/initial/disable`); // the last admin
+    await asAdmin('POST', `${M}/{name}/enable`, `${M}/vera/enable`);
+    await asAdmin('POST', `${M}/{name}/enable`, `${M}/nobody/enable`);
+    const L = '/v1/admin/sign-in-links';
+    const link = (await asAdmin('POST', L, L, { next: '/devices' })) as { url: string };
+    await asAdmin('POST', L, L, { next: '//elsewhere.example' });
+    const redeem = (path: string) => fetch(`${url}${path}`, { redirect: 'manual' });
+    const signedIn = await redeem(new URL(link.url).pathname + new URL(link.url).search);
+    const cookie = (signedIn.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    await contract.check(signedIn, 'GET', '/auth/link');
+    await contract.check(await redeem(new URL(link.url).pathname + new URL(link.url).search), 'GET', '/auth/link'); // spent
+    const { csrf } = (await call('GET', '/v1/admin/session', '/v1/admin/session', { headers: { cookie } })) as { csrf: string };
+    await call('GET', '/v1/admin/session', '/v1/admin/session');
+    await call('POST', '/auth/sign-out', '/auth/sign-out', { headers: { cookie } });
+    await call('POST', '/auth/sign-out', '/auth/sign-out', { headers: { cookie, 'x-csrf-token': csrf } });
+
     // The event stream: everything above, in order, each event of its own type's shape.
     const stream = (await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?limit=1000')) as { events: Array<{ type: string }> };
     expect(stream.events.map((e) => e.type)).toEqual(expect.arrayContaining(['device.enrolled', 'device.approved', 'device.denied', 'device.revoked', 'device.verdict_changed', 'device.group_changed', 'policy.applied', 'exception.granted', 'exception.ended']));
