@@ -8,6 +8,8 @@ import { policyRoutes } from '../admin/policy-routes.js';
 import { adminRoutes } from '../admin/routes.js';
 import { signInRoutes } from '../admin/sign-in-routes.js';
 import { attestationRoutes } from '../attestation/routes.js';
+import { oidcRoutes } from '../auth/oidc-routes.js';
+import type { OidcSettings } from '../config.js';
 import type { Backend } from '../context.js';
 import { authzRoutes } from '../decisions/authz-route.js';
 import { complianceRoutes } from '../decisions/compliance-route.js';
@@ -20,7 +22,7 @@ import { healthRoutes } from '../http/health-routes.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -37,6 +39,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   auditRoutes(router, backend); //       /v1/admin/audit
   eventRoutes(router, backend); //       /v1/admin/events
   accountRoutes(router, backend); //     /v1/admin/admins (accounts, their tokens)
+  oidcRoutes(router, backend, options.oidc); // /auth/oidc/start, /auth/oidc/callback
   signInRoutes(router, backend); //      /auth/link, /auth/sign-out, /v1/admin/session, /v1/admin/sign-in-links
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent

@@ -20,6 +20,7 @@ import * as admin from '../admin/response-schemas.js';
 import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody } from '../admin/routes.js';
 import { adminList, adminTokenCreated, newAdminBody, newAdminTokenBody, adminAccount, setRoleBody } from '../admin/account-routes.js';
 import { linkQuery, sessionView, signedOut, signInLinkBody, signInLinkCreated } from '../admin/sign-in-routes.js';
+import { oidcStartQuery } from '../auth/oidc-routes.js';
 import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
 import { jwksResponse } from '../keys/jwks-route.js';
@@ -118,6 +119,8 @@ const operations: Operation[] = [
   { method: 'post', path: '/v1/admin/sign-in-links', summary: 'A one-time sign-in link, 10 minutes (for another admin: role admin)', security: 'adminToken', body: signInLinkBody, status: 201, response: signInLinkCreated, errors: [...BODY_ERRORS, 'unknown_admin', 'conflict'] },
   { method: 'get', path: '/v1/admin/session', summary: 'Who is signed in, and the CSRF token of their changes', security: 'adminToken', response: sessionView },
   { method: 'get', path: '/auth/link', summary: 'Redeem a sign-in link: sets the session cookie and redirects (303) to its path', query: linkQuery, status: 303, response: z.string(), responseType: 'text/html', pages: [401, 403] },
+  { method: 'get', path: '/auth/oidc/start', summary: 'Start an OpenID Connect sign-in: redirects (303) to the provider', query: oidcStartQuery, status: 303, response: z.string(), responseType: 'text/html', pages: [400, 404, 502] },
+  { method: 'get', path: '/auth/oidc/callback', summary: "The provider's answer: sets the session cookie and redirects (303), or a page saying why not", status: 303, response: z.string(), responseType: 'text/html', pages: [400, 403, 404, 502] },
   { method: 'post', path: '/auth/sign-out', summary: 'End the browser session (with x-csrf-token) and clear its cookie', response: signedOut, errors: ['csrf_failed'] },
 ];
 

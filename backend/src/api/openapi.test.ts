@@ -6,7 +6,10 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testDatabase, type TestDatabase } from '@postern/testkit/databases';
+import { Browser } from '@postern/testkit/browser';
 import { FakeDevice } from '@postern/testkit/fake-device';
+import { freePort } from '@postern/testkit/free-port';
+import { startOidcProvider, type TestOidcProvider } from '@postern/testkit/oidc-provider';
 import { createLogger } from '../logging/logger.js';
 import { settingsFromEnv } from '../config.js';
 import { startServer, type RunningServer } from '../server.js';
@@ -111,10 +114,14 @@ describe('the OpenAPI document', () => {
   let doc: OpenApi;
   let contract: Contract;
   let adminToken: string;
+  let idp: TestOidcProvider;
 
   beforeAll(async () => {
     database = await testDatabase('pglite');
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 } }, { log: createLogger('silent') });
+    const idpPort = await freePort();
+    const oidc = { issuer: `http://127.0.0.1:${idpPort}`, clientId: 'postern', clientSecret: 'postern-client-secret-for-tests', roleClaim: 'groups', roles: new Map([['ops', 'operator' as const]]), scopes: 'openid email groups' };
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, oidc, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 } }, { log: createLogger('silent') });
+    idp = await startOidcProvider({ port: idpPort, redirectUri: `${server.url}/auth/oidc/callback`, people: { 'u-1': { email: 'one@example.com', name: 'One', groups: ['ops'] } } });
     adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
     const response = await fetch(`${server.url}/openapi.json`);
     expect(response.status).toBe(200);
@@ -123,6 +130,7 @@ describe('the OpenAPI document', () => {
     await contract.check(response, 'GET', '/openapi.json');
   });
   afterAll(async () => {
+    await idp?.close();
     await server?.close().catch(() => undefined);
     await database?.cleanup();
   });
@@ -309,6 +317,15 @@ describe('the OpenAPI document', () => {
     await call('GET', '/v1/admin/session', '/v1/admin/session');
     await call('POST', '/auth/sign-out', '/auth/sign-out', { headers: { cookie } });
     await call('POST', '/auth/sign-out', '/auth/sign-out', { headers: { cookie, 'x-csrf-token': csrf } });
+
+    // OpenID Connect: a whole sign-in through the provider, then a callback without its browser's state.
+    idp.signsInNext('u-1');
+    const hops = await new Browser().visit(`${url}/auth/oidc/start?next=%2F`);
+    for (const hop of hops.filter((h) => h.url.startsWith(`${url}/auth/oidc/`))) {
+      await contract.check(new Response(hop.body, { status: hop.response.status, headers: hop.response.headers }), 'GET', new URL(hop.url).pathname);
+    }
+    await contract.check(await redeem('/auth/oidc/start?next=%2F%2Felsewhere'), 'GET', '/auth/oidc/start');
+    await contract.check(await redeem('/auth/oidc/callback?state=forged&code=x'), 'GET', '/auth/oidc/callback');
 
     // The event stream: everything above, in order, each event of its own type's shape.
     const stream = (await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?limit=1000')) as { events: Array<{ type: string }> };
