@@ -2,7 +2,7 @@ import type { Router } from '@koa/router';
 import { z } from 'zod';
 import { adminName, findAdmin } from '../accounts/accounts.js';
 import { roleAllows } from '../accounts/roles.js';
-import { htmlRefusal, signIn } from '../auth/sign-in.js';
+import { htmlMessage, signIn } from '../auth/sign-in.js';
 import type { Backend } from '../context.js';
 import { HttpError } from '../http/http-error.js';
 import { readJson } from '../http/read-json.js';
@@ -55,10 +55,10 @@ export function signInRoutes(router: Router, backend: Backend): void {
     const parsed = linkQuery.safeParse(ctx.query);
     const link = parsed.success && parsed.data.t ? await redeemSignInLink(backend.db, parsed.data.t, backend.now()) : null;
     if (!link) {
-      return htmlRefusal(ctx, 401, 'This sign-in link does not work', `A sign-in link works once, for ${SIGN_IN_LINK_TTL_S / 60} minutes. Make a new one on the server with <code>postern-server admin sign-in-link</code>.`);
+      return htmlMessage(ctx, 401, 'This sign-in link does not work', `A sign-in link works once, for ${SIGN_IN_LINK_TTL_S / 60} minutes. Make a new one on the server with <code>postern-server admin sign-in-link</code>.`);
     }
     const admin = await findAdmin(backend.db, { id: link.adminId });
-    if (!admin || admin.disabled) return htmlRefusal(ctx, 403, 'This account is disabled', 'Ask an admin to enable the account again.');
+    if (!admin || admin.disabled) return htmlMessage(ctx, 403, 'This account is disabled', 'Ask an admin to enable the account again.');
     await signIn(ctx, backend, admin.id, link.next);
   });
 

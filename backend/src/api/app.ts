@@ -16,6 +16,7 @@ import { complianceRoutes } from '../decisions/compliance-route.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
+import { myDeviceRoutes } from '../my-device/routes.js';
 import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
@@ -33,6 +34,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
   complianceRoutes(router, backend); //  GET /v1/devices/:id/compliance
   authzRoutes(router, backend); //       GET /v1/authz (forward-auth)
+  myDeviceRoutes(router, backend); //    POST /v1/my-device/links (device-signed), GET /my-device (the page)
   adminRoutes(router, backend); //       /v1/admin/enrollment-tokens, gateway-keys, devices
   policyRoutes(router, backend); //      /v1/admin/policies
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions

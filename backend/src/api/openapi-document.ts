@@ -24,6 +24,7 @@ import { oidcStartQuery } from '../auth/oidc-routes.js';
 import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
 import { jwksResponse } from '../keys/jwks-route.js';
+import { myDeviceQuery, pageLinkBody, pageLinkCreated } from '../my-device/routes.js';
 import { groupName } from '../policy/document.js';
 import { healthResponse } from '../http/health-routes.js';
 
@@ -109,6 +110,16 @@ const operations: Operation[] = [
   { method: 'get', path: '/v1/admin/audit', summary: 'Audit entries, oldest first, filtered', security: 'adminToken', query: auditListQuery, response: admin.auditList, errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/events', summary: 'The event stream after a position, oldest first (docs/events.md)', security: 'adminToken', query: eventListQuery, response: eventList, errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/audit/verify', summary: "Verify the audit log's hash chain", security: 'adminToken', response: admin.auditChainReport },
+  {
+    method: 'post',
+    path: '/v1/my-device/links',
+    summary: 'A 15-minute link to this device\'s page, for a DPoP proof signed by the device key whose ath is the hash of a fresh nonce (`postern-agent status`)',
+    body: pageLinkBody,
+    status: 201,
+    response: pageLinkCreated,
+    errors: [...BODY_ERRORS, 'stale_nonce', 'unknown_device', 'revoked', 'invalid_dpop_proof'],
+  },
+  { method: 'get', path: '/my-device', summary: "One device's verdict, failing checks and what to do: a page for the person at the device (without ?t: how to get a link)", query: myDeviceQuery, response: z.string(), responseType: 'text/html', pages: [401] },
   // Admin accounts and signing in (README "Signing in").
   { method: 'get', path: '/v1/admin/admins', summary: 'Admin accounts (role admin)', security: 'adminToken', response: adminList },
   { method: 'post', path: '/v1/admin/admins', summary: 'Create an admin account (role admin)', security: 'adminToken', body: newAdminBody, status: 201, response: adminAccount, errors: [...BODY_ERRORS, 'conflict'] },

@@ -7,7 +7,7 @@ import { escapeHtml } from './html-page.js';
 import { nextPath } from './next-path.js';
 import { OIDC_CALLBACK_PATH, OidcRefused, OidcSignIn } from './oidc.js';
 import { securityHeaders } from './security-headers.js';
-import { htmlRefusal, signIn } from './sign-in.js';
+import { htmlMessage, signIn } from './sign-in.js';
 
 export const OIDC_START_PATH = '/auth/oidc/start';
 /** Binds a sign-in to the browser that started it. Lax, not Strict: it must come back with the provider's cross-site redirect. */
@@ -19,17 +19,17 @@ export function oidcRoutes(router: Router, backend: Backend, settings: OidcSetti
   const oidc = settings ? new OidcSignIn(settings, backend.db) : null;
   const headers = securityHeaders();
   const unavailable = (ctx: Context) =>
-    htmlRefusal(ctx, 404, 'OpenID Connect sign-in is not set up', 'This server has no POSTERN_OIDC_ISSUER. Sign in with a link instead: <code>postern-server admin sign-in-link</code> on the server.');
+    htmlMessage(ctx, 404, 'OpenID Connect sign-in is not set up', 'This server has no POSTERN_OIDC_ISSUER. Sign in with a link instead: <code>postern-server admin sign-in-link</code> on the server.');
   const refused = (ctx: Context, error: unknown) => {
     if (!(error instanceof OidcRefused)) throw error;
     backend.log.warn({ reason: error.message }, 'OpenID Connect sign-in refused');
-    htmlRefusal(ctx, error.status, 'Sign-in refused', escapeHtml(error.message));
+    htmlMessage(ctx, error.status, 'Sign-in refused', escapeHtml(error.message));
   };
 
   router.get(OIDC_START_PATH, headers, async (ctx) => {
     if (!oidc) return unavailable(ctx);
     const query = oidcStartQuery.safeParse(ctx.query);
-    if (!query.success) return htmlRefusal(ctx, 400, 'Sign-in refused', 'The <code>next</code> address must be a path on this server.');
+    if (!query.success) return htmlMessage(ctx, 400, 'Sign-in refused', 'The <code>next</code> address must be a path on this server.');
     try {
       const { url, state } = await oidc.start({ redirectUri: `${backend.issuer}${OIDC_CALLBACK_PATH}`, next: query.data.next, now: backend.now() });
       ctx.cookies.set(STATE_COOKIE, state, { httpOnly: true, sameSite: 'lax', path: '/auth/oidc', secure: ctx.secure, maxAge: 600_000, overwrite: true });

@@ -12,8 +12,8 @@ export async function signIn(ctx: Context, backend: { db: Kysely<Database>; now(
   ctx.redirect(next);
 }
 
-/** A page for a person, not a program: what went wrong and what to do. `advice` is HTML. */
-export function htmlRefusal(ctx: Context, status: number, title: string, advice: string): void {
+/** A page for a person, not a program: what is wrong (or what this is) and what to do. `advice` is HTML. */
+export function htmlMessage(ctx: Context, status: number, title: string, advice: string): void {
   ctx.status = status;
   ctx.type = 'html';
   ctx.body = htmlPage(title, `<h1>${escapeHtml(title)}</h1>\n<p>${advice}</p>`);
