@@ -236,6 +236,15 @@ describe('the OpenAPI document', () => {
     expect(overloaded.headers.get('retry-after')).toBe('1');
     expect(await contract.check(overloaded, 'GET', '/v1/authz')).toMatchObject({ code: 'rate_limited', type: 'urn:postern:problem:rate_limited' });
 
+    // The "your device" page: a link for the device's own proof, then the page.
+    const ML = '/v1/my-device/links';
+    const pageNonce = server.backend.httpNonces.issue(server.backend.now());
+    const pageProof = await device.dpopProof(`${url}${ML}`, pageNonce, { method: 'POST' });
+    const pageLink = (await call('POST', ML, ML, { headers: { dpop: pageProof }, body: { device_id: device.deviceId, nonce: pageNonce } })) as { url: string };
+    await call('POST', ML, ML, { headers: { dpop: pageProof }, body: { device_id: device.deviceId, nonce: pageNonce } }); // the proof is spent
+    await call('GET', '/my-device', `${new URL(pageLink.url).pathname}${new URL(pageLink.url).search}`);
+    await call('GET', '/my-device', '/my-device?t=not-a-link');
+
     // Devices.
     const D = '/v1/admin/devices/{id}';
     await asAdmin('GET', '/v1/admin/devices', '/v1/admin/devices');
