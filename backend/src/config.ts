@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { TlsFiles } from './http/tls-files.js';
+import { ssfSettingsFromEnv, type SsfSettings } from './ssf/settings.js';
 
 /** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
 export interface ServerSettings {
@@ -69,6 +70,8 @@ export interface ServerConfig {
   tls?: TlsFiles | undefined;
   /** From the environment when absent (settingsFromEnv). */
   settings?: ServerSettings;
+  /** The Shared Signals transmitter's (POSTERN_SSF_*); from the environment when absent. */
+  ssf?: SsfSettings;
 }
 
 export const DEFAULT_PORT = 8700;
@@ -94,6 +97,7 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     trustProxy: process.env.POSTERN_TRUST_PROXY === '1',
     tls: tlsFiles(flags.tlsCert ?? (process.env.POSTERN_TLS_CERT || undefined), flags.tlsKey ?? (process.env.POSTERN_TLS_KEY || undefined)),
     settings: settingsFromEnv(),
+    ssf: ssfSettingsFromEnv(),
   };
 }
 

@@ -37,6 +37,7 @@ export const ERROR_STATUS = {
   invalid_token: 401,
   invalid_dpop_proof: 401,
   forbidden: 403,
+  insufficient_scope: 403,
   revoked: 403,
   not_compliant: 403,
   // what it names
@@ -77,6 +78,7 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   invalid_token: 'Invalid token',
   invalid_dpop_proof: 'Invalid DPoP proof',
   forbidden: 'Forbidden',
+  insufficient_scope: 'Insufficient scope',
   revoked: 'Device revoked',
   not_compliant: 'Device not compliant',
   not_found: 'Not found',

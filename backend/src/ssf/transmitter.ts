@@ -1,0 +1,72 @@
+import type { Backend } from '../context.js';
+import { EventConsumer } from '../events/consumer.js';
+import { ssfMetrics, type SsfMetrics } from './metrics.js';
+import { enqueueOutbox } from './outbox-batch.js';
+import { ssfOutboxConsumer } from './outbox-consumer.js';
+import { OutboxSignal } from './poll.js';
+import { PushDelivery } from './push-delivery.js';
+import type { SsfSettings } from './settings.js';
+import { loadSsfKeys, type SsfKeys } from './signing-key.js';
+
+/**
+ * The Shared Signals transmitter of one replica: its RS256 key, the durable consumer that turns
+ * events into signed SETs in each stream's outbox, and the push delivery loop. Routes (routes.ts)
+ * share it for the key, the settings and the long-poll wake-ups.
+ */
+export class SsfTransmitter {
+  readonly signal = new OutboxSignal();
+  readonly metrics: SsfMetrics;
+  private keysLoading: Promise<SsfKeys> | null = null;
+  private consumer: EventConsumer | null = null;
+  private delivery: PushDelivery | null = null;
+  private closed = false;
+
+  constructor(
+    readonly backend: Backend,
+    readonly settings: SsfSettings,
+  ) {
+    this.metrics = ssfMetrics(backend.metrics, backend.db);
+  }
+
+  keys(): Promise<SsfKeys> {
+    return (this.keysLoading ??= loadSsfKeys(this.backend.db).catch((error: unknown) => {
+      this.keysLoading = null;
+      throw error;
+    }));
+  }
+
+  /** Starts consuming and pushing; after the server knows its public URL, which is every SET's `iss`. */
+  async start(): Promise<EventConsumer> {
+    const keys = await this.keys();
+    const { backend } = this;
+    const delivery = new PushDelivery(backend.db, this.settings, this.metrics, backend.log);
+    this.delivery = delivery;
+    const inserted = () => {
+      // After the consumer's transaction commits: a moment later is enough, the loops also poll.
+      setTimeout(() => {
+        delivery.wake();
+        this.signal.notify();
+      }, 20).unref();
+    };
+    this.consumer = new EventConsumer(backend.db, ssfOutboxConsumer((trx, events) => enqueueOutbox(trx, keys, backend.issuer, backend.now(), events), inserted), { replicaId: backend.replicaId, log: backend.log, now: backend.now });
+    await this.consumer.start();
+    delivery.start();
+    return this.consumer;
+  }
+
+  /** A stream changed (status, delivery, a verification SET): push what is due now. */
+  kick(): void {
+    this.delivery?.wake();
+    this.signal.notify();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    this.signal.notify();
+    await this.delivery?.stop();
+  }
+}
