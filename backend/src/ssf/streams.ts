@@ -46,9 +46,8 @@ function columnsOf(input: StreamInput, receiver: Gateway, allow: AllowList) {
     if (!endpoint) throw new HttpError('malformed', 'a push stream (urn:ietf:rfc:8935) needs delivery.endpoint_url: the receiver\'s HTTPS URL SETs are POSTed to');
     const refusal = pushUrlRefusal(endpoint, allow);
     if (refusal) throw new HttpError('malformed', refusal);
-  } else if (input.delivery?.endpoint_url !== undefined && input.delivery.endpoint_url !== '') {
-    throw new HttpError('malformed', 'a poll stream (urn:ietf:rfc:8936) gets its endpoint_url from the transmitter: leave delivery.endpoint_url out');
   }
+  // A poll stream's endpoint_url is the transmitter's (configView): one sent back, as a PUT of what GET answered does, is ignored.
   const aud = input.aud === undefined ? [receiver.name] : typeof input.aud === 'string' ? [input.aud] : input.aud;
   return {
     aud: JSON.stringify(aud),
