@@ -62,7 +62,7 @@ export function addressRefusal(address: string, hostname: string, allow: AllowLi
 const RANGE_WORDS: Record<string, string> = {
   loopback: 'loopback',
   private: 'private',
-  linkLocal: 'link-local (cloud metadata)',
+  linkLocal: 'link-local',
   carrierGradeNat: 'carrier-grade NAT',
   multicast: 'multicast',
   uniqueLocal: 'unique-local',
