@@ -138,7 +138,7 @@ function ssfOperations(): Operation[] {
 export function openApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The admin token `pat_<id>_<secret>` from `<data dir>/admin-token`' });
-  registry.registerComponent('securitySchemes', 'gatewayKey', { type: 'http', scheme: 'bearer', description: 'A gateway API key `pgk_<id>_<secret>` (`postern-server gateway-key create`)' });
+  registry.registerComponent('securitySchemes', 'gatewayKey', { type: 'http', scheme: 'bearer', description: 'A gateway API key `pgk_<id>_<secret>` (`postern-server gateway-key create`); the compliance API needs scope `authz`, `/ssf/*` scope `ssf`' });
   registry.registerComponent('securitySchemes', 'dpop', {
     type: 'http',
     scheme: 'DPoP',
