@@ -31,9 +31,11 @@ export type PushOutcome =
 export async function pushSet(endpoint: string, jwt: string, authorization: string | null, allow: AllowList, limits: PushLimits = PUSH_LIMITS): Promise<PushOutcome> {
   const url = new URL(endpoint);
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const started = Date.now();
   let addresses: Array<{ address: string; family: number }>;
   try {
-    addresses = isIP(hostname) ? [{ address: hostname, family: isIP(hostname) }] : await lookup(hostname, { all: true, verbatim: true });
+    // The lookup counts against the time bound too: a slow resolver must not outlast the delivery's claim.
+    addresses = isIP(hostname) ? [{ address: hostname, family: isIP(hostname) }] : await within(lookup(hostname, { all: true, verbatim: true }), limits.timeoutMs, `no DNS answer within ${limits.timeoutMs} ms`);
   } catch (error) {
     return { result: 'failed', error: `cannot resolve ${hostname}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
   }
@@ -49,9 +51,12 @@ export async function pushSet(endpoint: string, jwt: string, authorization: stri
   };
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<PushOutcome>((resolve) => {
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`no answer within ${limits.timeoutMs} ms`));
-    }, limits.timeoutMs);
+    const timer = setTimeout(
+      () => {
+        req.destroy(new Error(`no answer within ${limits.timeoutMs} ms`));
+      },
+      Math.max(0, limits.timeoutMs - (Date.now() - started)),
+    );
     const done = (outcome: PushOutcome) => {
       clearTimeout(timer);
       resolve(outcome);
@@ -74,6 +79,12 @@ export async function pushSet(endpoint: string, jwt: string, authorization: stri
     req.on('error', (error) => done({ result: 'failed', error: `POST ${url.origin}${url.pathname}: ${error.message}` }));
     req.end(jwt);
   });
+}
+
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(Object.assign(new Error(message), { code: 'ETIMEOUT' })), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function readBounded(res: IncomingMessage, max: number): Promise<string> {
