@@ -134,7 +134,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   backend.issuer = config.publicUrl ?? url;
   // SETs carry the issuer, so the transmitter starts once it is known.
-  consumers.push(await ssf.start());
+  consumers.push(await ssf.start({ retentionDays: settings.eventRetentionDays }));
   await writeServerInfo(config.dataDir, { url, pid: process.pid });
   if (tls) log.info({ cert: config.tls?.certFile, fingerprint: tls.fingerprint, valid_to: tls.validTo }, 'serving TLS');
   else if (!config.trustProxy && !isLoopbackHost(config.host)) {

@@ -19,8 +19,7 @@ import {
   verificationRequest,
   type ssfConfiguration,
 } from './stream-schemas.js';
-import { configView, createStream, deleteStream, findStream, listStreams, setStreamStatus, statusView, updateStream } from './streams.js';
-import { subjectKey } from './subjects.js';
+import { configView, createStream, deleteStream, findStream, listStreams, markSubject, setStreamStatus, statusView, updateStream } from './streams.js';
 import type { SsfTransmitter } from './transmitter.js';
 import type { z } from 'zod';
 
@@ -116,22 +115,13 @@ export function ssfRoutes(router: Router, ssf: SsfTransmitter): void {
     const receiver = await authenticateReceiver(ctx, db);
     const body = await readJson(ctx, subjectChange);
     const row = await findStream(db, receiver, body.stream_id);
-    await db
-      .insertInto('ssf_subjects')
-      .values({ stream_id: row.id, subject_key: subjectKey(body.subject), subject: JSON.stringify(body.subject), mode: 'added' })
-      .onConflict((oc) => oc.columns(['stream_id', 'subject_key']).doUpdateSet({ mode: 'added' }))
-      .execute();
+    await markSubject(db, row, body.subject, 'added');
     ctx.body = { stream_id: row.id, subject: body.subject, verified: body.verified ?? true };
   });
   router.post(SSF_PATHS.removeSubject, async (ctx) => {
     const receiver = await authenticateReceiver(ctx, db);
     const body = await readJson(ctx, subjectChange);
-    const row = await findStream(db, receiver, body.stream_id);
-    await db
-      .insertInto('ssf_subjects')
-      .values({ stream_id: row.id, subject_key: subjectKey(body.subject), subject: JSON.stringify(body.subject), mode: 'removed' })
-      .onConflict((oc) => oc.columns(['stream_id', 'subject_key']).doUpdateSet({ mode: 'removed' }))
-      .execute();
+    await markSubject(db, await findStream(db, receiver, body.stream_id), body.subject, 'removed');
     ctx.status = 204;
   });
 

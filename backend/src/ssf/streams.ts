@@ -7,6 +7,7 @@ import type { Database, SsfStreamsTable } from '../store/schema.js';
 import { DELIVERY, EVENTS_SUPPORTED, type DeliveryMethod } from './event-types.js';
 import { pushUrlRefusal, type AllowList } from './push-address.js';
 import type { StreamConfig, StreamInput, StreamStatusValue } from './stream-schemas.js';
+import { subjectKey, type SubjectId } from './subjects.js';
 
 const isUuid = (value: string) => uuid.safeParse(value).success;
 
@@ -126,4 +127,13 @@ export async function statusView(db: Kysely<Database>, row: StreamRow) {
       last_error: row.last_error,
     },
   };
+}
+
+/** Adds a subject to a stream or removes it (subjects.ts `streamWants` says what either means); the latest call about a subject wins. */
+export async function markSubject(db: Kysely<Database>, row: StreamRow, subject: SubjectId, mode: 'added' | 'removed'): Promise<void> {
+  await db
+    .insertInto('ssf_subjects')
+    .values({ stream_id: row.id, subject_key: subjectKey(subject), subject: JSON.stringify(subject), mode })
+    .onConflict((oc) => oc.columns(['stream_id', 'subject_key']).doUpdateSet({ mode }))
+    .execute();
 }

@@ -20,6 +20,7 @@ export class SsfTransmitter {
   private consumer: EventConsumer | null = null;
   private delivery: PushDelivery | null = null;
   private closed = false;
+  private pruner: NodeJS.Timeout | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -35,8 +36,12 @@ export class SsfTransmitter {
     }));
   }
 
-  /** Starts consuming and pushing; after the server knows its public URL, which is every SET's `iss`. */
-  async start(): Promise<EventConsumer> {
+  /**
+   * Starts consuming and pushing; after the server knows its public URL, which is every SET's `iss`.
+   * SETs no receiver took within `retentionDays` (the event stream's retention) are dropped, so a
+   * receiver that went away for good does not grow the outbox without end.
+   */
+  async start(options: { retentionDays: number }): Promise<EventConsumer> {
     const keys = await this.keys();
     const { backend } = this;
     const delivery = new PushDelivery(backend.db, this.settings, this.metrics, backend.log);
@@ -51,6 +56,19 @@ export class SsfTransmitter {
     this.consumer = new EventConsumer(backend.db, ssfOutboxConsumer((trx, events) => enqueueOutbox(trx, keys, backend.issuer, backend.now(), events), inserted), { replicaId: backend.replicaId, log: backend.log, now: backend.now });
     await this.consumer.start();
     delivery.start();
+    this.pruner = setInterval(() => {
+      const before = new Date((backend.now() - options.retentionDays * 86_400) * 1000);
+      backend.db
+        .deleteFrom('ssf_outbox')
+        .where('created_at', '<', before)
+        .executeTakeFirst()
+        .then((result) => {
+          const dropped = Number(result.numDeletedRows);
+          if (dropped > 0) backend.log.warn({ dropped, retention_days: options.retentionDays }, 'dropped SSF SETs no receiver took within the event retention');
+        })
+        .catch((error: unknown) => backend.log.warn({ err: error }, 'pruning the SSF outbox failed'));
+    }, 60_000);
+    this.pruner.unref();
     return this.consumer;
   }
 
@@ -66,6 +84,7 @@ export class SsfTransmitter {
 
   async stop(): Promise<void> {
     this.closed = true;
+    if (this.pruner) clearInterval(this.pruner);
     this.signal.notify();
     await this.delivery?.stop();
   }
