@@ -27,6 +27,8 @@ export class SsfTransmitter {
     readonly settings: SsfSettings,
   ) {
     this.metrics = ssfMetrics(backend.metrics, backend.db);
+    // Made (RSA key generation on a fresh database) while the rest of the server starts; start() awaits it.
+    this.keys().catch(() => undefined);
   }
 
   keys(): Promise<SsfKeys> {
