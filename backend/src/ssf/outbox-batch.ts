@@ -11,7 +11,7 @@ import { isEmail, streamWants, subjectId, type StreamSubjects } from './subjects
  * The SETs a batch of events makes for every stream that is not disabled (a paused stream holds
  * them), for the devices each stream wants and the event types it gets, stored signed.
  */
-export async function enqueueOutbox(trx: Kysely<Database>, keys: SsfKeys, issuer: string, now: number, events: readonly StreamEvent[]): Promise<number> {
+export async function enqueueOutbox(trx: Kysely<Database>, keys: () => Promise<SsfKeys>, issuer: string, now: number, events: readonly StreamEvent[]): Promise<number> {
   const streams = await trx.selectFrom('ssf_streams').select(['id', 'aud', 'events_requested', 'after_seq']).where('status', '!=', 'disabled').orderBy('id').execute();
   if (streams.length === 0) return 0;
   const deviceIds = [...new Set(events.flatMap((e) => (e.device_id ? [e.device_id] : [])))];
@@ -38,5 +38,5 @@ export async function enqueueOutbox(trx: Kysely<Database>, keys: SsfKeys, issuer
       for (const set of made) if (delivered.includes(set.type)) entries.push({ stream, event: set });
     }
   }
-  return enqueueSets(trx, keys, issuer, now, entries);
+  return entries.length === 0 ? 0 : enqueueSets(trx, await keys(), issuer, now, entries);
 }

@@ -67,7 +67,10 @@ export function ssfRoutes(router: Router, ssf: SsfTransmitter): void {
   // Stream configuration: one path, a method per operation (SSF 1.0 §8.1.1).
   router.post(SSF_PATHS.streams, async (ctx) => {
     const receiver = await authenticateReceiver(ctx, db);
-    const row = await createStream(db, receiver, await readJson(ctx, streamCreate), ssf.settings.allow);
+    const input = await readJson(ctx, streamCreate);
+    // The key exists before any stream does, so the outbox consumer only ever reads it.
+    await ssf.keys();
+    const row = await createStream(db, receiver, input, ssf.settings.allow);
     backend.log.info({ stream: row.id, receiver: receiver.name, method: row.delivery_method }, 'an SSF stream was created');
     ctx.status = 201;
     ctx.body = configView(row, backend.issuer);

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Backend } from '../context.js';
+import type { Database } from '../store/schema.js';
 import { EventConsumer } from '../events/consumer.js';
 import { ssfMetrics, type SsfMetrics } from './metrics.js';
 import { enqueueOutbox } from './outbox-batch.js';
@@ -27,12 +29,15 @@ export class SsfTransmitter {
     readonly settings: SsfSettings,
   ) {
     this.metrics = ssfMetrics(backend.metrics, backend.db);
-    // Made (RSA key generation on a fresh database) while the rest of the server starts; start() awaits it.
-    this.keys().catch(() => undefined);
   }
 
-  keys(): Promise<SsfKeys> {
-    return (this.keysLoading ??= loadSsfKeys(this.backend.db).catch((error: unknown) => {
+  /**
+   * The signing key, made on first need (the first stream, the JWKS) rather than at start: RSA key
+   * generation is slow, and a server nobody subscribes to never needs it. `db` is the caller's
+   * transaction when it holds one: a stream exists then, so the key does too and is only read.
+   */
+  keys(db: Kysely<Database> = this.backend.db): Promise<SsfKeys> {
+    return (this.keysLoading ??= loadSsfKeys(db).catch((error: unknown) => {
       this.keysLoading = null;
       throw error;
     }));
@@ -44,7 +49,6 @@ export class SsfTransmitter {
    * receiver that went away for good does not grow the outbox without end.
    */
   async start(options: { retentionDays: number }): Promise<EventConsumer> {
-    const keys = await this.keys();
     const { backend } = this;
     const delivery = new PushDelivery(backend.db, this.settings, this.metrics, backend.log);
     this.delivery = delivery;
@@ -55,7 +59,7 @@ export class SsfTransmitter {
         this.signal.notify();
       }, 20).unref();
     };
-    this.consumer = new EventConsumer(backend.db, ssfOutboxConsumer((trx, events) => enqueueOutbox(trx, keys, backend.issuer, backend.now(), events), inserted), { replicaId: backend.replicaId, log: backend.log, now: backend.now });
+    this.consumer = new EventConsumer(backend.db, ssfOutboxConsumer((trx, events) => enqueueOutbox(trx, () => this.keys(trx), backend.issuer, backend.now(), events), inserted), { replicaId: backend.replicaId, log: backend.log, now: backend.now });
     await this.consumer.start();
     delivery.start();
     this.pruner = setInterval(() => {
