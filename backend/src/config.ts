@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { GATEWAY_KINDS, type GatewayKind } from './decisions/original-request.js';
 import type { TlsFiles } from './http/tls-files.js';
+import { ssfSettingsFromEnv, type SsfSettings } from './ssf/settings.js';
 
 /** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
 export interface ServerSettings {
@@ -82,6 +83,8 @@ export interface ServerConfig {
   settings?: ServerSettings;
   /** OpenID Connect sign-in for the dashboard; absent when POSTERN_OIDC_ISSUER is unset. */
   oidc?: OidcSettings | undefined;
+  /** The Shared Signals transmitter's (POSTERN_SSF_*); from the environment when absent. */
+  ssf?: SsfSettings;
 }
 
 /** Who may sign in through OpenID Connect, and as what (README "Signing in"). */
@@ -150,6 +153,7 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     tls: tlsFiles(flags.tlsCert ?? (process.env.POSTERN_TLS_CERT || undefined), flags.tlsKey ?? (process.env.POSTERN_TLS_KEY || undefined)),
     settings: settingsFromEnv(),
     oidc: oidcSettingsFromEnv(),
+    ssf: ssfSettingsFromEnv(),
   };
 }
 

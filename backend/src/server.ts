@@ -34,6 +34,8 @@ import { sweepDue, SWEEP_BATCH } from './standing/due-sweep.js';
 import { ConnectionRegistry } from './stream/connection-registry.js';
 import { createAgentStream } from './stream/agent-stream.js';
 import { streamFanOut } from './stream/fan-out.js';
+import { ssfSettingsFromEnv } from './ssf/settings.js';
+import { SsfTransmitter } from './ssf/transmitter.js';
 
 export interface RunningServer {
   url: string;
@@ -131,7 +133,8 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   wakeups.subscribe(() => {
     for (const consumer of consumers) consumer.wake();
   });
-  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, oidc: config.oidc });
+  const ssf = new SsfTransmitter(backend, config.ssf ?? ssfSettingsFromEnv());
+  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, oidc: config.oidc, ssf });
   const stream = createAgentStream(backend);
   const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ...HTTP_SERVER_TIMEOUTS }, app.callback()) : createServer(HTTP_SERVER_TIMEOUTS, app.callback());
   http.on('upgrade', (request, socket, head) => {
@@ -148,6 +151,8 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   backend.issuer = config.publicUrl ?? url;
+  // SETs carry the issuer, so the transmitter starts once it is known.
+  consumers.push(await ssf.start({ retentionDays: settings.eventRetentionDays }));
   await writeServerInfo(config.dataDir, { url, pid: process.pid });
   if (tls) log.info({ cert: config.tls?.certFile, fingerprint: tls.fingerprint, valid_to: tls.validTo }, 'serving TLS');
   else if (!config.trustProxy && !isLoopbackHost(config.host)) {
@@ -198,6 +203,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
         clearInterval(sweeper);
         await sweeping?.catch(() => undefined);
         await wakeups.close();
+        await ssf.stop();
         for (const consumer of consumers) await consumer.stop();
         await stream.close();
         await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@ import type { ExceptionView } from '../exceptions/exceptions.js';
 import type { ApplyResult } from '../policy-lifecycle/apply.js';
 import type { DiffReport } from '../policy-lifecycle/dry-run.js';
 import type { VersionSummary } from '../policy-lifecycle/versions.js';
+import { gatewayScope } from '../gateways/gateway-keys.js';
 
 // What the admin routes answer. The routes build their bodies as these types, and the OpenAPI
 // document is generated from them; `satisfies` keeps each schema in step with the domain type it describes.
@@ -21,7 +22,7 @@ export const enrollmentTokenCreated = z.object({
   approval: z.boolean(),
 });
 
-export const gatewayKeyCreated = z.object({ key: z.string(), id: uuid, name: z.string() });
+export const gatewayKeyCreated = z.object({ key: z.string(), id: uuid, name: z.string(), scopes: z.array(gatewayScope) });
 
 export const deviceView = z.object({
   device_id: uuid,

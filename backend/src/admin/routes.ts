@@ -4,7 +4,7 @@ import type { Backend } from '../context.js';
 import { decide, decideMany } from '../decisions/decide.js';
 import { toSeconds } from '../store/rows.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
-import { createGatewayKey } from '../gateways/gateway-keys.js';
+import { createGatewayKey, DEFAULT_GATEWAY_SCOPES, gatewayScope } from '../gateways/gateway-keys.js';
 import { GroupUnknown, setDeviceGroup } from '../devices/set-group.js';
 import { changeDeviceStatus, StatusRefused } from '../devices/status.js';
 import { HttpError } from '../http/http-error.js';
@@ -33,7 +33,10 @@ export const newTokenBody = z.object({
   owner: z.string().trim().min(1).max(B.ownerChars).nullable().default(null),
   approval: z.boolean().default(false),
 });
-export const newGatewayKeyBody = z.object({ name: z.string().trim().min(1).max(B.gatewayNameChars) });
+export const newGatewayKeyBody = z.object({
+  name: z.string().trim().min(1).max(B.gatewayNameChars),
+  scopes: z.array(gatewayScope).min(1).default([...DEFAULT_GATEWAY_SCOPES]).describe('authz: forward-auth and the compliance API; ssf: Shared Signals streams'),
+});
 export const setGroupBody = z.object({
   group: name,
   create: z.boolean().default(false).describe('make the group when no enrollment token, policy or device names it yet (else 404 unknown_group)'),
@@ -60,7 +63,7 @@ export function adminRoutes(router: Router, backend: Backend): void {
   router.post('/v1/admin/gateway-keys', admin, async (ctx) => {
     const body = await readJson(ctx, newGatewayKeyBody);
     ctx.status = 201;
-    ctx.body = await createGatewayKey(backend.db, body.name, actorOf(ctx));
+    ctx.body = await createGatewayKey(backend.db, body.name, actorOf(ctx), body.scopes);
   });
 
   router.get('/v1/admin/devices', viewer, async (ctx) => {

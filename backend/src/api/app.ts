@@ -20,10 +20,13 @@ import { myDeviceRoutes } from '../my-device/routes.js';
 import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
+import { ssfSettingsFromEnv } from '../ssf/settings.js';
+import { ssfRoutes } from '../ssf/routes.js';
+import { SsfTransmitter } from '../ssf/transmitter.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined; ssf?: SsfTransmitter }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -43,6 +46,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   accountRoutes(router, backend); //     /v1/admin/admins (accounts, their tokens)
   oidcRoutes(router, backend, options.oidc); // /auth/oidc/start, /auth/oidc/callback
   signInRoutes(router, backend); //      /auth/link, /auth/sign-out, /v1/admin/session, /v1/admin/sign-in-links
+  ssfRoutes(router, options.ssf ?? new SsfTransmitter(backend, ssfSettingsFromEnv({}))); // /.well-known/ssf-configuration, /ssf/* (Shared Signals)
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(accessLog(backend.log)); //          debug level: method, route, status, ms

@@ -27,6 +27,7 @@ import { jwksResponse } from '../keys/jwks-route.js';
 import { myDeviceQuery, pageLinkBody, pageLinkCreated } from '../my-device/routes.js';
 import { groupName } from '../policy/document.js';
 import { healthResponse } from '../http/health-routes.js';
+import * as ssf from '../ssf/stream-schemas.js';
 
 type Method = RouteConfig['method'];
 type Security = 'adminToken' | 'gatewayKey' | 'dpop';
@@ -40,8 +41,9 @@ interface Operation {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
-  status?: 200 | 201 | 303;
-  response: z.ZodType;
+  status?: 200 | 201 | 204 | 303;
+  /** Absent for 204 No Content. */
+  response?: z.ZodType;
   responseType?: string;
   errors?: ErrorCode[];
   /** Statuses answered with an HTML page for a person (sign-in and the device page), not problem details. */
@@ -80,7 +82,7 @@ const operations: Operation[] = [
     response: attestationResponse,
     errors: [...BODY_ERRORS, 'bad_signature', 'unknown_key', 'schema', 'stale_nonce', 'clock_skew', 'revoked', 'replayed_seq', 'rate_limited'],
   },
-  { method: 'get', path: '/v1/devices/{id}/compliance', summary: "A device's current verdict, for a gateway", security: 'gatewayKey', params: deviceId, response: complianceResponse, errors: ['unauthorized', 'unknown_device'] },
+  { method: 'get', path: '/v1/devices/{id}/compliance', summary: "A device's current verdict, for a gateway", security: 'gatewayKey', params: deviceId, response: complianceResponse, errors: ['unauthorized', 'insufficient_scope', 'unknown_device'] },
   ...AUTHZ_METHODS.flatMap((method): Operation[] => {
     const authz = {
       method,
@@ -136,7 +138,32 @@ const operations: Operation[] = [
   { method: 'get', path: '/auth/oidc/start', summary: 'Start an OpenID Connect sign-in: redirects (303) to the provider', query: oidcStartQuery, status: 303, response: z.string(), responseType: 'text/html', pages: [400, 404, 502] },
   { method: 'get', path: '/auth/oidc/callback', summary: "The provider's answer: sets the session cookie and redirects (303), or a page saying why not", status: 303, response: z.string(), responseType: 'text/html', pages: [400, 403, 404, 502] },
   { method: 'post', path: '/auth/sign-out', summary: 'End the browser session (with x-csrf-token) and clear its cookie', response: signedOut, errors: ['csrf_failed'] },
+  ...ssfOperations(),
 ];
+
+/** The Shared Signals transmitter (docs/ssf.md): SSF 1.0 discovery and stream management, RFC 8936 polling. */
+function ssfOperations(): Operation[] {
+  const receiver = { security: 'gatewayKey' as const };
+  const denied: ErrorCode[] = ['unauthorized', 'insufficient_scope'];
+  const named: ErrorCode[] = [...denied, 'malformed', 'not_found'];
+  const withBody: ErrorCode[] = [...named, ...BODY_ERRORS];
+  const P = '/ssf/streams';
+  return [
+    { method: 'get', path: '/.well-known/ssf-configuration', summary: 'SSF 1.0 transmitter configuration metadata', response: ssf.ssfConfiguration },
+    { method: 'get', path: '/ssf/jwks.json', summary: 'The RS256 keys Security Event Tokens are signed with', response: ssf.ssfJwks },
+    { method: 'post', path: P, summary: 'Create a stream (SSF 1.0 §8.1.1.1)', ...receiver, body: ssf.streamCreate, status: 201, response: ssf.streamConfig, errors: [...denied, ...BODY_ERRORS] },
+    { method: 'get', path: P, summary: "One of this receiver's streams (stream_id), or all of them", ...receiver, query: ssf.streamQuery, response: z.union([ssf.streamConfig, z.array(ssf.streamConfig)]), errors: named },
+    { method: 'patch', path: P, summary: "Change a stream's configuration (SSF 1.0 §8.1.1.3)", ...receiver, body: ssf.streamUpdate, response: ssf.streamConfig, errors: withBody },
+    { method: 'put', path: P, summary: "Replace a stream's configuration (SSF 1.0 §8.1.1.4)", ...receiver, body: ssf.streamUpdate, response: ssf.streamConfig, errors: withBody },
+    { method: 'delete', path: P, summary: 'Delete a stream and what waits in it', ...receiver, query: ssf.streamIdQuery, status: 204, errors: named },
+    { method: 'get', path: '/ssf/status', summary: "A stream's status and delivery health (SSF 1.0 §8.1.2.1)", ...receiver, query: ssf.streamIdQuery, response: ssf.streamStatus, errors: named },
+    { method: 'post', path: '/ssf/status', summary: "Enable, pause or disable a stream (SSF 1.0 §8.1.2.2)", ...receiver, body: ssf.statusUpdate, response: ssf.streamStatus, errors: withBody },
+    { method: 'post', path: '/ssf/subjects/add', summary: 'Add a subject: from then on the stream is about added subjects only (SSF 1.0 §8.1.3.2)', ...receiver, body: ssf.subjectChange, response: ssf.subjectAdded, errors: withBody },
+    { method: 'post', path: '/ssf/subjects/remove', summary: 'Remove a subject: never delivered about again (SSF 1.0 §8.1.3.3)', ...receiver, body: ssf.subjectChange, status: 204, errors: withBody },
+    { method: 'post', path: '/ssf/verify', summary: 'Ask for a verification event (SSF 1.0 §8.1.4.2)', ...receiver, body: ssf.verificationRequest, status: 204, errors: [...withBody, 'conflict', 'rate_limited'] },
+    { method: 'post', path: '/ssf/poll/{id}', summary: "Poll a stream's SETs, acknowledging earlier ones (RFC 8936)", ...receiver, params: z.object({ id: z.string().meta({ description: 'the stream id' }) }), body: ssf.pollRequest, response: ssf.pollResponse, errors: [...withBody, 'conflict'] },
+  ];
+}
 
 /**
  * The HTTP API in OpenAPI 3.1, generated from the zod schemas the routes validate with and answer in.
@@ -151,7 +178,7 @@ export function openApiDocument(serverUrl?: string): ReturnType<OpenApiGenerator
     name: SESSION_COOKIE,
     description: 'A browser session (GET /auth/link, GET /auth/oidc/callback); every change must also carry `x-csrf-token` from GET /v1/admin/session',
   });
-  registry.registerComponent('securitySchemes', 'gatewayKey', { type: 'http', scheme: 'bearer', description: 'A gateway API key `pgk_<id>_<secret>` (`postern-server gateway-key create`)' });
+  registry.registerComponent('securitySchemes', 'gatewayKey', { type: 'http', scheme: 'bearer', description: 'A gateway API key `pgk_<id>_<secret>` (`postern-server gateway-key create`); the compliance API needs scope `authz`, `/ssf/*` scope `ssf`' });
   registry.registerComponent('securitySchemes', 'dpop', {
     type: 'http',
     scheme: 'DPoP',
@@ -172,7 +199,7 @@ const denied = authzDenied.meta({ id: 'NotCompliant' });
 function route(op: Operation): RouteConfig {
   const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized', 'insufficient_role', 'csrf_failed'] as const) : []), 'database_unavailable', 'internal']);
   const responses: Record<string, ResponseConfig> = {
-    [op.status ?? 200]: { description: op.summary, content: { [op.responseType ?? 'application/json']: { schema: op.response } } },
+    [op.status ?? 200]: op.response ? { description: op.summary, content: { [op.responseType ?? 'application/json']: { schema: op.response } } } : { description: op.summary },
     ...errorResponses([...codes]),
     ...Object.fromEntries((op.pages ?? []).map((status) => [String(status), { description: 'a page saying what went wrong and what to do', content: { 'text/html': { schema: z.string() } } }])),
   };

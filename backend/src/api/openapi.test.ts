@@ -26,7 +26,7 @@ interface OpenApi {
 /** The methods an OpenAPI path item can hold; HEAD is left out, as GET implies it and the router adds it to every GET. */
 const DOCUMENTED_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'];
 /** Routes that read memory only and have no input: nothing a client sends can make them fail. */
-const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json']);
+const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json', 'GET /.well-known/ssf-configuration', 'GET /ssf/jwks.json']);
 
 /** fetch refuses to send TRACE, so every method goes out through node:http. */
 function send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
@@ -75,6 +75,12 @@ class Contract {
     expect(responses, `${method} ${template} is not in the document`).toBeDefined();
     const documented = responses?.[status];
     expect(documented, `${method} ${template} answered ${status}, which the document does not list`).toBeDefined();
+    if (response.status === 204) {
+      expect(documented?.content, `${method} ${template} 204 is documented with content`).toBeUndefined();
+      expect(await response.text()).toBe('');
+      this.seen.set(`${method} ${template}`, new Set([...(this.seen.get(`${method} ${template}`) ?? []), 'success']));
+      return null;
+    }
     const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
     const media = documented?.content?.[mediaType];
     expect(media, `${method} ${template} ${status} answered ${mediaType}, which the document does not list`).toBeDefined();
@@ -346,6 +352,41 @@ describe('the OpenAPI document', () => {
     expect(stream.events.map((e) => e.type)).toEqual(expect.arrayContaining(['device.enrolled', 'device.approved', 'device.denied', 'device.revoked', 'device.verdict_changed', 'device.group_changed', 'policy.applied', 'exception.granted', 'exception.ended']));
     await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?type=no.such_type');
     await call('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
+
+    // Shared Signals: discovery, then a receiver (a gateway key with the ssf scope) managing a poll stream.
+    await call('GET', '/.well-known/ssf-configuration', '/.well-known/ssf-configuration');
+    await call('GET', '/ssf/jwks.json', '/ssf/jwks.json');
+    const { key: ssfKey } = (await asAdmin('POST', G, G, { name: 'receiver', scopes: ['ssf'] })) as { key: string };
+    const asReceiver = (method: string, template: string, path: string, body?: unknown) => call(method, template, path, { headers: { authorization: `Bearer ${ssfKey}` }, body });
+    const S = '/ssf/streams';
+    const nobody = '00000000-0000-4000-8000-000000000000';
+    const ssfStream = (await asReceiver('POST', S, S, { delivery: { method: 'urn:ietf:rfc:8936' }, description: 'contract' })) as { stream_id: string };
+    await asReceiver('POST', S, S, { delivery: { method: 'urn:ietf:rfc:8935' } });
+    expect(await call('POST', S, S, { headers: { authorization: `Bearer ${key}` }, body: {} })).toMatchObject({ code: 'insufficient_scope' });
+    await asReceiver('GET', S, S);
+    await asReceiver('GET', S, `${S}?stream_id=${ssfStream.stream_id}`);
+    await asReceiver('GET', S, `${S}?stream_id=${nobody}`);
+    await asReceiver('PATCH', S, S, { stream_id: ssfStream.stream_id, description: 'patched' });
+    await asReceiver('PATCH', S, S, { description: 'no stream_id' });
+    await asReceiver('PUT', S, S, { stream_id: ssfStream.stream_id, delivery: { method: 'urn:ietf:rfc:8936' } });
+    await asReceiver('PUT', S, S, { stream_id: ssfStream.stream_id, delivery: { method: 'carrier-pigeon' } });
+    await asReceiver('GET', '/ssf/status', `/ssf/status?stream_id=${ssfStream.stream_id}`);
+    await asReceiver('GET', '/ssf/status', '/ssf/status');
+    await asReceiver('POST', '/ssf/status', '/ssf/status', { stream_id: ssfStream.stream_id, status: 'paused', reason: 'contract' });
+    await asReceiver('POST', '/ssf/status', '/ssf/status', { stream_id: ssfStream.stream_id, status: 'asleep' });
+    await asReceiver('POST', '/ssf/status', '/ssf/status', { stream_id: ssfStream.stream_id, status: 'enabled' });
+    const subject = { format: 'opaque', id: device.deviceId };
+    await asReceiver('POST', '/ssf/subjects/add', '/ssf/subjects/add', { stream_id: ssfStream.stream_id, subject });
+    await asReceiver('POST', '/ssf/subjects/add', '/ssf/subjects/add', { stream_id: ssfStream.stream_id, subject: { format: 'phone_number', phone_number: '+15550100' } });
+    await asReceiver('POST', '/ssf/subjects/remove', '/ssf/subjects/remove', { stream_id: ssfStream.stream_id, subject });
+    await asReceiver('POST', '/ssf/subjects/remove', '/ssf/subjects/remove', { stream_id: nobody, subject });
+    await asReceiver('POST', '/ssf/verify', '/ssf/verify', { stream_id: ssfStream.stream_id, state: 'contract' });
+    await asReceiver('POST', '/ssf/verify', '/ssf/verify', { state: 'no stream_id' });
+    const polled = (await asReceiver('POST', '/ssf/poll/{id}', `/ssf/poll/${ssfStream.stream_id}`, { maxEvents: 10 })) as { sets: Record<string, string> };
+    expect(Object.keys(polled.sets)).toHaveLength(1);
+    await asReceiver('POST', '/ssf/poll/{id}', `/ssf/poll/${ssfStream.stream_id}`, { maxEvents: -1 });
+    await asReceiver('DELETE', S, `${S}?stream_id=${ssfStream.stream_id}`);
+    await asReceiver('DELETE', S, `${S}?stream_id=${ssfStream.stream_id}`);
 
     // Last: without a database, health says so and a route that reads it fails without echoing why.
     await server.store.db.destroy();

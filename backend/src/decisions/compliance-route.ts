@@ -1,6 +1,7 @@
 import type { Router } from '@koa/router';
 import type { ComplianceResponse } from '@postern/shared';
 import type { Backend } from '../context.js';
+import { hasScope } from '../gateways/gateway-keys.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
 import { GatewayMemory } from './gateway-memory.js';
@@ -15,10 +16,16 @@ export function complianceRoutes(router: Router, backend: Backend): void {
   router.get('/v1/devices/:id/compliance', async (ctx) => {
     ctx.set('cache-control', 'no-store');
     const key = credentialOf(ctx, 'Bearer');
-    if (!key || !(await gateways.authenticate(backend.db, key))) {
+    const gateway = key ? await gateways.authenticate(backend.db, key) : null;
+    if (!key || !gateway) {
       // RFC 6750 §3: a bare challenge when no key came, invalid_token for a key that is not one.
       throw new HttpError('unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', {
         headers: { 'www-authenticate': key ? 'Bearer error="invalid_token", error_description="the gateway API key is unknown or revoked"' : 'Bearer' },
+      });
+    }
+    if (!hasScope(gateway, 'authz')) {
+      throw new HttpError('insufficient_scope', `the gateway key "${gateway.name}" may not ask for device compliance: create a key with \`--scope authz\``, {
+        headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="authz"' },
       });
     }
     const decision = await backend.standings.get(ctx.params.id ?? '');

@@ -1,11 +1,9 @@
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
-import { authenticateGateway } from '../gateways/gateway-keys.js';
+import { authenticateGateway, type Gateway } from '../gateways/gateway-keys.js';
 import { hashSecret } from '../secrets/secret.js';
 import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import type { Database } from '../store/schema.js';
-
-type Gateway = { id: string; name: string };
 
 /**
  * Gateway API keys as the database last accepted them, for the compliance API during a database
@@ -29,7 +27,7 @@ export class GatewayMemory {
       return gateway;
     } catch (error) {
       const remembered = this.#accepted.get(hash);
-      if (isDatabaseUnavailable(error) && remembered && now < remembered.at + this.options.maxAgeS) return { id: remembered.id, name: remembered.name };
+      if (isDatabaseUnavailable(error) && remembered && now < remembered.at + this.options.maxAgeS) return { id: remembered.id, name: remembered.name, scopes: remembered.scopes };
       throw error;
     }
   }

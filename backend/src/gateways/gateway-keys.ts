@@ -1,27 +1,50 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { z } from 'zod';
 import { appendAudit } from '../audit/append.js';
 import { digestsEqual, hashSecret, newIdentifiedSecret, parseIdentifiedSecret } from '../secrets/secret.js';
 import type { Database } from '../store/schema.js';
 
 const PREFIX = 'pgk';
 
-/** Creates a gateway API key; the plain key is returned once and only its hash is kept. */
-export async function createGatewayKey(db: Kysely<Database>, name: string, actor: string) {
-  const id = randomUUID();
-  const key = newIdentifiedSecret(PREFIX, id);
-  await db.transaction().execute(async (trx) => {
-    await trx.insertInto('gateway_keys').values({ id, name, key_hash: hashSecret(key) }).execute();
-    await appendAudit(trx, { actor, kind: 'gateway_key.created', detail: { gateway_key_id: id, name } });
-  });
-  return { id, name, key };
+/**
+ * What a gateway key may do: `authz` forward-auth and the compliance API (every key made before
+ * scopes existed has it), `ssf` manage and receive Shared Signals streams (ssf/).
+ */
+export const gatewayScope = z.enum(['authz', 'ssf']);
+export type GatewayScope = z.infer<typeof gatewayScope>;
+export const DEFAULT_GATEWAY_SCOPES: readonly GatewayScope[] = ['authz'];
+
+export interface Gateway {
+  id: string;
+  name: string;
+  scopes: GatewayScope[];
 }
 
-/** The gateway a presented key belongs to, or null; the secret is compared in constant time. */
-export async function authenticateGateway(db: Kysely<Database>, presented: string): Promise<{ id: string; name: string } | null> {
+/** Creates a gateway API key; the plain key is returned once and only its hash is kept. */
+export async function createGatewayKey(db: Kysely<Database>, name: string, actor: string, scopes: readonly GatewayScope[] = DEFAULT_GATEWAY_SCOPES) {
+  const id = randomUUID();
+  const key = newIdentifiedSecret(PREFIX, id);
+  const unique = [...new Set(scopes)].sort();
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('gateway_keys').values({ id, name, key_hash: hashSecret(key), scopes: JSON.stringify(unique) }).execute();
+    await appendAudit(trx, { actor, kind: 'gateway_key.created', detail: { gateway_key_id: id, name, scopes: unique } });
+  });
+  return { id, name, key, scopes: unique };
+}
+
+/**
+ * The gateway a presented key belongs to, or null; the secret is compared in constant time.
+ * The caller checks the scope it needs (`hasScope`), so a known key lacking it is told 403, not 401.
+ */
+export async function authenticateGateway(db: Kysely<Database>, presented: string): Promise<Gateway | null> {
   const parsed = parseIdentifiedSecret(PREFIX, presented);
   if (!parsed) return null;
-  const row = await db.selectFrom('gateway_keys').select(['id', 'name', 'key_hash']).where('id', '=', parsed.id).where('revoked_at', 'is', null).executeTakeFirst();
+  const row = await db.selectFrom('gateway_keys').select(['id', 'name', 'key_hash', 'scopes']).where('id', '=', parsed.id).where('revoked_at', 'is', null).executeTakeFirst();
   if (!row || !digestsEqual(row.key_hash, hashSecret(presented))) return null;
-  return { id: row.id, name: row.name };
+  return { id: row.id, name: row.name, scopes: z.array(gatewayScope).catch([...DEFAULT_GATEWAY_SCOPES]).parse(row.scopes) };
+}
+
+export function hasScope(gateway: Gateway, scope: GatewayScope): boolean {
+  return gateway.scopes.includes(scope);
 }

@@ -11,3 +11,6 @@ export const JOURNAL_LOCK = 7_301_002;
 
 /** Numbers a group's policy versions (the second key is the group's hash). */
 export const POLICY_VERSION_LOCK = 7_301_003;
+
+/** Replicas starting together agree on one first Shared Signals (SET) signing key. */
+export const FIRST_SSF_KEY_LOCK = 7_301_004;

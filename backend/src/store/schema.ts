@@ -102,6 +102,8 @@ export interface GatewayKeysTable {
   id: Generated<string>;
   name: string;
   key_hash: string;
+  /** What the key may do: `authz` (forward-auth, compliance API), `ssf` (Shared Signals receiver). */
+  scopes: ColumnType<string[], string | undefined, string>;
   created_at: Timestamp;
   revoked_at: NullableTimestamp;
 }
@@ -238,6 +240,59 @@ export interface DeviceExceptionsTable {
   ended_processed_at: NullableTimestamp;
 }
 
+/** RS256 keys of the Shared Signals transmitter (ssf/signing-key.ts). */
+export interface SsfSigningKeysTable {
+  kid: string;
+  private_jwk: Json<Record<string, string>>;
+  public_jwk: Json<Record<string, string>>;
+  created_at: Timestamp;
+  retired_at: NullableTimestamp;
+}
+
+/** An SSF stream, owned by the gateway key that created it (ssf/streams.ts). */
+export interface SsfStreamsTable {
+  id: string;
+  receiver_key_id: string;
+  aud: Json<string[]>;
+  description: string | null;
+  events_requested: Json<string[]>;
+  delivery_method: string;
+  endpoint_url: string | null;
+  authorization_header: string | null;
+  min_verification_interval: number | null;
+  status: string;
+  status_reason: string | null;
+  after_seq: ColumnType<number, number, number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  verification_requested_at: NullableTimestamp;
+  failing_since: NullableTimestamp;
+  last_error: string | null;
+}
+
+export interface SsfSubjectsTable {
+  stream_id: string;
+  subject_key: string;
+  subject: Json<Record<string, unknown>>;
+  mode: 'added' | 'removed';
+}
+
+/** Signed SETs waiting for their receiver, in order per stream. */
+export interface SsfOutboxTable {
+  id: Generated<number>;
+  stream_id: string;
+  jti: string;
+  event_type: string;
+  seq: number | null;
+  set_jwt: string;
+  created_at: Timestamp;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  claimed_until: NullableTimestamp;
+  last_error: string | null;
+  offered_at: NullableTimestamp;
+}
+
 export interface Database {
   enrollment_tokens: EnrollmentTokensTable;
   devices: DevicesTable;
@@ -261,6 +316,10 @@ export interface Database {
   policy_versions: PolicyVersionsTable;
   active_policies: ActivePoliciesTable;
   device_exceptions: DeviceExceptionsTable;
+  ssf_signing_keys: SsfSigningKeysTable;
+  ssf_streams: SsfStreamsTable;
+  ssf_subjects: SsfSubjectsTable;
+  ssf_outbox: SsfOutboxTable;
 }
 
 export type Device = Selectable<DevicesTable>;
