@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { TlsFiles } from './http/tls-files.js';
+import { parseDuration } from './time/duration.js';
 
 /** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
 export interface ServerSettings {
@@ -26,9 +27,15 @@ export interface ServerSettings {
   maxUnauthenticatedStreamsPerAddress: number;
   /** POSTERN_TRUST_PROXY_HOPS: with POSTERN_TRUST_PROXY=1, how many proxies of ours append to X-Forwarded-For. */
   trustProxyHops: number;
+  /** POSTERN_PENDING_EXPIRY (a duration, default 7d): a pending enrollment nobody approves or denies is revoked after this. */
+  pendingExpiryS: number;
+  /** POSTERN_KEY_MAX_AGE (a duration, or `off`, the default): agents rotate a device key older than this. */
+  keyMaxAgeS: number | null;
 }
 
-const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> = {
+type NumericSetting = Exclude<keyof ServerSettings, 'pendingExpiryS' | 'keyMaxAgeS'>;
+
+const SETTINGS: Record<NumericSetting, { env: string; fallback: number }> = {
   attestationTimeoutS: { env: 'POSTERN_ATTESTATION_TIMEOUT_S', fallback: 30 },
   enrollFailuresPerMinute: { env: 'POSTERN_ENROLL_FAILURES_PER_MINUTE', fallback: 10 },
   sweepS: { env: 'POSTERN_SWEEP_S', fallback: 1 },
@@ -43,8 +50,11 @@ const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> 
 const positive = z.coerce.number().positive().finite();
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSettings {
-  const settings = {} as ServerSettings;
-  for (const [key, { env: name, fallback }] of Object.entries(SETTINGS) as Array<[keyof ServerSettings, { env: string; fallback: number }]>) {
+  const settings = {
+    pendingExpiryS: durationSetting(env, 'POSTERN_PENDING_EXPIRY', '7d') ?? 7 * 86400,
+    keyMaxAgeS: durationSetting(env, 'POSTERN_KEY_MAX_AGE', 'off'),
+  } as ServerSettings;
+  for (const [key, { env: name, fallback }] of Object.entries(SETTINGS) as Array<[NumericSetting, { env: string; fallback: number }]>) {
     const raw = env[name];
     if (raw === undefined || raw === '') {
       settings[key] = fallback;
@@ -55,6 +65,19 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSet
     settings[key] = parsed.data;
   }
   return settings;
+}
+
+/** A duration setting (`7d`, `90d`, `12h`), or null for `off`. */
+function durationSetting(env: NodeJS.ProcessEnv, name: string, fallback: string): number | null {
+  const raw = (env[name] || fallback).trim();
+  if (raw === 'off') return null;
+  try {
+    const seconds = parseDuration(raw);
+    if (seconds > 0) return seconds;
+  } catch {
+    // said below
+  }
+  throw new Error(`${name}=${JSON.stringify(env[name])} is not a duration such as 12h, 7d or 90d${name === 'POSTERN_KEY_MAX_AGE' ? ', nor off' : ''} (default ${fallback})`);
 }
 
 export interface ServerConfig {

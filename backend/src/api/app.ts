@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { auditRoutes } from '../admin/audit-routes.js';
 import { eventRoutes } from '../admin/event-routes.js';
 import { exceptionRoutes } from '../admin/exception-routes.js';
+import { lifecycleRoutes } from '../admin/lifecycle-routes.js';
 import { policyRoutes } from '../admin/policy-routes.js';
 import { adminRoutes } from '../admin/routes.js';
 import { attestationRoutes } from '../attestation/routes.js';
@@ -12,6 +13,7 @@ import { complianceRoutes } from '../decisions/compliance-route.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
+import { deviceRequestRoutes } from '../rotation/routes.js';
 import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
@@ -27,9 +29,11 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   jwksRoutes(router, backend); //        /.well-known/jwks.json
   enrollmentRoutes(router, backend); //  POST /v1/enroll
   attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
+  deviceRequestRoutes(router, backend); // POST /v1/device/key-rotation(/confirm), /v1/device/unenroll
   complianceRoutes(router, backend); //  GET /v1/devices/:id/compliance
   authzRoutes(router, backend); //       GET /v1/authz (forward-auth)
   adminRoutes(router, backend); //       /v1/admin/enrollment-tokens, gateway-keys, devices
+  lifecycleRoutes(router, backend); //   token list/revoke, device extend/owner/change-ref/relink, /v1/admin/groups
   policyRoutes(router, backend); //      /v1/admin/policies
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit
