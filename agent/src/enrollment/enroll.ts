@@ -37,7 +37,7 @@ export interface EnrollOptions {
  * Each enrollment gets a new key: the server refuses a key it already knows (409),
  * and `--force` is for starting over (a re-imaged or revoked device).
  */
-export async function enroll(options: EnrollOptions): Promise<DeviceState> {
+export async function enroll(options: EnrollOptions): Promise<DeviceState & { relink_of?: string | null }> {
   const server = normalizeServerUrl(options.server);
   const { store, keyStore } = options;
   const now = options.now ?? Date.now;
@@ -84,6 +84,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
     expires_at: body.expires_at,
     report_interval_s: body.report_interval_s,
     enrolled_at: Math.floor(now() / 1000),
+    key_created_at: Math.floor(now() / 1000),
     ...(trust.caFile ? { ca_file: trust.caFile } : {}),
     last_seq: 0,
   };
@@ -91,7 +92,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
   await pending.save();
   if (options.force) await store.forgetEnrollment();
   await store.writeDevice(device);
-  return device;
+  return { ...device, relink_of: body.relink_of ?? null };
 }
 
 async function postEnroll(server: string, request: string, fetchImpl: typeof fetch, timeoutMs: number, now: () => number, caFile: string | undefined): Promise<EnrollResponse> {
@@ -136,6 +137,8 @@ function enrollmentRefused({ code, message }: ServerError, retryAfter: number | 
       return new EnrollmentError('clock_skew', `the server refused the enrollment request because this device's clock is off (${message}): fix the system time and try again`);
     case 'invalid_token':
       return new EnrollmentError('token_rejected', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    case 'token_revoked':
+      return new EnrollmentError('token_revoked', `the enrollment token was revoked (${message}): ask your administrator for a new one`);
     case 'already_enrolled':
       return new EnrollmentError('already_enrolled', 'the server already knows this device key: run `postern-agent enroll --force` to enroll again with a new key');
     case 'not_found':

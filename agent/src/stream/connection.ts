@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
 import type { Backoff } from './backoff.js';
+import { keyTooOld } from '../rotation/rotate-key.js';
 import { ReportProtocol, type OnceOutcome } from './report-protocol.js';
 import { ReportSchedule } from './schedule.js';
 import { PersistedSeq } from './seq.js';
@@ -136,6 +137,18 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
           return;
         }
         case 'config':
+          if (event.keyMaxAgeS !== undefined && event.keyMaxAgeS !== (o.device.key_max_age_s ?? null)) {
+            const keyMaxAgeS = event.keyMaxAgeS;
+            writes = writes
+              .then(() => o.store.updateDevice((d) => ({ ...d, key_max_age_s: keyMaxAgeS })))
+              .catch((err: unknown) => o.log.error(`could not save the key's maximum age: ${reasonOf(err)}`));
+            // The loop rotates the key between connections, then connects with the new one.
+            if (!o.once && keyTooOld({ ...o.device, key_max_age_s: keyMaxAgeS }, o.now())) {
+              o.log.info(`the device key is older than the server allows (${keyMaxAgeS} s): rotating it`);
+              finish(1000, 'rotating the device key');
+              return;
+            }
+          }
           if (!schedule.setInterval(event.reportIntervalS)) return;
           o.log.info(`the server set the report interval to ${event.reportIntervalS} s`);
           writes = writes
