@@ -51,8 +51,8 @@ const positive = z.coerce.number().positive().finite();
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const settings = {
-    pendingExpiryS: durationSetting(env, 'POSTERN_PENDING_EXPIRY', '7d') ?? 7 * 86400,
-    keyMaxAgeS: durationSetting(env, 'POSTERN_KEY_MAX_AGE', 'off'),
+    pendingExpiryS: durationSetting(env, 'POSTERN_PENDING_EXPIRY', '7d', false) ?? 7 * 86400,
+    keyMaxAgeS: durationSetting(env, 'POSTERN_KEY_MAX_AGE', 'off', true),
   } as ServerSettings;
   for (const [key, { env: name, fallback }] of Object.entries(SETTINGS) as Array<[NumericSetting, { env: string; fallback: number }]>) {
     const raw = env[name];
@@ -68,16 +68,16 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSet
 }
 
 /** A duration setting (`7d`, `90d`, `12h`), or null for `off`. */
-function durationSetting(env: NodeJS.ProcessEnv, name: string, fallback: string): number | null {
+function durationSetting(env: NodeJS.ProcessEnv, name: string, fallback: string, allowOff: boolean): number | null {
   const raw = (env[name] || fallback).trim();
-  if (raw === 'off') return null;
+  if (raw === 'off' && allowOff) return null;
   try {
     const seconds = parseDuration(raw);
     if (seconds > 0) return seconds;
   } catch {
     // said below
   }
-  throw new Error(`${name}=${JSON.stringify(env[name])} is not a duration such as 12h, 7d or 90d${name === 'POSTERN_KEY_MAX_AGE' ? ', nor off' : ''} (default ${fallback})`);
+  throw new Error(`${name}=${JSON.stringify(env[name])} is not a duration such as 12h, 7d or 90d${allowOff ? ', nor off' : ''} (default ${fallback})`);
 }
 
 export interface ServerConfig {

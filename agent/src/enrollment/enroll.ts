@@ -37,7 +37,7 @@ export interface EnrollOptions {
  * Each enrollment gets a new key: the server refuses a key it already knows (409),
  * and `--force` is for starting over (a re-imaged or revoked device).
  */
-export async function enroll(options: EnrollOptions): Promise<DeviceState & { relink_of?: string | null }> {
+export async function enroll(options: EnrollOptions): Promise<DeviceState> {
   const server = normalizeServerUrl(options.server);
   const { store, keyStore } = options;
   const now = options.now ?? Date.now;
@@ -85,6 +85,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState & { re
     report_interval_s: body.report_interval_s,
     enrolled_at: Math.floor(now() / 1000),
     key_created_at: Math.floor(now() / 1000),
+    ...(body.relink_of ? { relink_of: body.relink_of } : {}),
     ...(trust.caFile ? { ca_file: trust.caFile } : {}),
     last_seq: 0,
   };
@@ -92,7 +93,7 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState & { re
   await pending.save();
   if (options.force) await store.forgetEnrollment();
   await store.writeDevice(device);
-  return { ...device, relink_of: body.relink_of ?? null };
+  return device;
 }
 
 async function postEnroll(server: string, request: string, fetchImpl: typeof fetch, timeoutMs: number, now: () => number, caFile: string | undefined): Promise<EnrollResponse> {
