@@ -27,6 +27,8 @@ export type RotationOutcome = { rotated: true; from: string; to: string } | { ro
  */
 export async function rotateKey(o: RotationOptions): Promise<RotationOutcome> {
   const settled = await settleLocalKeys(o);
+  // The server had confirmed before device.json named the new key: nothing more to ask.
+  if (settled.finished) return { rotated: true, from: settled.finished, to: settled.device.kid };
   const { device } = settled;
   let { current, next } = settled;
   if (!current) throw new KeyStoreError('key_missing', `the device key is missing from ${o.store.dir}: enroll again with \`postern-agent enroll --force\``);
@@ -55,13 +57,13 @@ export function keyTooOld(device: DeviceState, nowMs: number): boolean {
  * A local switch cut short between its two writes leaves device.json naming the next key while
  * the key file still holds the old one: finish it here. Returns what is there afterwards.
  */
-async function settleLocalKeys(o: RotationOptions): Promise<{ device: DeviceState; current: DeviceKey | null; next: DeviceKey | null }> {
+async function settleLocalKeys(o: RotationOptions): Promise<{ device: DeviceState; current: DeviceKey | null; next: DeviceKey | null; finished?: string }> {
   const device = await o.store.requireDevice();
   const current = await o.keyStore.load();
   const next = await o.keyStore.loadNext();
   if (current?.kid !== device.kid && next?.kid === device.kid) {
     await o.keyStore.promoteNext();
-    return { device, current: next, next: null };
+    return { device, current: next, next: null, finished: current?.kid ?? 'a lost key' };
   }
   if (current && current.kid !== device.kid) {
     throw new KeyStoreError('key_mismatch', `the device key in ${o.store.dir} is not the one this device enrolled with: enroll again with \`postern-agent enroll --force\``);
