@@ -91,6 +91,15 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
     });
 
     const finish = (code: number, reason: string) => transport.close(code, reason);
+    /** The oldest the server lets the device key get (its config frame), as last heard. */
+    let keyMaxAgeS = o.device.key_max_age_s ?? null;
+    // The loop rotates the key between connections, then connects with the new one.
+    const rotateIfTooOld = (): boolean => {
+      if (o.once || !keyTooOld({ ...o.device, key_max_age_s: keyMaxAgeS }, o.now())) return false;
+      o.log.info(`the device key is older than the server allows (${keyMaxAgeS} s): rotating it`);
+      finish(1000, 'rotating the device key');
+      return true;
+    };
 
     const onEvent = (event: SessionEvent): void => {
       switch (event.kind) {
@@ -117,7 +126,9 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
           if (o.once) {
             outcome = { accepted: true, result: event.result };
             finish(1000, 'done');
+            return;
           }
+          rotateIfTooOld();
           return;
         case 'refused': {
           clearTimeout(answerTimer);
@@ -137,18 +148,14 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
           return;
         }
         case 'config':
-          if (event.keyMaxAgeS !== undefined && event.keyMaxAgeS !== (o.device.key_max_age_s ?? null)) {
-            const keyMaxAgeS = event.keyMaxAgeS;
+          if (event.keyMaxAgeS !== undefined && event.keyMaxAgeS !== keyMaxAgeS) {
+            keyMaxAgeS = event.keyMaxAgeS;
+            const saved = keyMaxAgeS;
             writes = writes
-              .then(() => o.store.updateDevice((d) => ({ ...d, key_max_age_s: keyMaxAgeS })))
+              .then(() => o.store.updateDevice((d) => ({ ...d, key_max_age_s: saved })))
               .catch((err: unknown) => o.log.error(`could not save the key's maximum age: ${reasonOf(err)}`));
-            // The loop rotates the key between connections, then connects with the new one.
-            if (!o.once && keyTooOld({ ...o.device, key_max_age_s: keyMaxAgeS }, o.now())) {
-              o.log.info(`the device key is older than the server allows (${keyMaxAgeS} s): rotating it`);
-              finish(1000, 'rotating the device key');
-              return;
-            }
           }
+          if (rotateIfTooOld()) return;
           if (!schedule.setInterval(event.reportIntervalS)) return;
           o.log.info(`the server set the report interval to ${event.reportIntervalS} s`);
           writes = writes
