@@ -19,6 +19,9 @@ interface DeviceJson {
   pending_kid: string | null;
 }
 
+/** Each of these runs the real agent several times, collecting this machine's posture: slow on a shared machine. */
+const SLOW = 120_000;
+
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
 describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s', (kind) => {
@@ -63,7 +66,7 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     expect(enroll.stderr).toMatch(/the enrollment token was revoked .*ask your administrator for a new one/);
     expect((await admin(['token', 'list'])).stdout).not.toContain(made.id);
     expect((await admin(['token', 'list', '--all'])).stdout).toMatch(new RegExp(`${made.id}.*revoked by admin:initial`));
-  });
+  }, SLOW);
 
   it("enforces a group's owner, change reference and lifetime on tokens, and keeps them on the device", async () => {
     const set = await admin(['group', 'set', 'servers', '--require-owner', 'yes', '--require-change-ref', 'yes', '--max-device-lifetime', '30d']);
@@ -92,7 +95,7 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     expect(beyond.stderr).toMatch(/at most 2592000 s of access from now/);
     const kinds = (await adminJson<{ entries: Array<{ kind: string; actor: string }> }>(['audit', 'list', '--device', id])).entries.map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['device.owner_changed', 'device.change_ref_changed', 'device.extended']));
-  });
+  }, SLOW);
 
   it('requires a reason to deny', async () => {
     const { token } = await adminJson<{ token: string }>(['token', 'create', '--group', 'employees', '--approval']);
@@ -106,7 +109,7 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     expect(bare.code).toBe(2);
     expect(bare.stderr).toMatch(/--reason/);
     expect((await admin(['device', 'deny', id, '--reason', 'a test clone'])).stdout).toBe(`device ${id} is now revoked (denied)\n`);
-  });
+  }, SLOW);
 
   it('holds a reinstalled machine pending until `device relink`, which revokes the device it replaces', async () => {
     const { token } = await adminJson<{ token: string }>(['token', 'create', '--group', 'servers', '--owner', 'ops@example.com', '--change-ref', 'CHG-4', '--device-ttl', '10d']);
@@ -123,7 +126,7 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     const once = await agent(second.state, ['run', '--once']);
     expect(once.code, once.stderr + once.stdout).toBe(0);
     expect((await agent(first.state, ['run', '--once'])).code).not.toBe(0);
-  }, 90_000);
+  }, SLOW);
 
   it('rotates the device key; the server then knows only the new one, and the agent reports with it', async () => {
     const before = await show(second.id);
@@ -137,7 +140,7 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     expect((await stat(join(second.state, 'device-key.jwk'))).mode & 0o777).toBe(0o600);
     const once = await agent(second.state, ['run', '--once']);
     expect(once.code, once.stderr + once.stdout).toBe(0);
-  });
+  }, SLOW);
 
   it.each(['before-send', 'after-start', 'before-confirm', 'after-confirm', 'after-state'])('never locks the device out when the agent is killed %s: the next run finishes the rotation and reports', async (step) => {
     const before = await show(second.id);
@@ -158,7 +161,7 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     expect(after).toMatchObject({ status: 'active', kid: await localKid(second.state), pending_kid: null });
     expect(after.kid).not.toBe(before.kid);
     expect(await exists(join(second.state, 'device-key.next.jwk'))).toBe(false);
-  });
+  }, SLOW);
 
   it.runIf(kind === 'pglite')('rotates on its own when the server says the key is too old (POSTERN_KEY_MAX_AGE), and keeps reporting', async () => {
     const aging = await ServerProcess.start(kind, { POSTERN_KEY_MAX_AGE: '3s' });
@@ -181,7 +184,7 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     } finally {
       await aging.stop();
     }
-  }, 90_000);
+  }, SLOW);
 
   it('unenrolls: the server revokes the device at its signed request, and the key and state are gone', async () => {
     const gone = await agent(second.state, ['unenroll']);
@@ -192,5 +195,5 @@ describe.each(databaseKinds)('the device lifecycle through the real CLIs on %s',
     expect(events.events.map((e) => e.data.reason)).toEqual(['unenrolled']);
     for (const file of ['device.json', 'device-key.jwk', 'device-key.next.jwk']) expect(await exists(join(second.state, file))).toBe(false);
     expect((await agent(second.state, ['run', '--once'])).stderr).toMatch(/not enrolled/);
-  });
+  }, SLOW);
 });
