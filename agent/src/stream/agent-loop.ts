@@ -58,10 +58,10 @@ export function startAgent(options: AgentLoopOptions): RunningAgent {
     const openTransport = await transportOpener(options, first);
     const backoff = options.backoff ?? new Backoff();
     while (!stopper.signal.aborted) {
-      await maintainKey(options);
+      const rotation = await maintainKey(options);
       // Re-read each time: the report interval or the device key may have changed on an earlier connection.
       const identity = await loadIdentity(options);
-      const end = await runConnection(connectionOptions(options, identity, openTransport, false, (close) => {
+      const end = await runConnection(connectionOptions(options, identity, openTransport, false, rotation === 'done', (close) => {
         closeCurrent = close;
         if (stopper.signal.aborted) close(1000, 'agent stopping');
       }));
@@ -93,7 +93,7 @@ export async function reportOnce(options: AgentLoopOptions & { signal?: AbortSig
   await maintainKey(options);
   const identity = await loadIdentity(options);
   const end: ConnectionEnd = await runConnection(
-    connectionOptions(options, identity, await transportOpener(options, identity), true, (close) => {
+    connectionOptions(options, identity, await transportOpener(options, identity), true, false, (close) => {
       if (options.signal?.aborted) close(1000, 'agent stopping');
       options.signal?.addEventListener('abort', () => close(1000, 'agent stopping'), { once: true });
     }),
@@ -119,6 +119,7 @@ function connectionOptions(
   { device, key, url }: { device: DeviceState; key: DeviceKey; url: string },
   openTransport: OpenTransport,
   once: boolean,
+  rotateWhenOld: boolean,
   onTransport: (close: (code: number, reason: string) => void) => void,
 ): Parameters<typeof runConnection>[0] {
   const agentVersion = options.agentVersion ?? AGENT_VERSION;
@@ -131,6 +132,7 @@ function connectionOptions(
     postureChanged: options.postureChanged,
     log: options.log,
     once,
+    rotateWhenOld,
     checkIntervalMs: options.checkIntervalMs ?? 60_000,
     answerTimeoutMs: options.answerTimeoutMs ?? 30_000,
     retryBackoff: options.retryBackoff,

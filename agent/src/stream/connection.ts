@@ -36,6 +36,8 @@ export interface ConnectionOptions {
   log: Logger;
   /** Close after the first answer to a report. */
   once: boolean;
+  /** End the connection when the device key is older than the server allows, so the loop rotates it (not after a failed try). */
+  rotateWhenOld: boolean;
   checkIntervalMs: number;
   /** No answer to an attestation this long after sending it: the connection is dead. */
   answerTimeoutMs: number;
@@ -95,7 +97,7 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
     let keyMaxAgeS = o.device.key_max_age_s ?? null;
     // The loop rotates the key between connections, then connects with the new one.
     const rotateIfTooOld = (): boolean => {
-      if (o.once || !keyTooOld({ ...o.device, key_max_age_s: keyMaxAgeS }, o.now())) return false;
+      if (o.once || !o.rotateWhenOld || !keyTooOld({ ...o.device, key_max_age_s: keyMaxAgeS }, o.now())) return false;
       o.log.info(`the device key is older than the server allows (${keyMaxAgeS} s): rotating it`);
       finish(1000, 'rotating the device key');
       return true;
