@@ -266,7 +266,7 @@ describe('the agent stream client', () => {
     expect(log.lines.join('\n')).toMatch(/older than the server allows \(60 s\): rotating it[\s\S]*warning: could not rotate the device key \(.*\); keeping both keys/);
     expect((await store.readDevice())?.key_max_age_s).toBe(60);
     // After a failed try, the next connection is not ended for the key's age: it keeps reporting.
-    expect(log.lines.filter((l) => l.includes('older than the server allows'))).toHaveLength(1);
+    expect(log.lines.filter((l) => l.includes('older than the server allows')), log.lines.join('\n')).toHaveLength(1);
     // Nothing was lost: the key the server knows still signs.
     expect(backend.received.at(-1)?.claims.device_id).toBe((await store.readDevice())?.device_id);
   });

@@ -96,8 +96,11 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
     /** The oldest the server lets the device key get (its config frame), as last heard. */
     let keyMaxAgeS = o.device.key_max_age_s ?? null;
     // The loop rotates the key between connections, then connects with the new one.
+    let rotating = false;
     const rotateIfTooOld = (): boolean => {
+      if (rotating) return true;
       if (o.once || !o.rotateWhenOld || !keyTooOld({ ...o.device, key_max_age_s: keyMaxAgeS }, o.now())) return false;
+      rotating = true;
       o.log.info(`the device key is older than the server allows (${keyMaxAgeS} s): rotating it`);
       finish(1000, 'rotating the device key');
       return true;
