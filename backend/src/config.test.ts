@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsFromEnv } from './config.js';
+import { flagFromEnv, gatewayFromEnv, settingsFromEnv } from './config.js';
 
 describe('server settings from the environment', () => {
   it('uses the defaults when nothing is set, and the values that are', () => {
@@ -17,5 +17,21 @@ describe('server settings from the environment', () => {
     expect(settingsFromEnv({ POSTERN_KEY_MAX_AGE: 'off' })).toMatchObject({ keyMaxAgeS: null });
     expect(() => settingsFromEnv({ POSTERN_PENDING_EXPIRY: 'off' })).toThrow('POSTERN_PENDING_EXPIRY="off" is not a duration such as 12h, 7d or 90d (default 7d)');
     expect(() => settingsFromEnv({ POSTERN_KEY_MAX_AGE: '90 days' })).toThrow(/POSTERN_KEY_MAX_AGE="90 days" is not a duration .*, nor off/);
+  });
+});
+
+describe('the gateway and DPoP nonce settings', () => {
+  it('takes POSTERN_GATEWAY only behind a trusted proxy, and only a gateway it knows', () => {
+    expect(gatewayFromEnv({})).toBeUndefined();
+    expect(gatewayFromEnv({ POSTERN_GATEWAY: 'caddy', POSTERN_TRUST_PROXY: '1' })).toBe('caddy');
+    expect(() => gatewayFromEnv({ POSTERN_GATEWAY: 'nginx' })).toThrow('POSTERN_GATEWAY=nginx needs POSTERN_TRUST_PROXY=1');
+    expect(() => gatewayFromEnv({ POSTERN_GATEWAY: 'haproxy', POSTERN_TRUST_PROXY: '1' })).toThrow('POSTERN_GATEWAY="haproxy" is not one of nginx, caddy, traefik, envoy');
+  });
+
+  it('reads POSTERN_DPOP_NONCE as 1 or 0, and refuses anything else', () => {
+    expect(flagFromEnv({}, 'POSTERN_DPOP_NONCE')).toBe(false);
+    expect(flagFromEnv({ POSTERN_DPOP_NONCE: '1' }, 'POSTERN_DPOP_NONCE')).toBe(true);
+    expect(flagFromEnv({ POSTERN_DPOP_NONCE: '0' }, 'POSTERN_DPOP_NONCE')).toBe(false);
+    expect(() => flagFromEnv({ POSTERN_DPOP_NONCE: 'yes' }, 'POSTERN_DPOP_NONCE')).toThrow('POSTERN_DPOP_NONCE="yes" must be 1 (on) or 0 (off)');
   });
 });

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Kysely } from 'kysely';
 import type { Batches } from './batches.js';
+import type { DpopNonces } from './decisions/dpop-nonce.js';
+import type { ForwardedTrust } from './decisions/original-request.js';
 import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
@@ -37,4 +39,6 @@ export interface Backend {
   limits: Limits;
   /** The address a request is counted against (http/client-address.ts: the socket, or the trusted proxy's hop). */
   clientAddress(request: IncomingMessage): string;
+  /** Forward-auth: which gateway's headers name the original request, and the DPoP nonces it asks for (null: none). */
+  forwardAuth: { forwarded: ForwardedTrust; dpopNonces: DpopNonces | null };
 }

@@ -18,6 +18,7 @@ import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { clientAddress } from './http/client-address.js';
+import { loadDpopNonces } from './decisions/dpop-nonce.js';
 import { loadHttpNonces } from './nonces/http-nonce.js';
 import { createLimits, HTTP_SERVER_TIMEOUTS } from './ratelimit/limits.js';
 import { eventMetrics } from './metrics/event-metrics.js';
@@ -99,6 +100,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     httpNonces: await loadHttpNonces(store.db),
     limits: createLimits(settings, config.databaseUrl),
     clientAddress: (request) => clientAddress(request, { trust: config.trustProxy, hops: settings.trustProxyHops }),
+    forwardAuth: { forwarded: { trust: config.trustProxy, gateway: config.gateway ?? null }, dpopNonces: config.dpopNonce ? await loadDpopNonces(store.db) : null },
   };
   const backend: Backend = Object.assign(base, { batches: createBatches(base) });
   // Everything that reacts to change reads the event stream from its own position.

@@ -52,6 +52,7 @@ const deviceId = z.object({ id: z.string().meta({ description: 'the device id (a
 const exceptionId = z.object({ id: z.string().meta({ description: 'the exception id (a UUID)' }) });
 const tokenId = z.object({ id: z.string().meta({ description: 'the enrollment token id (a UUID), never the token' }) });
 const group = z.object({ group: groupName });
+const envoyPath = z.object({ path: z.string().meta({ description: "the original request's path, without its leading slash (Envoy's path_prefix is /v1/authz)" }) });
 const BODY_ERRORS: ErrorCode[] = ['malformed', 'too_large', 'unsupported_media_type'];
 const DEVICE_REQUEST_ERRORS: ErrorCode[] = [...BODY_ERRORS, 'bad_signature', 'unknown_key', 'stale_nonce', 'clock_skew'];
 /** Forward-auth answers whatever method the gateway forwards (HEAD is implied by GET). */
@@ -84,16 +85,18 @@ const operations: Operation[] = [
     errors: [...BODY_ERRORS, 'bad_signature', 'unknown_key', 'schema', 'stale_nonce', 'clock_skew', 'revoked', 'replayed_seq', 'rate_limited'],
   },
   { method: 'get', path: '/v1/devices/{id}/compliance', summary: "A device's current verdict, for a gateway", security: 'gatewayKey', params: deviceId, response: complianceResponse, errors: ['unauthorized', 'unknown_device'] },
-  ...AUTHZ_METHODS.map(
-    (method): Operation => ({
+  ...AUTHZ_METHODS.flatMap((method): Operation[] => {
+    const authz = {
       method,
-      path: '/v1/authz',
-      summary: 'Forward-auth: may this device pass? 200 allows, 401 refuses the credentials, 403 denies a noncompliant device',
       security: 'dpop',
       response: authzAllowed,
-      errors: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'rate_limited'],
-    }),
-  ),
+      errors: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce', 'rate_limited'],
+    } satisfies Omit<Operation, 'path' | 'summary'>;
+    return [
+      { ...authz, path: '/v1/authz', summary: 'Forward-auth: may this device pass? 200 allows, 401 refuses the credentials, 403 denies a noncompliant device' },
+      { ...authz, path: '/v1/authz/{path}', params: envoyPath, summary: 'Forward-auth as Envoy ext_authz asks it: the original path after /v1/authz (POSTERN_GATEWAY=envoy)' },
+    ];
+  }),
   { method: 'post', path: '/v1/admin/enrollment-tokens', summary: 'Create an enrollment token', security: 'adminToken', body: newTokenBody, status: 201, response: admin.enrollmentTokenCreated, errors: [...BODY_ERRORS, 'group_requirement'] },
   { method: 'get', path: '/v1/admin/enrollment-tokens', summary: 'Enrollment tokens, newest first, never their secret', security: 'adminToken', query: tokenListQuery, response: admin.tokenList, errors: ['malformed'] },
   { method: 'post', path: '/v1/admin/enrollment-tokens/{id}/revoke', summary: 'Revoke an enrollment token: it enrolls no more devices', security: 'adminToken', params: tokenId, response: admin.tokenView, errors: ['unknown_token'] },

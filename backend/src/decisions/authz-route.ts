@@ -1,5 +1,5 @@
+import { TLSSocket } from 'node:tls';
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
 import { checkResult, isAllowed, problemDetails, uuid, verdict } from '@postern/shared';
 import { z } from 'zod';
 import type { Backend } from '../context.js';
@@ -9,6 +9,7 @@ import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
 import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
 import { EarInvalid, verifyEar } from './ear.js';
+import { ENVOY_PATH_PREFIX, originalRequest } from './original-request.js';
 
 const score = z.number().int().min(0).max(100);
 /** 200: the device may pass. */
@@ -23,7 +24,8 @@ export const authzDenied = problemDetails.extend({
 });
 
 /**
- * `GET /v1/authz`: forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
+ * `GET /v1/authz`: forward-auth for nginx auth_request, Caddy forward_auth, Traefik ForwardAuth and Envoy
+ * ext_authz (which asks at `/v1/authz/<original path>`).
  * 200 allows, 401 means missing or invalid credentials, 403 not compliant: the statuses every
  * gateway understands. The one other status answered on purpose is 429 `rate_limited` (with
  * Retry-After) when the server is at capacity: `rate_limited` means 429 on every endpoint, and no
@@ -33,13 +35,17 @@ export const authzDenied = problemDetails.extend({
  */
 export function authzRoutes(router: Router, backend: Backend): void {
   // RFC 9449 §7.1: a challenge names the algorithms, and an error when credentials were presented.
-  const refuse = (code: 'unauthorized' | 'invalid_token' | 'invalid_dpop_proof', message: string): never => {
+  const refuse = (code: 'unauthorized' | 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', message: string): never => {
     backend.metrics.authz.inc({ outcome: 'unauthenticated' });
     throw new HttpError(code, message, { headers: { 'www-authenticate': dpopChallenge(code === 'unauthorized' ? null : code, message) } });
   };
 
-  router.all('/v1/authz', async (ctx) => {
+  const { forwarded, dpopNonces } = backend.forwardAuth;
+  // `/v1/authz/*path`: Envoy's ext_authz HTTP service asks at its path_prefix + the original path.
+  router.all(['/v1/authz', `${ENVOY_PATH_PREFIX}/*path`], async (ctx) => {
     ctx.set('cache-control', 'no-store');
+    // RFC 9449 §8: every answer carries the nonce to put in the next proof.
+    if (dpopNonces) ctx.set('dpop-nonce', dpopNonces.current(backend.now()));
     const token = credentialOf(ctx, 'DPoP');
     const proof = ctx.get('dpop');
     if (!token) return refuse('unauthorized', 'present the device posture token as "Authorization: DPoP <token>" with a "DPoP" proof header (`postern-agent token`)');
@@ -49,7 +55,8 @@ export function authzRoutes(router: Router, backend: Backend): void {
     let decision;
     try {
       claims = await verifyEar(backend.keys, backend.issuer, token, now);
-      const spend = await checkDpopProof(proof, { method: originalMethod(ctx), url: originalUrl(ctx), accessToken: token, jkt: claims.cnf.jkt, now }, backend.publicKeys);
+      const original = originalRequest({ method: ctx.method, target: ctx.url, headers: ctx.headers, encrypted: ctx.req.socket instanceof TLSSocket }, forwarded);
+      const spend = await checkDpopProof(proof, { ...original, accessToken: token, jkt: claims.cnf.jkt, now, nonces: dpopNonces }, backend.publicKeys);
       // The token proves who the device is; the verdict is today's, so revocation is immediate.
       // It is read while the proof id is spent: two batched round trips at once.
       let fresh;
@@ -81,21 +88,6 @@ export function authzRoutes(router: Router, backend: Backend): void {
       },
     });
   });
-}
-
-// Gateways pass the original request in forwarding headers; a direct call is its own original.
-function originalMethod(ctx: Context): string {
-  return (ctx.get('x-forwarded-method') || ctx.get('x-original-method') || ctx.method).toUpperCase();
-}
-
-function originalUrl(ctx: Context): string {
-  const forwardedUri = ctx.get('x-forwarded-uri') || ctx.get('x-original-uri');
-  const originalFull = ctx.get('x-original-url');
-  if (originalFull) return originalFull;
-  if (!forwardedUri) return `${ctx.protocol}://${ctx.host}${ctx.path}`;
-  const proto = ctx.get('x-forwarded-proto') || ctx.protocol;
-  const host = ctx.get('x-forwarded-host') || ctx.host;
-  return `${proto}://${host}${forwardedUri}`;
 }
 
 /** `DPoP algs="ES256"`, with `error` and `error_description` when credentials were refused. */

@@ -11,7 +11,10 @@ export function complianceRoutes(router: Router, backend: Backend): void {
   router.get('/v1/devices/:id/compliance', async (ctx) => {
     const key = credentialOf(ctx, 'Bearer');
     if (!key || !(await authenticateGateway(backend.db, key))) {
-      throw new HttpError('unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', { headers: { 'www-authenticate': 'Bearer' } });
+      // RFC 6750 §3: a bare challenge when no key came, invalid_token for a key that is not one.
+      throw new HttpError('unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', {
+        headers: { 'www-authenticate': key ? 'Bearer error="invalid_token", error_description="the gateway API key is unknown or revoked"' : 'Bearer' },
+      });
     }
     const decision = await decide(backend.db, ctx.params.id ?? '');
     if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
