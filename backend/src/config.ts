@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { GATEWAY_KINDS, type GatewayKind } from './decisions/original-request.js';
 import type { TlsFiles } from './http/tls-files.js';
 import { ssfSettingsFromEnv, type SsfSettings } from './ssf/settings.js';
+import { parseDuration } from './time/duration.js';
 
 /** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
 export interface ServerSettings {
@@ -32,9 +33,15 @@ export interface ServerSettings {
   decisionCacheMaxS: number;
   /** POSTERN_DECISION_CACHE_ENTRIES: device standings kept in memory for forward-auth and the compliance API (about 1.7 KB of heap each with the default policy's checks, measured). */
   decisionCacheEntries: number;
+  /** POSTERN_PENDING_EXPIRY (a duration, default 7d): a pending enrollment nobody approves or denies is revoked after this. */
+  pendingExpiryS: number;
+  /** POSTERN_KEY_MAX_AGE (a duration, or `off`, the default): agents rotate a device key older than this. */
+  keyMaxAgeS: number | null;
 }
 
-const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> = {
+type NumericSetting = Exclude<keyof ServerSettings, 'pendingExpiryS' | 'keyMaxAgeS'>;
+
+const SETTINGS: Record<NumericSetting, { env: string; fallback: number }> = {
   attestationTimeoutS: { env: 'POSTERN_ATTESTATION_TIMEOUT_S', fallback: 30 },
   enrollFailuresPerMinute: { env: 'POSTERN_ENROLL_FAILURES_PER_MINUTE', fallback: 10 },
   sweepS: { env: 'POSTERN_SWEEP_S', fallback: 1 },
@@ -51,8 +58,11 @@ const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> 
 const positive = z.coerce.number().positive().finite();
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSettings {
-  const settings = {} as ServerSettings;
-  for (const [key, { env: name, fallback }] of Object.entries(SETTINGS) as Array<[keyof ServerSettings, { env: string; fallback: number }]>) {
+  const settings = {
+    pendingExpiryS: durationSetting(env, 'POSTERN_PENDING_EXPIRY', '7d', false) ?? 7 * 86400,
+    keyMaxAgeS: durationSetting(env, 'POSTERN_KEY_MAX_AGE', 'off', true),
+  } as ServerSettings;
+  for (const [key, { env: name, fallback }] of Object.entries(SETTINGS) as Array<[NumericSetting, { env: string; fallback: number }]>) {
     const raw = env[name];
     if (raw === undefined || raw === '') {
       settings[key] = fallback;
@@ -63,6 +73,19 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSet
     settings[key] = parsed.data;
   }
   return settings;
+}
+
+/** A duration setting (`7d`, `90d`, `12h`), or null for `off`. */
+function durationSetting(env: NodeJS.ProcessEnv, name: string, fallback: string, allowOff: boolean): number | null {
+  const raw = (env[name] || fallback).trim();
+  if (raw === 'off' && allowOff) return null;
+  try {
+    const seconds = parseDuration(raw);
+    if (seconds > 0) return seconds;
+  } catch {
+    // said below
+  }
+  throw new Error(`${name}=${JSON.stringify(env[name])} is not a duration such as 12h, 7d or 90d${allowOff ? ', nor off' : ''} (default ${fallback})`);
 }
 
 export interface ServerConfig {

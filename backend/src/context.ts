@@ -35,7 +35,7 @@ export interface Backend {
   connections: ConnectionRegistry;
   /** Seconds since the epoch; injected so tests can move the clock. */
   now(): number;
-  settings: { maxSkewS: number; attestationTimeoutS: number };
+  settings: { maxSkewS: number; attestationTimeoutS: number; pendingExpiryS: number; keyMaxAgeS: number | null };
   /** Self-verifying `GET /v1/nonce` nonces, keyed by the MAC key all replicas share. */
   httpNonces: HttpNonces;
   /** Per-address counters of the unauthenticated endpoints. */

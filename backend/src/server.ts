@@ -99,7 +99,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     log,
     connections: new ConnectionRegistry(),
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
-    settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS },
+    settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS, pendingExpiryS: settings.pendingExpiryS, keyMaxAgeS: settings.keyMaxAgeS },
     // Limits of the unauthenticated endpoints (ratelimit/limits.ts).
     httpNonces: await loadHttpNonces(store.db),
     limits: createLimits(settings, config.databaseUrl),

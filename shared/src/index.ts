@@ -7,6 +7,7 @@ export * from './protocol/claims.js';
 export * from './protocol/errors.js';
 export * from './protocol/frames.js';
 export * from './protocol/http.js';
+export * from './protocol/lifecycle.js';
 export * from './net/loopback.js';
 export * from './jose/thumbprint.js';
 export * from './jose/ath.js';

@@ -67,6 +67,23 @@ export function buildProgram(): Command {
     .action(lazy(async () => (await import('./commands/run.js')).runCommand));
 
   program
+    .command('rotate-key')
+    .description('replace the device key with a new one; the server confirms it before the old one stops working (also finishes a rotation cut short)')
+    .addOption(new Option('--server <url>', 'use this server instead of the one saved at enrollment').env('POSTERN_SERVER'))
+    .addOption(caOption(', instead of the one saved at enrollment'))
+    .addOption(stateOption())
+    .action(lazy(async () => (await import('./commands/rotate-key.js')).rotateKeyCommand));
+
+  program
+    .command('unenroll')
+    .description('revoke this device on the server with a request signed by its key, then delete its key and state')
+    .option('--local', 'only delete the key and state here, without telling the server (it still lists the device)')
+    .addOption(new Option('--server <url>', 'use this server instead of the one saved at enrollment').env('POSTERN_SERVER'))
+    .addOption(caOption(', instead of the one saved at enrollment'))
+    .addOption(stateOption())
+    .action(lazy(async () => (await import('./commands/unenroll.js')).unenrollCommand));
+
+  program
     .command('collect')
     .description('read this device\'s posture and print it; sends nothing and needs no enrollment')
     .option('--json', 'print the posture object exactly as it would be reported')

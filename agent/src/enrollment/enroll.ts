@@ -84,6 +84,8 @@ export async function enroll(options: EnrollOptions): Promise<DeviceState> {
     expires_at: body.expires_at,
     report_interval_s: body.report_interval_s,
     enrolled_at: Math.floor(now() / 1000),
+    key_created_at: Math.floor(now() / 1000),
+    ...(body.relink_of ? { relink_of: body.relink_of } : {}),
     ...(trust.caFile ? { ca_file: trust.caFile } : {}),
     last_seq: 0,
   };
@@ -136,6 +138,8 @@ function enrollmentRefused({ code, message }: ServerError, retryAfter: number | 
       return new EnrollmentError('clock_skew', `the server refused the enrollment request because this device's clock is off (${message}): fix the system time and try again`);
     case 'invalid_token':
       return new EnrollmentError('token_rejected', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    case 'token_revoked':
+      return new EnrollmentError('token_revoked', `the enrollment token was revoked (${message}): ask your administrator for a new one`);
     case 'already_enrolled':
       return new EnrollmentError('already_enrolled', 'the server already knows this device key: run `postern-agent enroll --force` to enroll again with a new key');
     case 'not_found':

@@ -67,4 +67,43 @@ describe('FileKeyStore', () => {
     expect(second.kid).not.toBe(first.kid);
     expect(JSON.parse(await readFile(store.path, 'utf8')).kid).toBe(second.kid);
   });
+
+  describe('a rotation\'s next key', () => {
+    it.skipIf(process.platform === 'win32')('is stored beside the device key (mode 0600) without touching it, and is gone after promotion, which makes it the device key', async () => {
+      const store = new FileKeyStore(dir);
+      const current = await store.create();
+      expect(await store.loadNext()).toBeNull();
+      const next = await store.createNext();
+      expect((await stat(store.nextPath)).mode & 0o777).toBe(0o600);
+      expect((await store.load())?.kid).toBe(current.kid);
+      expect((await new FileKeyStore(dir).loadNext())?.kid).toBe(next.kid);
+      // The reloaded next key signs what its public key verifies.
+      const jws = await signCompact((await store.loadNext())!, { alg: 'ES256', typ: 'postern-key-confirm+jwt', kid: next.kid }, { ok: true });
+      await compactVerify(jws, await importJWK(next.publicJwk, 'ES256'));
+
+      await store.promoteNext();
+      expect((await store.load())?.kid).toBe(next.kid);
+      expect(await store.loadNext()).toBeNull();
+      expect((await stat(store.path)).mode & 0o777).toBe(0o600);
+    });
+
+    it('can be discarded, keeping the device key; destroy removes both', async () => {
+      const store = new FileKeyStore(dir);
+      const current = await store.create();
+      await store.createNext();
+      await store.discardNext();
+      expect(await store.loadNext()).toBeNull();
+      expect((await store.load())?.kid).toBe(current.kid);
+      await store.createNext();
+      await store.destroy();
+      expect(await store.load()).toBeNull();
+      expect(await store.loadNext()).toBeNull();
+    });
+
+    it('refuses to promote when there is no next key, naming the files', async () => {
+      const store = new FileKeyStore(dir);
+      await store.create();
+      expect(await rejectionOf(store.promoteNext())).toMatchObject({ code: 'key_io', message: expect.stringContaining(store.nextPath) });
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deviceKid, publicP256Jwk } from '@postern/shared';
 import { exportJWK, generateKeyPair, importJWK } from 'jose';
@@ -25,44 +25,88 @@ type PrivateP256Jwk = z.infer<typeof privateP256Jwk>;
  */
 export class FileKeyStore implements KeyStore {
   readonly path: string;
+  readonly nextPath: string;
 
   constructor(dir: string) {
     this.path = join(dir, StateFile.deviceKey);
+    this.nextPath = join(dir, StateFile.nextDeviceKey);
   }
 
-  async load(): Promise<DeviceKey | null> {
+  load(): Promise<DeviceKey | null> {
+    return this.loadFrom(this.path);
+  }
+
+  loadNext(): Promise<DeviceKey | null> {
+    return this.loadFrom(this.nextPath);
+  }
+
+  async createNext(): Promise<DeviceKey> {
+    const pending = await this.generateAt(this.nextPath);
+    await pending.save();
+    return pending.key;
+  }
+
+  async promoteNext(): Promise<void> {
+    try {
+      // rename(2) replaces the old key file in one step: a reader sees the old key or the new one.
+      await rename(this.nextPath, this.path);
+    } catch (err) {
+      throw new KeyStoreError('key_io', `cannot move ${this.nextPath} to ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  discardNext(): Promise<void> {
+    return this.remove(this.nextPath);
+  }
+
+  async destroy(): Promise<void> {
+    await this.remove(this.nextPath);
+    await this.remove(this.path);
+  }
+
+  private async remove(path: string): Promise<void> {
+    await rm(path, { force: true }).catch((err: unknown) => {
+      throw new KeyStoreError('key_io', `cannot delete ${path}: ${(err as Error).message}`, { cause: err });
+    });
+  }
+
+  private async loadFrom(path: string): Promise<DeviceKey | null> {
     let text: string;
     try {
       if (process.platform !== 'win32') {
-        const { mode } = await stat(this.path);
+        const { mode } = await stat(path);
         if ((mode & 0o077) !== 0) {
           throw new KeyStoreError(
             'key_unprotected',
-            `${this.path} can be read by other users (mode ${(mode & 0o777).toString(8)}): run \`chmod 600 ${this.path}\`, or enroll again with --force if the key may have leaked`,
+            `${path} can be read by other users (mode ${(mode & 0o777).toString(8)}): run \`chmod 600 ${path}\`, or enroll again with --force if the key may have leaked`,
           );
         }
       }
-      text = await readFile(this.path, 'utf8');
+      text = await readFile(path, 'utf8');
     } catch (err) {
       if (err instanceof KeyStoreError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return null;
       if (code === 'EACCES' || code === 'EPERM') {
-        throw new KeyStoreError('key_permission_denied', `cannot read ${this.path}: permission denied; run as the user that enrolled this device (root for the system service)`, { cause: err });
+        throw new KeyStoreError('key_permission_denied', `cannot read ${path}: permission denied; run as the user that enrolled this device (root for the system service)`, { cause: err });
       }
-      throw new KeyStoreError('key_io', `cannot read ${this.path}: ${(err as Error).message}`, { cause: err });
+      throw new KeyStoreError('key_io', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
     }
     let parsed: PrivateP256Jwk;
     try {
       parsed = privateP256Jwk.parse(JSON.parse(text));
     } catch {
       // Never echo the file: it holds the private key.
-      throw new KeyStoreError('key_corrupt', `${this.path} is not a P-256 private JWK: enroll again with \`postern-agent enroll --force\``);
+      throw new KeyStoreError('key_corrupt', `${path} is not a P-256 private JWK: enroll again with \`postern-agent enroll --force\``);
     }
     return fromPrivateJwk(parsed);
   }
 
-  async generate(): Promise<PendingDeviceKey> {
+  generate(): Promise<PendingDeviceKey> {
+    return this.generateAt(this.path);
+  }
+
+  private async generateAt(path: string): Promise<PendingDeviceKey> {
     // extractable so the private JWK can be written once; the CryptoKey used for signing afterwards is not.
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const exported = await exportJWK(privateKey);
@@ -72,9 +116,9 @@ export class FileKeyStore implements KeyStore {
       key,
       save: async () => {
         try {
-          await writeFileAtomic(this.path, `${JSON.stringify({ ...jwk, kid: key.kid })}\n`, 0o600);
+          await writeFileAtomic(path, `${JSON.stringify({ ...jwk, kid: key.kid })}\n`, 0o600);
         } catch (err) {
-          throw new KeyStoreError('key_io', `cannot write ${this.path}: ${(err as Error).message}`, { cause: err });
+          throw new KeyStoreError('key_io', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
         }
       },
     };

@@ -31,4 +31,18 @@ export interface KeyStore {
   generate(): Promise<PendingDeviceKey>;
   /** Make a new device key, replacing any existing one. */
   create(): Promise<DeviceKey>;
+  /**
+   * Key rotation: the next key, kept beside the device key until the server confirmed it, so an
+   * agent killed at any step of a rotation still holds a key the server accepts. Null when no
+   * rotation is under way.
+   */
+  loadNext(): Promise<DeviceKey | null>;
+  /** Make the next key and store it beside the device key (replacing an earlier next key). */
+  createNext(): Promise<DeviceKey>;
+  /** The next key becomes the device key, in one step; the old key is gone. */
+  promoteNext(): Promise<void>;
+  /** Forget the next key (a rotation given up); the device key stays. */
+  discardNext(): Promise<void>;
+  /** Delete every key (the device unenrolled). */
+  destroy(): Promise<void>;
 }

@@ -23,6 +23,12 @@ export const deviceState = z.object({
   enrolled_at: numericDate,
   /** The private CA's PEM file given at enrollment (`--ca`), absolute; absent when the system's CAs suffice. */
   ca_file: z.string().min(1).optional(),
+  /** The device of this machine the server still knew at enrollment: this one waits for an administrator's `device relink`. */
+  relink_of: uuid.optional(),
+  /** When the device key became this device's key (enrollment or the last rotation); absent in older state: `enrolled_at`. */
+  key_created_at: numericDate.optional(),
+  /** The oldest the server lets a device key get (its config frame); null: no limit. */
+  key_max_age_s: z.number().int().positive().nullable().optional(),
   /** The last `seq` put in an attestation; the next one is at least this plus one. */
   last_seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });

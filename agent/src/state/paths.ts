@@ -11,6 +11,8 @@ export const StateFile = {
   device: 'device.json',
   lastResult: 'last-result.json',
   deviceKey: 'device-key.jwk',
+  /** The key a rotation moves to, until the server confirmed it. */
+  nextDeviceKey: 'device-key.next.jwk',
 } as const;
 
 export interface StateDirInputs {

@@ -252,4 +252,22 @@ describe('the agent stream client', () => {
     await backend.close();
     await expect(reportOnce(options)).rejects.toMatchObject({ code: 'no_answer', message: expect.stringMatching(/could not reach .*ECONNREFUSED.*check the server URL/) });
   });
+
+  it('closes its stream to rotate a key older than the config frame allows, keeps the key when the rotation cannot be done, and connects again', async () => {
+    await store.updateDevice((d) => ({ ...d, key_created_at: Math.floor(Date.now() / 1000) - 120 }));
+    backend.onAttestation = (ws, r) => {
+      if (r.connection === 1) ws.send(JSON.stringify({ type: 'config', report_interval_s: 300, key_max_age_s: 60 }));
+    };
+    const agent = startAgent(options);
+    await waitFor(() => backend.received.some((r) => r.connection === 2), 'a report on the next connection');
+    agent.stop();
+    await agent.done;
+    expect(backend.closes[0]).toBe(1000);
+    expect(log.lines.join('\n')).toMatch(/older than the server allows \(60 s\): rotating it[\s\S]*warning: could not rotate the device key \(.*\); keeping both keys/);
+    expect((await store.readDevice())?.key_max_age_s).toBe(60);
+    // After a failed try, the next connection is not ended for the key's age: it keeps reporting.
+    expect(log.lines.filter((l) => l.includes('older than the server allows')), log.lines.join('\n')).toHaveLength(1);
+    // Nothing was lost: the key the server knows still signs.
+    expect(backend.received.at(-1)?.claims.device_id).toBe((await store.readDevice())?.device_id);
+  });
 });

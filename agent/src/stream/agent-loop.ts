@@ -9,6 +9,7 @@ import type { StateStore } from '../state/store.js';
 import { AGENT_VERSION } from '../version.js';
 import { Backoff, formatDelay } from './backoff.js';
 import { describeClose } from './close-reason.js';
+import { maintainKey } from '../rotation/maintain-key.js';
 import { loadIdentity, type AgentIdentity } from './identity.js';
 import { runConnection, type ConnectionEnd } from './connection.js';
 import type { OnceOutcome } from './report-protocol.js';
@@ -53,13 +54,14 @@ export function startAgent(options: AgentLoopOptions): RunningAgent {
   let closeCurrent: ((code: number, reason: string) => void) | undefined;
 
   const done = (async () => {
-    const identity = await loadIdentity(options);
-    const openTransport = await transportOpener(options, identity);
+    const first = await loadIdentity(options);
+    const openTransport = await transportOpener(options, first);
     const backoff = options.backoff ?? new Backoff();
     while (!stopper.signal.aborted) {
-      // Re-read each time: the report interval may have changed on an earlier connection.
-      const device = await options.store.requireDevice();
-      const end = await runConnection(connectionOptions(options, { ...identity, device }, openTransport, false, (close) => {
+      const rotation = await maintainKey(options);
+      // Re-read each time: the report interval or the device key may have changed on an earlier connection.
+      const identity = await loadIdentity(options);
+      const end = await runConnection(connectionOptions(options, identity, openTransport, false, rotation === 'done', (close) => {
         closeCurrent = close;
         if (stopper.signal.aborted) close(1000, 'agent stopping');
       }));
@@ -88,9 +90,10 @@ export function startAgent(options: AgentLoopOptions): RunningAgent {
  * rejects when there was none (unreachable, closed early, revoked).
  */
 export async function reportOnce(options: AgentLoopOptions & { signal?: AbortSignal }): Promise<OnceOutcome> {
+  await maintainKey(options);
   const identity = await loadIdentity(options);
   const end: ConnectionEnd = await runConnection(
-    connectionOptions(options, identity, await transportOpener(options, identity), true, (close) => {
+    connectionOptions(options, identity, await transportOpener(options, identity), true, false, (close) => {
       if (options.signal?.aborted) close(1000, 'agent stopping');
       options.signal?.addEventListener('abort', () => close(1000, 'agent stopping'), { once: true });
     }),
@@ -116,6 +119,7 @@ function connectionOptions(
   { device, key, url }: { device: DeviceState; key: DeviceKey; url: string },
   openTransport: OpenTransport,
   once: boolean,
+  rotateWhenOld: boolean,
   onTransport: (close: (code: number, reason: string) => void) => void,
 ): Parameters<typeof runConnection>[0] {
   const agentVersion = options.agentVersion ?? AGENT_VERSION;
@@ -128,6 +132,7 @@ function connectionOptions(
     postureChanged: options.postureChanged,
     log: options.log,
     once,
+    rotateWhenOld,
     checkIntervalMs: options.checkIntervalMs ?? 60_000,
     answerTimeoutMs: options.answerTimeoutMs ?? 30_000,
     retryBackoff: options.retryBackoff,

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
 import type { Backoff } from './backoff.js';
+import { keyTooOld } from '../rotation/rotate-key.js';
 import { ReportProtocol, type OnceOutcome } from './report-protocol.js';
 import { ReportSchedule } from './schedule.js';
 import { PersistedSeq } from './seq.js';
@@ -35,6 +36,8 @@ export interface ConnectionOptions {
   log: Logger;
   /** Close after the first answer to a report. */
   once: boolean;
+  /** End the connection when the device key is older than the server allows, so the loop rotates it (not after a failed try). */
+  rotateWhenOld: boolean;
   checkIntervalMs: number;
   /** No answer to an attestation this long after sending it: the connection is dead. */
   answerTimeoutMs: number;
@@ -90,6 +93,18 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
     });
 
     const finish = (code: number, reason: string) => transport.close(code, reason);
+    /** The oldest the server lets the device key get (its config frame), as last heard. */
+    let keyMaxAgeS = o.device.key_max_age_s ?? null;
+    // The loop rotates the key between connections, then connects with the new one.
+    let rotating = false;
+    const rotateIfTooOld = (): boolean => {
+      if (rotating) return true;
+      if (o.once || !o.rotateWhenOld || !keyTooOld({ ...o.device, key_max_age_s: keyMaxAgeS }, o.now())) return false;
+      rotating = true;
+      o.log.info(`the device key is older than the server allows (${keyMaxAgeS} s): rotating it`);
+      finish(1000, 'rotating the device key');
+      return true;
+    };
 
     const onEvent = (event: SessionEvent): void => {
       switch (event.kind) {
@@ -116,7 +131,9 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
           if (o.once) {
             outcome = { accepted: true, result: event.result };
             finish(1000, 'done');
+            return;
           }
+          rotateIfTooOld();
           return;
         case 'refused': {
           clearTimeout(answerTimer);
@@ -136,6 +153,14 @@ export function runConnection(o: ConnectionOptions): Promise<ConnectionEnd> {
           return;
         }
         case 'config':
+          if (event.keyMaxAgeS !== undefined && event.keyMaxAgeS !== keyMaxAgeS) {
+            keyMaxAgeS = event.keyMaxAgeS;
+            const saved = keyMaxAgeS;
+            writes = writes
+              .then(() => o.store.updateDevice((d) => ({ ...d, key_max_age_s: saved })))
+              .catch((err: unknown) => o.log.error(`could not save the key's maximum age: ${reasonOf(err)}`));
+          }
+          if (rotateIfTooOld()) return;
           if (!schedule.setInterval(event.reportIntervalS)) return;
           o.log.info(`the server set the report interval to ${event.reportIntervalS} s`);
           writes = writes

@@ -20,7 +20,12 @@ export interface AgentIdentity {
 export async function loadIdentity(options: { store: StateStore; keyStore: KeyStore; server?: string | undefined; caFile?: string | undefined }): Promise<AgentIdentity> {
   const { store, keyStore } = options;
   const device = await store.requireDevice();
-  const key = await keyStore.load();
+  let key = await keyStore.load();
+  // A key rotation whose local switch was cut short after device.json named the new key: finish it.
+  if (key && key.kid !== device.kid && (await keyStore.loadNext())?.kid === device.kid) {
+    await keyStore.promoteNext();
+    key = await keyStore.load();
+  }
   if (!key) {
     throw new KeyStoreError('key_missing', `the device key is missing from ${store.dir}: enroll again with \`postern-agent enroll --force\``);
   }

@@ -13,7 +13,7 @@ export type SessionEvent =
   | { kind: 'sent'; seq: number; reason: string }
   | { kind: 'result'; result: ResultFrame; reason: string }
   | { kind: 'refused'; error: ErrorFrame; decision: ReportDecision; retrying: boolean }
-  | { kind: 'config'; reportIntervalS: number }
+  | { kind: 'config'; reportIntervalS: number; keyMaxAgeS?: number | null }
   | { kind: 'report_failed'; reason: string; error: unknown };
 
 export interface SessionOptions {
@@ -106,7 +106,7 @@ export class AgentSession {
         this.requestReport('server asked');
         return;
       case 'config':
-        this.options.onEvent({ kind: 'config', reportIntervalS: frame.report_interval_s });
+        this.options.onEvent({ kind: 'config', reportIntervalS: frame.report_interval_s, ...(frame.key_max_age_s !== undefined ? { keyMaxAgeS: frame.key_max_age_s } : {}) });
         return;
     }
   }

@@ -2,6 +2,7 @@ import { checkResult, numericDate, uuid, verdict } from '@postern/shared';
 import { z } from 'zod';
 import type { ChainReport } from '../audit/verify.js';
 import type { AuditView } from '../audit/list.js';
+import type { TokenView } from '../enrollment/tokens.js';
 import type { ExceptionView } from '../exceptions/exceptions.js';
 import type { ApplyResult } from '../policy-lifecycle/apply.js';
 import type { DiffReport } from '../policy-lifecycle/dry-run.js';
@@ -19,8 +20,36 @@ export const enrollmentTokenCreated = z.object({
   expires_at: numericDate,
   device_ttl_s: z.number().int().nullable(),
   owner: z.string().nullable(),
+  change_ref: z.string().nullable(),
   approval: z.boolean(),
 });
+
+export const tokenView = z.object({
+  id: uuid,
+  group: z.string(),
+  owner: z.string().nullable(),
+  change_ref: z.string().nullable(),
+  uses: z.number().int(),
+  max_uses: z.number().int(),
+  uses_left: z.number().int(),
+  expires_at: numericDate,
+  device_ttl_s: z.number().int().nullable(),
+  approval: z.boolean(),
+  created_at: numericDate,
+  created_by: z.string(),
+  revoked_at: numericDate.nullable(),
+  revoked_by: z.string().nullable(),
+  state: z.enum(['usable', 'revoked', 'expired', 'used_up']),
+}) satisfies z.ZodType<TokenView>;
+export const tokenList = z.object({ tokens: z.array(tokenView) });
+
+export const groupRules = z.object({
+  group: z.string(),
+  max_device_lifetime_s: z.number().int().nullable(),
+  require_owner: z.boolean(),
+  require_change_ref: z.boolean(),
+});
+export const groupRulesList = z.object({ groups: z.array(groupRules) });
 
 export const gatewayKeyCreated = z.object({ key: z.string(), id: uuid, name: z.string(), scopes: z.array(gatewayScope) });
 
@@ -37,6 +66,14 @@ export const deviceView = z.object({
   enrolled_at: numericDate.nullable(),
   expires_at: numericDate.nullable(),
   last_seen_at: numericDate.nullable(),
+  change_ref: z.string().nullable(),
+  /** A pending enrollment nobody decides on is revoked then (reason `pending_expired`). */
+  pending_until: numericDate.nullable(),
+  /** The still-enrolled device of the same machine this one waits to replace (`device relink`), and afterwards the one it replaced. */
+  relink_of: uuid.nullable(),
+  key_created_at: numericDate.nullable(),
+  /** A key rotation in progress: the new key, not yet confirmed. */
+  pending_kid: z.string().nullable(),
 });
 export type DeviceView = z.infer<typeof deviceView>;
 
@@ -51,6 +88,7 @@ export const deviceDetail = deviceView.extend({
   expires_at_verdict: numericDate.nullable(),
 });
 export const deviceRegrouped = deviceView.extend({ verdict, score, policy: z.string().nullable() });
+export const deviceRelinked = z.object({ device: deviceView, replaced: deviceView });
 
 const policyProblem = z.object({ file: z.string(), line: z.number().int(), column: z.number().int(), path: z.string(), message: z.string() });
 export const policyProblems = z.array(policyProblem);

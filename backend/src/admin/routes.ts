@@ -22,6 +22,7 @@ export const ADMIN_BOUNDS = {
   ownerChars: 200,
   gatewayNameChars: 100,
   denyReasonChars: 500,
+  changeRefChars: 100,
 } as const;
 const B = ADMIN_BOUNDS;
 
@@ -31,6 +32,7 @@ export const newTokenBody = z.object({
   expires_in_s: z.number().int().min(B.tokenExpiresS.min).max(B.tokenExpiresS.max).default(86400),
   device_ttl_s: z.number().int().min(B.deviceTtlS.min).max(B.deviceTtlS.max).nullable().default(null),
   owner: z.string().trim().min(1).max(B.ownerChars).nullable().default(null),
+  change_ref: z.string().trim().min(1).max(B.changeRefChars).nullable().default(null).describe('the change (ticket) the devices are enrolled under, e.g. CHG-123'),
   approval: z.boolean().default(false),
 });
 export const newGatewayKeyBody = z.object({
@@ -41,7 +43,7 @@ export const setGroupBody = z.object({
   group: name,
   create: z.boolean().default(false).describe('make the group when no enrollment token, policy or device names it yet (else 404 unknown_group)'),
 });
-export const denyBody = z.object({ reason: z.string().trim().min(1).max(B.denyReasonChars).optional() });
+export const denyBody = z.object({ reason: z.string().trim().min(1).max(B.denyReasonChars).describe('why, for the audit log: required') });
 
 /** The admin API behind the `postern-server` admin commands: reads need the role viewer, device changes operator, tokens and keys admin. */
 export function adminRoutes(router: Router, backend: Backend): void {
@@ -53,11 +55,11 @@ export function adminRoutes(router: Router, backend: Backend): void {
     const body = await readJson(ctx, newTokenBody);
     const { token, row } = await createEnrollmentToken(
       backend.db,
-      { group: body.group, uses: body.uses, expiresInS: body.expires_in_s, deviceTtlS: body.device_ttl_s, owner: body.owner, approval: body.approval, actor: actorOf(ctx) },
+      { group: body.group, uses: body.uses, expiresInS: body.expires_in_s, deviceTtlS: body.device_ttl_s, owner: body.owner, changeRef: body.change_ref, approval: body.approval, actor: actorOf(ctx) },
       backend.now(),
     );
     ctx.status = 201;
-    ctx.body = { token, id: row.id, group: row.group_name, uses: row.max_uses, expires_at: toSeconds(row.expires_at), device_ttl_s: row.device_ttl_s, owner: row.owner, approval: row.requires_approval };
+    ctx.body = { token, id: row.id, group: row.group_name, uses: row.max_uses, expires_at: toSeconds(row.expires_at), device_ttl_s: row.device_ttl_s, owner: row.owner, change_ref: row.change_ref, approval: row.requires_approval };
   });
 
   router.post('/v1/admin/gateway-keys', admin, async (ctx) => {
@@ -103,7 +105,7 @@ export function adminRoutes(router: Router, backend: Backend): void {
   }
 }
 
-function deviceView(d: Device): DeviceView {
+export function deviceView(d: Device): DeviceView {
   return {
     device_id: d.id,
     hostname: d.hostname,
@@ -117,5 +119,10 @@ function deviceView(d: Device): DeviceView {
     enrolled_at: toSeconds(d.enrolled_at),
     expires_at: toSeconds(d.expires_at),
     last_seen_at: toSeconds(d.last_seen_at),
+    change_ref: d.change_ref,
+    pending_until: toSeconds(d.pending_until),
+    relink_of: d.relink_of,
+    key_created_at: toSeconds(d.key_created_at),
+    pending_kid: d.pending_kid,
   };
 }

@@ -4,6 +4,7 @@ import { accountRoutes } from '../admin/account-routes.js';
 import { auditRoutes } from '../admin/audit-routes.js';
 import { eventRoutes } from '../admin/event-routes.js';
 import { exceptionRoutes } from '../admin/exception-routes.js';
+import { lifecycleRoutes } from '../admin/lifecycle-routes.js';
 import { policyRoutes } from '../admin/policy-routes.js';
 import { adminRoutes } from '../admin/routes.js';
 import { signInRoutes } from '../admin/sign-in-routes.js';
@@ -17,6 +18,7 @@ import { enrollmentRoutes } from '../enrollment/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
 import { myDeviceRoutes } from '../my-device/routes.js';
+import { deviceRequestRoutes } from '../rotation/routes.js';
 import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
@@ -35,10 +37,12 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   jwksRoutes(router, backend); //        /.well-known/jwks.json
   enrollmentRoutes(router, backend); //  POST /v1/enroll
   attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
+  deviceRequestRoutes(router, backend); // POST /v1/device/key-rotation(/confirm), /v1/device/unenroll
   complianceRoutes(router, backend); //  GET /v1/devices/:id/compliance
   authzRoutes(router, backend); //       GET /v1/authz (forward-auth)
   myDeviceRoutes(router, backend); //    POST /v1/my-device/links (device-signed), GET /my-device (the page)
   adminRoutes(router, backend); //       /v1/admin/enrollment-tokens, gateway-keys, devices
+  lifecycleRoutes(router, backend); //   token list/revoke, device extend/owner/change-ref/relink, /v1/admin/groups
   policyRoutes(router, backend); //      /v1/admin/policies
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit

@@ -6,6 +6,12 @@ import {
   enrollRequest,
   enrollResponse,
   ERROR_STATUS,
+  keyConfirmRequest,
+  keyConfirmResponse,
+  keyRotationRequest,
+  keyRotationResponse,
+  unenrollRequest,
+  unenrollResponse,
   nonceResponse,
   PROBLEM_CONTENT_TYPE,
   problemDetails,
@@ -15,6 +21,7 @@ import { z } from 'zod';
 import { auditListQuery } from '../admin/audit-routes.js';
 import { eventList, eventListQuery } from '../admin/event-routes.js';
 import { exceptionListQuery, grantExceptionBody } from '../admin/exception-routes.js';
+import { extendBody, groupRulesBody, setChangeRefBody, setOwnerBody, tokenListQuery } from '../admin/lifecycle-routes.js';
 import { applyPolicyBody, diffPolicyBody, policyListQuery, policyShowQuery, rollbackPolicyBody, validatePolicyBody } from '../admin/policy-routes.js';
 import * as admin from '../admin/response-schemas.js';
 import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody } from '../admin/routes.js';
@@ -52,10 +59,12 @@ interface Operation {
 
 const deviceId = z.object({ id: z.string().meta({ description: 'the device id (a UUID)' }) });
 const exceptionId = z.object({ id: z.string().meta({ description: 'the exception id (a UUID)' }) });
+const tokenId = z.object({ id: z.string().meta({ description: 'the enrollment token id (a UUID), never the token' }) });
 const group = z.object({ group: groupName });
 const envoyPath = z.object({ path: z.string().meta({ description: "the original request's path, without its leading slash (Envoy's path_prefix is /v1/authz)" }) });
 const adminNameParam = z.object({ name: z.string().meta({ description: 'the admin account name' }) });
 const BODY_ERRORS: ErrorCode[] = ['malformed', 'too_large', 'unsupported_media_type'];
+const DEVICE_REQUEST_ERRORS: ErrorCode[] = [...BODY_ERRORS, 'bad_signature', 'unknown_key', 'stale_nonce', 'clock_skew'];
 /** Forward-auth answers whatever method the gateway forwards (HEAD is implied by GET). */
 const AUTHZ_METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete', 'options', 'trace'];
 
@@ -71,8 +80,11 @@ const operations: Operation[] = [
     body: enrollRequest,
     status: 201,
     response: enrollResponse,
-    errors: [...BODY_ERRORS, 'bad_signature', 'clock_skew', 'invalid_token', 'already_enrolled', 'rate_limited'],
+    errors: [...BODY_ERRORS, 'bad_signature', 'clock_skew', 'invalid_token', 'token_revoked', 'already_enrolled', 'rate_limited'],
   },
+  { method: 'post', path: '/v1/device/key-rotation', summary: 'Start a key rotation: a request signed by the enrolled key and the new one', body: keyRotationRequest, response: keyRotationResponse, errors: [...DEVICE_REQUEST_ERRORS, 'revoked', 'already_enrolled'] },
+  { method: 'post', path: '/v1/device/key-rotation/confirm', summary: 'Confirm a key rotation with the new key: the old one stops working', body: keyConfirmRequest, response: keyConfirmResponse, errors: [...DEVICE_REQUEST_ERRORS, 'revoked'] },
+  { method: 'post', path: '/v1/device/unenroll', summary: 'The device revokes itself (postern-agent unenroll)', body: unenrollRequest, response: unenrollResponse, errors: DEVICE_REQUEST_ERRORS },
   { method: 'get', path: '/v1/nonce', summary: 'A single-use nonce for POST /v1/attestations', response: nonceResponse, errors: ['rate_limited'] },
   {
     method: 'post',
@@ -95,13 +107,21 @@ const operations: Operation[] = [
       { ...authz, path: '/v1/authz/{path}', params: envoyPath, summary: 'Forward-auth as Envoy ext_authz asks it: the original path after /v1/authz (POSTERN_GATEWAY=envoy)' },
     ];
   }),
-  { method: 'post', path: '/v1/admin/enrollment-tokens', summary: 'Create an enrollment token', security: 'adminToken', body: newTokenBody, status: 201, response: admin.enrollmentTokenCreated, errors: BODY_ERRORS },
+  { method: 'post', path: '/v1/admin/enrollment-tokens', summary: 'Create an enrollment token', security: 'adminToken', body: newTokenBody, status: 201, response: admin.enrollmentTokenCreated, errors: [...BODY_ERRORS, 'group_requirement'] },
+  { method: 'get', path: '/v1/admin/enrollment-tokens', summary: 'Enrollment tokens, newest first, never their secret', security: 'adminToken', query: tokenListQuery, response: admin.tokenList, errors: ['malformed'] },
+  { method: 'post', path: '/v1/admin/enrollment-tokens/{id}/revoke', summary: 'Revoke an enrollment token: it enrolls no more devices', security: 'adminToken', params: tokenId, response: admin.tokenView, errors: ['unknown_token'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/extend', summary: "Set when a device's access ends, within its group's maximum lifetime", security: 'adminToken', params: deviceId, body: extendBody, response: admin.deviceRegrouped, errors: [...BODY_ERRORS, 'unknown_device', 'enrollment_ended', 'group_requirement'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/owner', summary: "Set a device's owner (a person's email)", security: 'adminToken', params: deviceId, body: setOwnerBody, response: admin.deviceView, errors: [...BODY_ERRORS, 'unknown_device'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/change-ref', summary: "Set a device's change reference", security: 'adminToken', params: deviceId, body: setChangeRefBody, response: admin.deviceView, errors: [...BODY_ERRORS, 'unknown_device'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/relink', summary: 'Confirm a device from a reinstalled machine replaces the one that machine had', security: 'adminToken', params: deviceId, response: admin.deviceRelinked, errors: ['unknown_device', 'not_pending'] },
+  { method: 'get', path: '/v1/admin/groups', summary: 'Groups with rules for tokens and end dates', security: 'adminToken', response: admin.groupRulesList },
+  { method: 'post', path: '/v1/admin/groups/{group}/settings', summary: "Change some of a group's rules", security: 'adminToken', params: group, body: groupRulesBody, response: admin.groupRules, errors: BODY_ERRORS },
   { method: 'post', path: '/v1/admin/gateway-keys', summary: 'Create a gateway API key', security: 'adminToken', body: newGatewayKeyBody, status: 201, response: admin.gatewayKeyCreated, errors: BODY_ERRORS },
   { method: 'get', path: '/v1/admin/devices', summary: 'Every device with its verdict', security: 'adminToken', response: admin.deviceList },
   { method: 'get', path: '/v1/admin/devices/{id}', summary: 'One device with its checks', security: 'adminToken', params: deviceId, response: admin.deviceDetail, errors: ['unknown_device'] },
   { method: 'post', path: '/v1/admin/devices/{id}/group', summary: 'Move a device to another group and judge it at once', security: 'adminToken', params: deviceId, body: setGroupBody, response: admin.deviceRegrouped, errors: [...BODY_ERRORS, 'unknown_device', 'unknown_group'] },
   { method: 'post', path: '/v1/admin/devices/{id}/revoke', summary: 'Revoke a device; its streams close on every replica', security: 'adminToken', params: deviceId, response: admin.deviceView, errors: ['unknown_device'] },
-  { method: 'post', path: '/v1/admin/devices/{id}/approve', summary: 'Approve a pending device', security: 'adminToken', params: deviceId, response: admin.deviceView, errors: ['unknown_device', 'not_pending'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/approve', summary: 'Approve a pending device', security: 'adminToken', params: deviceId, response: admin.deviceView, errors: ['unknown_device', 'not_pending', 'relink_required'] },
   { method: 'post', path: '/v1/admin/devices/{id}/deny', summary: 'Deny a pending device; its streams close on every replica', security: 'adminToken', params: deviceId, body: denyBody, response: admin.deviceView, errors: [...BODY_ERRORS, 'unknown_device', 'not_pending'] },
   { method: 'post', path: '/v1/admin/policies/validate', summary: 'Validate a policy document; nothing is stored', security: 'adminToken', body: validatePolicyBody, response: admin.policyValidation, errors: BODY_ERRORS },
   { method: 'post', path: '/v1/admin/policies/diff', summary: 'Dry run: which devices a policy would change', security: 'adminToken', body: diffPolicyBody, response: admin.policyDiff, errors: [...BODY_ERRORS, 'invalid_policy', 'group_required'] },

@@ -4,7 +4,9 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Router } from '@koa/router';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { CompactSign, exportJWK, generateKeyPair, GeneralSign } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { deviceKid, KEY_CONFIRM_TYP, KEY_ROTATION_TYP, UNENROLL_TYP } from '@postern/shared';
 import { testDatabase, type TestDatabase } from '@postern/testkit/databases';
 import { Browser } from '@postern/testkit/browser';
 import { FakeDevice } from '@postern/testkit/fake-device';
@@ -276,6 +278,57 @@ describe('the OpenAPI document', () => {
     await asAdmin('POST', `${D}/revoke`, `/v1/admin/devices/${pendingId}/revoke`);
     await asAdmin('POST', `${D}/revoke`, '/v1/admin/devices/not-a-device/revoke');
 
+    // The lifecycle: tokens listed and revoked, end dates, owners, change references, relinks, group rules.
+    await asAdmin('GET', T, T);
+    await asAdmin('GET', T, `${T}?all=2`);
+    const spare = (await asAdmin('POST', T, T, { group: 'employees', owner: 'ops@example.com', change_ref: 'CHG-1' })) as { id: string };
+    await asAdmin('POST', `${T}/{id}/revoke`, `${T}/${spare.id}/revoke`);
+    await asAdmin('POST', `${T}/{id}/revoke`, `${T}/not-a-token/revoke`);
+    await asAdmin('POST', `${D}/extend`, `/v1/admin/devices/${device.deviceId}/extend`, { until: Math.floor(Date.now() / 1000) + 86400 });
+    await asAdmin('POST', `${D}/extend`, '/v1/admin/devices/00000000-0000-4000-8000-000000000000/extend', { until: Math.floor(Date.now() / 1000) + 86400 });
+    await asAdmin('POST', `${D}/owner`, `/v1/admin/devices/${device.deviceId}/owner`, { owner: 'alice@example.com' });
+    await asAdmin('POST', `${D}/owner`, `/v1/admin/devices/${device.deviceId}/owner`, { owner: 'alice' });
+    await asAdmin('POST', `${D}/change-ref`, `/v1/admin/devices/${device.deviceId}/change-ref`, { change_ref: 'CHG-2' });
+    await asAdmin('POST', `${D}/change-ref`, `/v1/admin/devices/${device.deviceId}/change-ref`, { change_ref: '' });
+    const twin = await FakeDevice.create();
+    await call('POST', E, E, { body: await enrollRequest(twin, token) });
+    const reinstalled = await FakeDevice.create();
+    Object.assign(reinstalled, { hostname: twin.hostname });
+    const { device_id: reinstalledId } = (await call('POST', E, E, { body: await enrollRequest(reinstalled, token) })) as { device_id: string };
+    await asAdmin('POST', `${D}/approve`, `/v1/admin/devices/${reinstalledId}/approve`); // relink_required
+    await asAdmin('POST', `${D}/relink`, `/v1/admin/devices/${reinstalledId}/relink`);
+    await asAdmin('POST', `${D}/relink`, `/v1/admin/devices/${reinstalledId}/relink`); // not pending any more
+    await asAdmin('POST', '/v1/admin/groups/{group}/settings', '/v1/admin/groups/servers/settings', { require_owner: true, max_device_lifetime_s: 86400 });
+    await asAdmin('POST', '/v1/admin/groups/{group}/settings', '/v1/admin/groups/servers/settings', { require_owner: 'yes' });
+    await asAdmin('POST', T, T, { group: 'servers' }); // group_requirement
+    await asAdmin('GET', '/v1/admin/groups', '/v1/admin/groups');
+    await call('GET', '/v1/admin/groups', '/v1/admin/groups');
+
+    // A device's own requests about its key and enrollment, each bound to a nonce the server issued.
+    const rotating = await FakeDevice.create();
+    rotating.deviceId = ((await call('POST', E, E, { body: await enrollRequest(rotating, token) })) as { device_id: string }).device_id;
+    const next = await generateKeyPair('ES256', { extractable: true });
+    const nextJwk = await exportJWK(next.publicKey);
+    const nextKid = await deviceKid(nextJwk);
+    const issued = () => server.backend.httpNonces.issue(server.backend.now());
+    const iat = () => Math.floor(Date.now() / 1000);
+    const signer = new GeneralSign(new TextEncoder().encode(JSON.stringify({ device_id: rotating.deviceId, new_kid: nextKid, nonce: issued(), iat: iat() })));
+    signer.addSignature(rotating.privateKey).setProtectedHeader({ alg: 'ES256', typ: KEY_ROTATION_TYP, kid: rotating.kid });
+    signer.addSignature(next.privateKey).setProtectedHeader({ alg: 'ES256', typ: KEY_ROTATION_TYP, jwk: nextJwk });
+    const dual = await signer.sign();
+    const R = '/v1/device/key-rotation';
+    const rotation = { request: { payload: dual.payload, signatures: dual.signatures.map((x) => ({ protected: x.protected, signature: x.signature })) } };
+    await call('POST', R, R, { body: rotation });
+    await call('POST', R, R, { body: rotation }); // the nonce is spent
+    const signedBy = async (typ: string, key: CryptoKey, kid: string) => ({
+      request: await new CompactSign(new TextEncoder().encode(JSON.stringify({ device_id: rotating.deviceId, nonce: issued(), iat: iat() }))).setProtectedHeader({ alg: 'ES256', typ, kid }).sign(key),
+    });
+    await call('POST', `${R}/confirm`, `${R}/confirm`, { body: await signedBy(KEY_CONFIRM_TYP, next.privateKey, nextKid) });
+    await call('POST', `${R}/confirm`, `${R}/confirm`, { body: await signedBy(KEY_ROTATION_TYP, next.privateKey, nextKid) });
+    const U = '/v1/device/unenroll';
+    await call('POST', U, U, { body: await signedBy(UNENROLL_TYP, rotating.privateKey, rotating.kid) }); // the old key no longer works
+    await call('POST', U, U, { body: await signedBy(UNENROLL_TYP, next.privateKey, nextKid) });
+
     // Policies.
     const source = 'postern_policy: 1\ngroup: contractors\nchecks:\n  - id: firewall.enabled\n    severity: high\n    weight: 20\n    enforcement: block\n';
     const P = '/v1/admin/policies';
@@ -349,7 +402,12 @@ describe('the OpenAPI document', () => {
 
     // The event stream: everything above, in order, each event of its own type's shape.
     const stream = (await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?limit=1000')) as { events: Array<{ type: string }> };
-    expect(stream.events.map((e) => e.type)).toEqual(expect.arrayContaining(['device.enrolled', 'device.approved', 'device.denied', 'device.revoked', 'device.verdict_changed', 'device.group_changed', 'policy.applied', 'exception.granted', 'exception.ended']));
+    expect(stream.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'device.enrolled', 'device.approved', 'device.denied', 'device.revoked', 'device.verdict_changed', 'device.group_changed', 'policy.applied', 'exception.granted', 'exception.ended',
+        'device.extended', 'device.owner_changed', 'device.change_ref_changed', 'device.relinked', 'device.key_rotation_started', 'device.key_rotated',
+      ]),
+    );
     await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?type=no.such_type');
     await call('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
 

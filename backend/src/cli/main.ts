@@ -7,6 +7,7 @@ import { registerEvents } from './commands/events.js';
 import { registerDevice } from './commands/device.js';
 import { registerException } from './commands/exception.js';
 import { registerGatewayKey } from './commands/gateway-key.js';
+import { registerGroup } from './commands/group.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerServe } from './commands/serve.js';
 import { registerToken } from './commands/token.js';
@@ -42,6 +43,8 @@ Environment:
   POSTERN_SWEEP_S                     how often standings due to change by themselves are looked for (default 1)
   POSTERN_ATTESTATION_RETENTION_DAYS  how long report history is kept (default 30)
   POSTERN_EVENT_RETENTION_DAYS        how long events are kept once every consumer has passed them (default 30)
+  POSTERN_PENDING_EXPIRY              a pending enrollment nobody decides on is revoked after this (default 7d)
+  POSTERN_KEY_MAX_AGE                 agents rotate device keys older than this, e.g. 90d (default off)
   POSTERN_SERVER_URL, POSTERN_ADMIN_TOKEN  for admin commands run elsewhere than the server's machine
   POSTERN_OIDC_ISSUER, POSTERN_OIDC_CLIENT_ID, POSTERN_OIDC_CLIENT_SECRET, POSTERN_OIDC_ROLES
                       OpenID Connect sign-in for the dashboard (roles: group=role,...)
@@ -65,6 +68,7 @@ registerServe(program);
 registerToken(program);
 registerGatewayKey(program);
 registerDevice(program);
+registerGroup(program);
 registerPolicy(program);
 registerException(program);
 registerAudit(program);

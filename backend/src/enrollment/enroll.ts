@@ -10,11 +10,16 @@ import { consumeEnrollmentToken } from './tokens.js';
 
 const MAX_SKEW_S = 300;
 
+/** How long a pending enrollment waits for an administrator by default (POSTERN_PENDING_EXPIRY). */
+export const DEFAULT_PENDING_EXPIRY_S = 7 * 86400;
+
 /**
  * Enrolls a device from a self-signed request (the JWS embeds the new public key and proves
  * possession of it, as in ACME). The token is spent and the device created in one transaction.
+ * A machine whose device is still enrolled (same machine id: a reinstall, or a copied disk) is
+ * never silently enrolled twice: the new device waits, pending, for `device relink`.
  */
-export async function enrollDevice(deps: { db: Kysely<Database>; policies: PolicyCache }, request: string, options: { now: number }): Promise<EnrollResponse> {
+export async function enrollDevice(deps: { db: Kysely<Database>; policies: PolicyCache; settings?: { pendingExpiryS: number } }, request: string, options: { now: number }): Promise<EnrollResponse> {
   const { db, policies } = deps;
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -50,9 +55,20 @@ export async function enrollDevice(deps: { db: Kysely<Database>; policies: Polic
     // Checked before spending the token, so a retried enrollment does not burn a use.
     if (existing) throw new HttpError('already_enrolled', `this key is already enrolled as device ${existing.id}`);
     const token = await consumeEnrollmentToken(trx, claims.enrollment_token, options.now);
-    if (!token) throw new HttpError('invalid_token', 'the enrollment token is unknown, expired or used up: ask your administrator for a new one');
+    const at = new Date(options.now * 1000);
+    const sameMachine = await trx
+      .selectFrom('devices')
+      .select('id')
+      .where('machine_id', '=', claims.machine_id)
+      .where('status', '!=', 'revoked')
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)]))
+      .orderBy('enrolled_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const relinkOf = sameMachine?.id ?? null;
     const expiresAt = token.device_ttl_s === null ? null : new Date((options.now + token.device_ttl_s) * 1000);
-    const status = token.requires_approval ? 'pending_approval' : 'active';
+    const status = token.requires_approval || relinkOf !== null ? 'pending_approval' : 'active';
+    const pendingExpiryS = deps.settings?.pendingExpiryS ?? DEFAULT_PENDING_EXPIRY_S;
     const device = await trx
       .insertInto('devices')
       .values({
@@ -66,9 +82,13 @@ export async function enrollDevice(deps: { db: Kysely<Database>; policies: Polic
         agent_version: claims.agent_version,
         group_name: token.group_name,
         owner: token.owner,
+        change_ref: token.change_ref,
         status,
         expires_at: expiresAt,
         enrollment_token_id: token.id,
+        pending_until: status === 'pending_approval' ? new Date((options.now + pendingExpiryS) * 1000) : null,
+        relink_of: relinkOf,
+        key_created_at: at,
       })
       .onConflict((oc) => oc.column('kid').doNothing())
       .returning('id')
@@ -80,8 +100,8 @@ export async function enrollDevice(deps: { db: Kysely<Database>; policies: Polic
       now: options.now,
       cause: 'admin',
       actor: `token:${token.id}`,
-      causes: [{ type: 'device.enrolled', actor: `token:${token.id}`, deviceId: device.id, data: { hostname: claims.hostname, platform: claims.platform, group: token.group_name, owner: token.owner, status, expires_at: expires, enrollment_token_id: token.id } }],
+      causes: [{ type: 'device.enrolled', actor: `token:${token.id}`, deviceId: device.id, data: { hostname: claims.hostname, platform: claims.platform, group: token.group_name, owner: token.owner, change_ref: token.change_ref, status, expires_at: expires, enrollment_token_id: token.id, relink_of: relinkOf } }],
     });
-    return { device_id: device.id, status, expires_at: expires, report_interval_s: policies.forGroup(token.group_name).report_interval_s };
+    return { device_id: device.id, status, expires_at: expires, report_interval_s: policies.forGroup(token.group_name).report_interval_s, relink_of: relinkOf };
   });
 }

@@ -22,10 +22,25 @@ export const eventData = {
     status: z.enum(['active', 'pending_approval']),
     expires_at: seconds.nullable(),
     enrollment_token_id: uuid,
+    change_ref: z.string().nullable().optional(),
+    /** Set when this machine's device was still enrolled: the new one waits for `device relink`. */
+    relink_of: uuid.nullable().optional(),
   }),
   'device.approved': z.object({ from: z.literal('pending_approval'), to: z.literal('active') }),
+  // Null only in events written before a reason was required.
   'device.denied': z.object({ reason: z.string().nullable() }),
-  'device.revoked': z.object({ reason: z.enum(['admin', 'expired']), from: z.string().optional() }),
+  'device.revoked': z.object({
+    reason: z.enum(['admin', 'expired', 'pending_expired', 'relinked', 'unenrolled']),
+    from: z.string().optional(),
+    /** With `relinked`: the device that took this one's place. */
+    replaced_by: uuid.optional(),
+  }),
+  'device.extended': z.object({ from: seconds.nullable(), to: seconds }),
+  'device.owner_changed': z.object({ from: z.string().nullable(), to: z.string() }),
+  'device.change_ref_changed': z.object({ from: z.string().nullable(), to: z.string() }),
+  'device.relinked': z.object({ replaces: uuid }),
+  'device.key_rotation_started': z.object({ kid: z.string(), pending_kid: z.string() }),
+  'device.key_rotated': z.object({ from_kid: z.string(), to_kid: z.string() }),
   'device.verdict_changed': z.object({
     from: verdict.nullable(),
     to: verdict,

@@ -58,6 +58,12 @@ describe('the judge', () => {
     expect(judge(input({ latest: null }))).toMatchObject({ verdict: 'unknown', score: 0, checks: [], nextChangeAt: null });
   });
 
+  it('names the end of a pending enrollment\'s wait as its next change, and forgets it once the device is active', () => {
+    expect(judge(input({ device: { ...active, status: 'pending_approval', pendingUntil: NOW + 3600 } }))).toMatchObject({ verdict: 'pending', nextChangeAt: NOW + 3600 });
+    expect(judge(input({ device: { ...active, status: 'pending_approval', expires_at: NOW + 60, pendingUntil: NOW + 3600 } }))).toMatchObject({ nextChangeAt: NOW + 60 });
+    expect(judge(input({ device: { ...active, pendingUntil: NOW + 3600 } })).nextChangeAt).toBe(NOW + policy.max_age_s + 1);
+  });
+
   it('never misses a change: no verdict differs between now and the next change it names (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 20 * 86400 }), fc.option(fc.integer({ min: 1, max: 30 * 86400 }), { nil: null }), (pending, age, ttl) => {

@@ -5,7 +5,8 @@ import type { Policy } from '../policy/types.js';
 /** Everything a device's standing depends on. */
 export interface JudgeInput {
   policy: Policy;
-  device: DeviceStanding & { platform: Platform | null; agentVersion: string | null };
+  /** `pendingUntil`: when a pending enrollment nobody decided on ends (the due sweep then revokes it). */
+  device: DeviceStanding & { platform: Platform | null; agentVersion: string | null; pendingUntil?: number | null };
   /** The newest accepted report, or null if the device never reported (or its stored posture is unreadable). */
   latest: { posture: Posture; attestedAt: number } | null;
   /** The checks of the previous judgement, so a failure keeps the time it started. */
@@ -23,7 +24,7 @@ export interface Judgement {
   failing: string[];
   /** When the oldest of those failures started, else null. */
   failingSince: number | null;
-  /** When the verdict may change without a new report: staleness, grace end, exception end or device expiry; null if never. */
+  /** When the verdict may change without a new report: staleness, grace end, exception end, device expiry or pending expiry; null if never. */
   nextChangeAt: number | null;
   /** `group@version` of the policy that judged. */
   policy: string;
@@ -64,6 +65,7 @@ function nextChange(input: JudgeInput, checks: readonly CheckResult[]): number |
   if (device.status === 'revoked' || (device.expires_at !== null && device.expires_at <= now)) return null;
   const candidates: number[] = [];
   if (device.expires_at !== null) candidates.push(device.expires_at);
+  if (device.status === 'pending_approval' && device.pendingUntil != null) candidates.push(device.pendingUntil);
   if (device.status === 'active') {
     // verdictAt: stale once `now - attested_at > max_age_s`, i.e. from the second after.
     if (latest) candidates.push(latest.attestedAt + policy.max_age_s + 1);

@@ -89,13 +89,15 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
   }
 
   const events: NewEvent[] = [...causes];
+  // A revocation its causes already tell of (pending expiry, relink, unenrollment) is not told again as `expired`.
+  const revokedByCause = new Set(causes.filter((c) => c.type === 'device.revoked').map((c) => c.deviceId));
   const recorded = writes.map((w): Recorded => {
     // A device's first standing is told by its `device.enrolled` event, not as a change.
     if (!w.previous) return { deviceId: w.deviceId, changed: null };
     const from = w.previous.verdict;
     const to = w.judgement.verdict;
     if (from === to) return { deviceId: w.deviceId, changed: null };
-    if (to === 'revoked' && w.cause === 'time') events.push({ type: 'device.revoked', actor: 'postern', deviceId: w.deviceId, data: { reason: 'expired', from } });
+    if (to === 'revoked' && w.cause === 'time' && !revokedByCause.has(w.deviceId)) events.push({ type: 'device.revoked', actor: 'postern', deviceId: w.deviceId, data: { reason: 'expired', from } });
     events.push({
       type: 'device.verdict_changed',
       actor: w.actor,

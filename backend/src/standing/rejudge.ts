@@ -30,7 +30,7 @@ export async function rejudgeDevices(trx: Kysely<Database>, policies: PolicySour
   }
   const devices = await trx
     .selectFrom('devices')
-    .select(['id', 'status', 'expires_at', 'group_name', 'platform', 'agent_version'])
+    .select(['id', 'status', 'expires_at', 'pending_until', 'group_name', 'platform', 'agent_version'])
     .where('id', 'in', ids)
     .orderBy('id')
     .forUpdate()
@@ -51,7 +51,7 @@ export async function rejudgeDevices(trx: Kysely<Database>, policies: PolicySour
     const posture = postureOf(postureRow);
     const judgement = judge({
       policy: policies.forGroup(device.group_name),
-      device: { status: device.status, expires_at: toSeconds(device.expires_at), platform: enrolledPlatform(device.platform), agentVersion: device.agent_version },
+      device: { status: device.status, expires_at: toSeconds(device.expires_at), pendingUntil: toSeconds(device.pending_until), platform: enrolledPlatform(device.platform), agentVersion: device.agent_version },
       latest: posture && postureRow ? { posture, attestedAt: toSeconds(postureRow.attested_at) ?? options.now } : null,
       previous: checksOf(stored),
       exceptions: exceptions.get(device.id) ?? [],

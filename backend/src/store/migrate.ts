@@ -4,6 +4,7 @@ import * as policyVersions from './migrations/0002-policy-versions-exceptions-au
 import * as standingAndEvents from './migrations/0003-standing-and-events.js';
 import * as limits from './migrations/0004-limits.js';
 import * as ssf from './migrations/0005-ssf.js';
+import * as lifecycle from './migrations/0006-lifecycle.js';
 import * as admins from './migrations/0007-admins.js';
 import type { Database } from './schema.js';
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
@@ -14,6 +15,7 @@ const migrations = {
   '0003-standing-and-events': standingAndEvents,
   '0004-limits': limits,
   '0005-ssf': ssf,
+  '0006-lifecycle': lifecycle,
   '0007-admins': admins,
 } satisfies Record<string, Migration>;
 

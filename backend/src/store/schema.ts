@@ -18,6 +18,10 @@ export interface EnrollmentTokensTable {
   requires_approval: boolean;
   created_at: Timestamp;
   created_by: string;
+  /** The change (ticket) a non-human host is enrolled under, e.g. CHG-123. */
+  change_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  revoked_at: NullableTimestamp;
+  revoked_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type DeviceStatus = 'active' | 'pending_approval' | 'revoked';
@@ -43,6 +47,28 @@ export interface DevicesTable {
   /** Highest accepted seq; -1 before the first report. Strictly increasing across reconnects. */
   last_seq: Generated<number>;
   last_seen_at: NullableTimestamp;
+  change_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A pending enrollment nobody decided on ends then (POSTERN_PENDING_EXPIRY). */
+  pending_until: NullableTimestamp;
+  /** The still-enrolled device whose machine this enrollment came from: pending until `device relink`. */
+  relink_of: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Key rotation in progress: the new key, proven but not yet confirmed. */
+  pending_kid: ColumnType<string | null, string | null | undefined, string | null>;
+  pending_public_jwk: ColumnType<PublicJwk | null, string | null | undefined, string | null>;
+  key_rotation_started_at: NullableTimestamp;
+  key_created_at: NullableTimestamp;
+}
+
+type PublicJwk = { kty: 'EC'; crv: 'P-256'; x: string; y: string };
+
+/** What a group requires of its tokens and end dates (`group set`). */
+export interface GroupSettingsTable {
+  group_name: string;
+  max_device_lifetime_s: number | null;
+  require_owner: boolean;
+  require_change_ref: boolean;
+  updated_at: Date;
+  updated_by: string;
 }
 
 /** Latest accepted posture, one row per device that has reported, kept always. */
@@ -320,6 +346,7 @@ export interface Database {
   ssf_streams: SsfStreamsTable;
   ssf_subjects: SsfSubjectsTable;
   ssf_outbox: SsfOutboxTable;
+  group_settings: GroupSettingsTable;
 }
 
 export type Device = Selectable<DevicesTable>;
@@ -332,3 +359,4 @@ export type EventRow = Selectable<EventsTable>;
 export type PolicyVersion = Selectable<PolicyVersionsTable>;
 export type DeviceException = Selectable<DeviceExceptionsTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+export type GroupSettings = Selectable<GroupSettingsTable>;

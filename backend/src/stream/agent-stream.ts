@@ -150,7 +150,7 @@ function serve(backend: Backend, ws: WebSocket, authenticated: () => void): void
       // The agent learnt an interval at enrollment; its group's policy may say otherwise now.
       if (result.reportIntervalS !== announcedInterval) {
         announcedInterval = result.reportIntervalS;
-        connection.send({ type: 'config', report_interval_s: result.reportIntervalS });
+        connection.send({ type: 'config', report_interval_s: result.reportIntervalS, key_max_age_s: backend.settings.keyMaxAgeS });
       }
     } catch (error) {
       if (!(error instanceof AttestationError)) throw error;

@@ -38,12 +38,18 @@ export function streamFanOut(deps: { db: Kysely<Database>; policies: PolicyCache
       for (const event of events) {
         switch (event.type) {
           case 'device.revoked':
-            end(event, event.data.reason === 'expired' ? 'this device\'s enrollment has ended: ask your administrator to extend it or enroll again' : 'this device has been revoked by an administrator');
+            end(event, REVOKED_MESSAGE[event.data.reason]);
+            break;
+          case 'device.key_rotated':
+            // A stream authenticated with the old key ends: the agent comes back with the new one.
+            for (const connection of connections.forDevice(event.device_id ?? '')) connection.close(CloseCode.authenticationFailed, 'device key rotated: connect again with the new key');
             break;
           case 'device.denied':
             end(event, 'this device\'s enrollment was denied by an administrator');
             break;
           case 'device.approved':
+          case 'device.extended':
+          case 'device.relinked':
           case 'device.group_changed':
           case 'exception.granted':
           case 'exception.ended':
@@ -65,6 +71,14 @@ export function streamFanOut(deps: { db: Kysely<Database>; policies: PolicyCache
     },
   };
 }
+
+const REVOKED_MESSAGE: Record<'admin' | 'expired' | 'pending_expired' | 'relinked' | 'unenrolled', string> = {
+  admin: 'this device has been revoked by an administrator',
+  expired: "this device's enrollment has ended: ask your administrator to extend it or enroll again",
+  pending_expired: "this device's enrollment was not approved in time: ask your administrator, then enroll again",
+  relinked: 'this device was replaced by a new enrollment of the same machine',
+  unenrolled: 'this device unenrolled itself',
+};
 
 /** Asks this replica's connected agents judged by `slot` to report, looking up their groups in pages (a group may have changed since they connected). */
 async function collectGroup(deps: { db: Kysely<Database>; policies: PolicyCache; connections: ConnectionRegistry }, slot: string): Promise<void> {

@@ -21,7 +21,12 @@ export const errorFrame = z.object({
   nonce: nonce.optional(),
 });
 export const collectFrame = z.object({ type: z.literal('collect') });
-export const configFrame = z.object({ type: z.literal('config'), report_interval_s: z.number().int().positive() });
+export const configFrame = z.object({
+  type: z.literal('config'),
+  report_interval_s: z.number().int().positive(),
+  /** The oldest a device key may be before the agent rotates it (POSTERN_KEY_MAX_AGE); null or absent: no limit. */
+  key_max_age_s: z.number().int().positive().nullable().optional(),
+});
 
 /** Frames an agent may send. */
 export const agentFrame = z.discriminatedUnion('type', [attestationFrame]);

@@ -10,6 +10,8 @@ export const enrollResponse = z.object({
   status: z.enum(['active', 'pending_approval']),
   expires_at: numericDate.nullable(),
   report_interval_s: z.number().int().positive(),
+  /** This machine's still-enrolled device: the new one waits for an administrator's `device relink`. */
+  relink_of: uuid.nullable().optional(),
 });
 export type EnrollRequest = z.infer<typeof enrollRequest>;
 export type EnrollResponse = z.infer<typeof enrollResponse>;

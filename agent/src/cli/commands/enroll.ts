@@ -17,7 +17,9 @@ export async function enrollCommand(opts: EnrollCommandOptions): Promise<void> {
   const device = await enroll({ server: opts.server, enrollmentToken: opts.token, store, keyStore, force: opts.force ?? false, caFile: opts.ca });
 
   const out = [`Enrolled this device as ${device.device_id} with ${device.server}.`];
-  if (device.status === 'pending_approval') {
+  if (device.relink_of) {
+    out.push(`This machine was already enrolled as device ${device.relink_of}: an administrator must confirm this enrollment replaces it (\`postern-server device relink ${device.device_id}\`); until then the verdict stays "pending".`);
+  } else if (device.status === 'pending_approval') {
     out.push('An administrator must approve it: until then reports are accepted but the verdict stays "pending".');
   }
   if (device.expires_at !== null) out.push(`Its access ends ${formatTime(device.expires_at)}.`);

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseTimeOrDuration } from '../../time/duration.js';
 import { adminRequest } from '../admin-client.js';
 import { ADMIN_BOUNDS as B } from '../../admin/routes.js';
 import { adminTarget, dataOption, isoTime, jsonOption, print, printTable, serverOption, textUpTo, type AdminFlags } from '../common.js';
@@ -9,6 +10,8 @@ interface DeviceRow {
   platform: string;
   group: string;
   status: string;
+  owner: string | null;
+  change_ref: string | null;
   verdict: string;
   score: number;
   last_seen_at: number | null;
@@ -25,8 +28,8 @@ export function registerDevice(program: Command): void {
     .action(async (flags: AdminFlags) => {
       const result = await adminRequest<{ devices: DeviceRow[] }>(await adminTarget(flags), 'GET', '/v1/admin/devices');
       if (flags.json) return print(result);
-      const rows = result.devices.map((d) => [d.device_id, d.hostname, d.platform, d.group, d.status, d.verdict, String(d.score), isoTime(d.last_seen_at)]);
-      printTable(['DEVICE', 'HOSTNAME', 'PLATFORM', 'GROUP', 'STATUS', 'VERDICT', 'SCORE', 'LAST SEEN'], rows);
+      const rows = result.devices.map((d) => [d.device_id, d.hostname, d.platform, d.group, d.owner ?? '-', d.change_ref ?? '-', d.status, d.verdict, String(d.score), isoTime(d.last_seen_at)]);
+      printTable(['DEVICE', 'HOSTNAME', 'PLATFORM', 'GROUP', 'OWNER', 'CHANGE', 'STATUS', 'VERDICT', 'SCORE', 'LAST SEEN'], rows);
     });
 
   for (const [verb, description] of [
@@ -51,12 +54,12 @@ export function registerDevice(program: Command): void {
   device
     .command('deny <id>')
     .description('deny a device awaiting approval: it is refused from now on, and its streams close')
-    .option('--reason <text>', `why, for the audit log (up to ${B.denyReasonChars} characters)`, textUpTo(B.denyReasonChars))
+    .requiredOption('--reason <text>', `why, for the audit log (up to ${B.denyReasonChars} characters)`, textUpTo(B.denyReasonChars))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (id: string, flags: AdminFlags & { reason?: string }) => {
-      const result = await adminRequest<Record<string, unknown>>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/deny`, flags.reason ? { reason: flags.reason } : {});
+    .action(async (id: string, flags: AdminFlags & { reason: string }) => {
+      const result = await adminRequest<Record<string, unknown>>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/deny`, { reason: flags.reason });
       if (flags.json) return print(result);
       process.stdout.write(`device ${id} is now ${String(result.status)} (denied)\n`);
     });
@@ -73,4 +76,55 @@ export function registerDevice(program: Command): void {
       if (flags.json) return print(result);
       process.stdout.write(`device ${id} is now in group ${result.group}: ${result.verdict}, score ${result.score} (${result.policy ?? 'no report yet'})\n`);
     });
+
+  device
+    .command('extend <id>')
+    .description("set when a device's access ends (audited; judged again at once). A revoked or expired device stays so: enroll it again")
+    .requiredOption('--until <time>', 'the new end: ISO 8601 such as 2026-06-30T18:00:00Z, or a duration from now such as 30d', futureTime)
+    .addOption(jsonOption())
+    .addOption(dataOption())
+    .addOption(serverOption())
+    .action(async (id: string, flags: AdminFlags & { until: number }) => {
+      const result = await adminRequest<{ expires_at: number; verdict: string }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/extend`, { until: flags.until });
+      if (flags.json) return print(result);
+      process.stdout.write(`device ${id}'s access now ends ${isoTime(result.expires_at)} (${result.verdict})\n`);
+    });
+
+  for (const [verb, field, what, path] of [
+    ['set-owner <id> <email>', 'owner', "the email of the person responsible for the device", 'owner'],
+    ['set-change-ref <id> <ref>', 'change_ref', 'the change (ticket) the device runs under, e.g. CHG-123', 'change-ref'],
+  ] as const) {
+    device
+      .command(verb)
+      .description(`set ${what} (audited)`)
+      .addOption(jsonOption())
+      .addOption(dataOption())
+      .addOption(serverOption())
+      .action(async (id: string, value: string, flags: AdminFlags) => {
+        const result = await adminRequest<Record<string, unknown>>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/${path}`, { [field]: value });
+        if (flags.json) return print(result);
+        process.stdout.write(`device ${id}'s ${field === 'owner' ? 'owner' : 'change reference'} is now ${String(result[field])}\n`);
+      });
+  }
+
+  device
+    .command('relink <id>')
+    .description('confirm that a device enrolled from a reinstalled machine replaces the device that machine had: the new one becomes active, the old one is revoked (reason relinked)')
+    .addOption(jsonOption())
+    .addOption(dataOption())
+    .addOption(serverOption())
+    .action(async (id: string, flags: AdminFlags) => {
+      const result = await adminRequest<{ device: { device_id: string; status: string }; replaced: { device_id: string; status: string } }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/relink`);
+      if (flags.json) return print(result);
+      process.stdout.write(`device ${result.device.device_id} is now ${result.device.status}; it replaces device ${result.replaced.device_id}, now ${result.replaced.status}\n`);
+    });
+}
+
+/** An option parser for a time in the future: ISO 8601 or a duration from now. */
+function futureTime(raw: string): number {
+  try {
+    return parseTimeOrDuration(raw, Math.floor(Date.now() / 1000));
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
