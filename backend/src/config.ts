@@ -69,6 +69,8 @@ export interface ServerConfig {
   tls?: TlsFiles | undefined;
   /** From the environment when absent (settingsFromEnv). */
   settings?: ServerSettings;
+  /** POSTERN_PACKAGES_DIR: the agent packages served under /install/artefacts/ (default: dist/packages of this installation). */
+  packagesDir?: string | undefined;
 }
 
 export const DEFAULT_PORT = 8700;
@@ -94,6 +96,7 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     trustProxy: process.env.POSTERN_TRUST_PROXY === '1',
     tls: tlsFiles(flags.tlsCert ?? (process.env.POSTERN_TLS_CERT || undefined), flags.tlsKey ?? (process.env.POSTERN_TLS_KEY || undefined)),
     settings: settingsFromEnv(),
+    packagesDir: process.env.POSTERN_PACKAGES_DIR ? resolve(process.env.POSTERN_PACKAGES_DIR) : undefined,
   };
 }
 

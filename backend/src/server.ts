@@ -113,7 +113,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   wakeups.subscribe(() => {
     for (const consumer of consumers) consumer.wake();
   });
-  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null });
+  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, packagesDir: config.packagesDir });
   const stream = createAgentStream(backend);
   const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ...HTTP_SERVER_TIMEOUTS }, app.callback()) : createServer(HTTP_SERVER_TIMEOUTS, app.callback());
   http.on('upgrade', (request, socket, head) => {

@@ -57,6 +57,8 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# Filled in by the server that serves this script as /install/windows.ps1; empty as shipped.
+$DefaultServer = ''
 
 $ServiceName = 'PosternAgent'
 $DataRoot = Join-Path $env:ProgramData 'Postern'

@@ -15,10 +15,12 @@ import { requestDuration } from '../metrics/request-duration.js';
 import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
+import { installRoutes } from '../install/routes.js';
+import { DEFAULT_PACKAGES_DIR } from '../install/paths.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; packagesDir?: string | undefined }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -34,6 +36,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit
   eventRoutes(router, backend); //       /v1/admin/events
+  installRoutes(router, backend, options.packagesDir ?? DEFAULT_PACKAGES_DIR); // /install/*.sh|ps1, /install/artefacts/:file
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(accessLog(backend.log)); //          debug level: method, route, status, ms

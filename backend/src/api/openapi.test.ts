@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Router } from '@koa/router';
@@ -22,8 +23,8 @@ interface OpenApi {
 
 /** The methods an OpenAPI path item can hold; HEAD is left out, as GET implies it and the router adds it to every GET. */
 const DOCUMENTED_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'];
-/** Routes that read memory only and have no input: nothing a client sends can make them fail. */
-const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json']);
+/** Routes that read memory or the server's own files only and have no input: nothing a client sends can make them fail. */
+const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json', 'GET /install/linux.sh', 'GET /install/macos.sh', 'GET /install/windows.ps1']);
 
 /** fetch refuses to send TRACE, so every method goes out through node:http. */
 function send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
@@ -114,7 +115,10 @@ describe('the OpenAPI document', () => {
 
   beforeAll(async () => {
     database = await testDatabase('pglite');
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 } }, { log: createLogger('silent') });
+    const packagesDir = join(database.dataDir, 'packages');
+    await mkdir(packagesDir);
+    await writeFile(join(packagesDir, 'SHA256SUMS'), `${'0'.repeat(64)}  postern-agent_0.1.0_amd64.deb\n`);
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 }, packagesDir }, { log: createLogger('silent') });
     adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
     const response = await fetch(`${server.url}/openapi.json`);
     expect(response.status).toBe(200);
@@ -286,6 +290,13 @@ describe('the OpenAPI document', () => {
     expect(stream.events.map((e) => e.type)).toEqual(expect.arrayContaining(['device.enrolled', 'device.approved', 'device.denied', 'device.revoked', 'device.verdict_changed', 'device.group_changed', 'policy.applied', 'exception.granted', 'exception.ended']));
     await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?type=no.such_type');
     await call('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
+
+    // Installers, each defaulting to this server, and the packages they fetch.
+    for (const name of ['linux.sh', 'macos.sh', 'windows.ps1']) expect(await call('GET', `/install/${name}`, `/install/${name}`)).toContain(`'${url}'`);
+    const F = '/install/artefacts/{file}';
+    expect(await call('GET', F, '/install/artefacts/SHA256SUMS')).toMatch(/^0{64} {2}postern-agent_0\.1\.0_amd64\.deb$/m);
+    expect(await call('GET', F, '/install/artefacts/postern-agent_9.9.9_amd64.deb')).toMatchObject({ code: 'not_found' });
+    expect(await call('GET', F, '/install/artefacts/.SHA256SUMS')).toMatchObject({ code: 'malformed' });
 
     // Last: without a database, health says so and a route that reads it fails without echoing why.
     await server.store.db.destroy();
