@@ -43,6 +43,12 @@ const prerequisites = [
     present: () => findExecutable('openssl', ['/usr/bin', '/usr/local/bin', '/opt/homebrew/bin']),
     debianPackage: 'openssl',
   },
+  {
+    // The package tests check the agent's .deb with it.
+    what: 'lintian',
+    present: () => findExecutable('lintian', ['/usr/bin', '/usr/local/bin']),
+    debianPackage: 'lintian',
+  },
 ];
 
 function isExecutable(path) {
