@@ -213,8 +213,9 @@ read_token() {
   elif [ -n "${POSTERN_ENROLL_TOKEN:-}" ]; then
     printf '%s' "$POSTERN_ENROLL_TOKEN"
   elif (: </dev/tty) 2>/dev/null; then
-    printf 'Enrollment token for %s (input hidden): ' "$server" >/dev/tty
+    # Echo off before the prompt shows, so a token pasted at once is not echoed either.
     stty -echo </dev/tty 2>/dev/null || true
+    printf 'Enrollment token for %s (input hidden): ' "$server" >/dev/tty
     IFS= read -r typed </dev/tty || typed=''
     stty echo </dev/tty 2>/dev/null || true
     printf '\n' >/dev/tty

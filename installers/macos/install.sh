@@ -99,8 +99,8 @@ if [ ! -e "$STATE/device.json" ] || [ "$force_enroll" = 1 ]; then
   elif [ -n "${POSTERN_ENROLL_TOKEN:-}" ]; then
     token=$POSTERN_ENROLL_TOKEN
   else
-    printf 'Enrollment token for %s (input hidden): ' "$server" >/dev/tty
     stty -echo </dev/tty
+    printf 'Enrollment token for %s (input hidden): ' "$server" >/dev/tty
     IFS= read -r token </dev/tty || token=''
     stty echo </dev/tty
     printf '\n' >/dev/tty

@@ -1,0 +1,158 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminCli } from '@postern/testkit/cli';
+import { repoRoot } from '@postern/testkit/paths';
+import { ServerProcess } from '@postern/testkit/server-process';
+
+const exec = promisify(execFile);
+
+/** A contractor's laptop: notify-only, so this machine's real posture cannot block it. */
+const CONTRACTOR_POLICY = 'postern_policy: 1\ngroup: contractors\nchecks:\n  - id: firewall.enabled\n    severity: high\n    weight: 10\n    enforcement: notify\n';
+// The shortest device TTL the server accepts (ADMIN_BOUNDS.deviceTtlS.min): the contract's end.
+const DEVICE_TTL = '1m';
+
+interface DeviceRow {
+  device_id: string;
+  status: string;
+  group: string;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * Runs `line` as a person would paste it into a terminal (`script` gives it one), and types
+ * `token` when the installer asks for it: the token goes through the terminal, nowhere else.
+ */
+function pasteIntoTerminal(line: string, token: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let typed = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!typed && output.includes('Enrollment token for')) {
+        typed = true;
+        child.stdin.write(`${token}\n`);
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('a contractor installs the agent with the one line the administrator sends', () => {
+  let work: string;
+  let server: ServerProcess;
+  let serverLog = '';
+  const admin = (args: string[]) => adminCli(server, args);
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'postern-contractor-'));
+    const packages = join(work, 'packages');
+    const built = await exec(process.execPath, [join(repoRoot, 'scripts', 'package.mjs'), '--targets', 'linux-x64', '--formats', 'tar', '--fast', '--out', packages], { timeout: 180_000 }).catch(
+      (error: { stderr?: string }) => {
+        throw new Error(`pnpm package failed: ${error.stderr ?? String(error)}`);
+      },
+    );
+    expect(built.stdout).toContain('SHA256SUMS');
+    // Debug level: the access log names every request, so the test can look for the token in it.
+    server = await ServerProcess.start('pglite', { POSTERN_PACKAGES_DIR: packages, POSTERN_LOG_LEVEL: 'debug' });
+    for (const stream of [server.child.stdout, server.child.stderr]) stream?.on('data', (d: Buffer) => (serverLog += d.toString()));
+    await server.admin('POST', '/v1/admin/policies', { source: CONTRACTOR_POLICY, message: 'contractors: notify only' });
+  }, 240_000);
+  afterAll(async () => {
+    await server?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('pending → approved and allowed → expired at the end date: revoked, stream closed 4403, denied, device.revoked(expired)', async () => {
+    // The administrator: a token for one contractor's device, waiting for approval, ending soon.
+    const created = await admin(['token', 'create', '--group', 'contractors', '--approval', '--device-ttl', DEVICE_TTL, '--expires', '10m', '--install', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const { token, install } = JSON.parse(created.stdout) as { token: string; install: { linux: string; macos: string; windows: string } };
+    const lines = Object.values(install).join('\n');
+    expect(lines).not.toContain(token);
+    expect(install.linux).toBe(`curl -fsSL ${server.url}/install/linux.sh | sudo sh -s -- --server ${server.url}`);
+
+    // The contractor pastes it (as root already, so without sudo; into a throwaway root), and types the token.
+    const root = join(work, 'laptop');
+    await mkdir(root);
+    const line = `${install.linux.replace('| sudo sh', '| sh')} --root ${root}`;
+    const installed = await pasteIntoTerminal(line, token);
+    expect(installed.code, installed.output).toBe(0);
+    expect(installed.output).toMatch(/Checksum of postern-agent-[^ ]+-linux-x64\.tar\.gz verified/);
+    expect(installed.output).toContain('systemd is not running here: start the agent with');
+    expect(installed.output).not.toContain(token);
+    const bin = join(root, 'usr/bin/postern-agent');
+    const state = join(root, 'var/lib/postern-agent');
+    expect((await stat(bin)).mode & 0o777).toBe(0o755);
+    expect((await stat(state)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(state, 'device-key.jwk'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(root, 'etc/systemd/system/postern-agent.service'))).isFile()).toBe(true);
+
+    // The device waits for approval.
+    const list = async () => (JSON.parse((await admin(['device', 'list', '--json'])).stdout) as { devices: DeviceRow[] }).devices;
+    const [pending] = await list();
+    expect(pending).toMatchObject({ group: 'contractors', status: 'pending_approval' });
+    const deviceId = pending?.device_id ?? '';
+    const approved = await admin(['device', 'approve', deviceId]);
+    expect(approved.code, approved.stderr).toBe(0);
+
+    // It runs as the installer said to start it, and the compliance API then lets it through.
+    const agent = spawn(bin, ['run'], { env: { PATH: '/usr/bin:/bin', POSTERN_AGENT_STATE: state }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let agentOutput = '';
+    agent.stdout.on('data', (d: Buffer) => (agentOutput += d.toString()));
+    agent.stderr.on('data', (d: Buffer) => (agentOutput += d.toString()));
+    const exited = new Promise<number | null>((resolve) => agent.once('exit', resolve));
+    try {
+      const key = await server.gatewayKey();
+      const allowed = await until(
+        'the compliance API to allow the device',
+        async () => {
+          const answer = await server.compliance(deviceId, key);
+          return answer.status === 200 && answer.body.verdict === 'compliant' ? answer.body : undefined;
+        },
+        30_000,
+      );
+      expect(allowed).toMatchObject({ device_id: deviceId, verdict: 'compliant' });
+
+      // At the end date the server revokes it by itself and closes its stream: the agent stops with 3.
+      const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 90_000))]);
+      expect(code, agentOutput).toBe(3);
+      expect(agentOutput).toMatch(/revoked or its enrollment expired \(4403/);
+    } finally {
+      if (agent.exitCode === null) agent.kill('SIGTERM');
+    }
+    const [expired] = await list();
+    expect(expired).toMatchObject({ device_id: deviceId, status: 'revoked' });
+    const denied = await server.compliance(deviceId, await server.gatewayKey());
+    expect(denied.body).not.toMatchObject({ verdict: 'compliant' });
+    const { events } = await server.admin<{ events: Array<{ type: string; device_id?: string; data?: Record<string, unknown> } & Record<string, unknown>> }>('GET', '/v1/admin/events?type=device.revoked');
+    expect(events).toEqual([expect.objectContaining({ type: 'device.revoked' })]);
+    expect(JSON.stringify(events[0])).toContain('"reason":"expired"');
+    expect(JSON.stringify(events[0])).toContain(deviceId);
+
+    // The server logged the install requests, and never the token.
+    expect(serverLog).toContain('/install/artefacts/');
+    expect(serverLog).not.toContain(token);
+  }, 180_000);
+});
