@@ -1,8 +1,10 @@
 // Bundles the agent into one CommonJS file for a single executable application (SEA).
-// esbuild resolves every import of the agent, @postern/shared and the npm dependencies; what is
-// left external are optional native add-ons that their users load inside try/catch
-// (ws: bufferutil, utf-8-validate; systeminformation: the macOS temperature sensors), so the
-// bundle falls back to their JavaScript paths, as it would without them installed.
+// esbuild resolves every import of the agent, @postern/shared and the npm dependencies. The only
+// modules left out are optional native add-ons that their users load inside try/catch (ws:
+// bufferutil, utf-8-validate; systeminformation: the macOS temperature sensors): the bundle gets
+// a module that fails as a missing one does, so they take their JavaScript paths, as without the
+// add-ons installed. (Left as real requires they would make the SEA runtime warn, and look for
+// native code on disk, which a root service must not load from wherever it is started.)
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -17,6 +19,20 @@ const OPTIONAL_NATIVE = ['bufferutil', 'utf-8-validate', 'osx-temperature-sensor
  * - src/cli/main.ts ends with a top-level await, which CommonJS cannot express; main() catches
  *   every error itself, so starting it without awaiting the module changes nothing.
  */
+function withoutOptionalNative() {
+  const filter = new RegExp(`^(${OPTIONAL_NATIVE.join('|')})$`);
+  return {
+    name: 'postern-without-optional-native',
+    setup(b) {
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'optional-native' }));
+      b.onLoad({ filter: /.*/, namespace: 'optional-native' }, (args) => ({
+        contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not part of the postern-agent executable`)}), { code: 'MODULE_NOT_FOUND' });\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 function shippedSource(version) {
   return {
     name: 'postern-shipped-source',
@@ -48,8 +64,7 @@ export async function bundleAgent({ outfile, version }) {
     resolveExtensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
     mainFields: ['module', 'main'],
     conditions: ['node', 'import', 'default'],
-    external: OPTIONAL_NATIVE,
-    plugins: [shippedSource(version)],
+    plugins: [withoutOptionalNative(), shippedSource(version)],
     legalComments: 'none',
     minifySyntax: true,
     metafile: true,

@@ -118,6 +118,12 @@ describe('a contractor installs the agent with the one line the administrator se
     expect(approved.code, approved.stderr).toBe(0);
 
     // It runs as the installer said to start it, and the compliance API then lets it through.
+    const authz = `${server.url}/v1/authz`;
+    const forwardAuth = async () => {
+      const made = await exec(bin, ['token', '--url', authz, '--json'], { env: { PATH: '/usr/bin:/bin', POSTERN_AGENT_STATE: state } });
+      const { authorization, dpop } = JSON.parse(made.stdout) as { authorization: string; dpop: string };
+      return fetch(authz, { headers: { authorization, dpop } });
+    };
     const agent = spawn(bin, ['run'], { env: { PATH: '/usr/bin:/bin', POSTERN_AGENT_STATE: state }, stdio: ['ignore', 'pipe', 'pipe'] });
     let agentOutput = '';
     agent.stdout.on('data', (d: Buffer) => (agentOutput += d.toString()));
@@ -134,18 +140,26 @@ describe('a contractor installs the agent with the one line the administrator se
         30_000,
       );
       expect(allowed).toMatchObject({ device_id: deviceId, verdict: 'compliant' });
+      // And forward-auth lets it through with its result token and a DPoP proof, as a gateway asks.
+      expect((await forwardAuth()).status).toBe(200);
 
       // At the end date the server revokes it by itself and closes its stream: the agent stops with 3.
       const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 90_000))]);
       expect(code, agentOutput).toBe(3);
-      expect(agentOutput).toMatch(/revoked or its enrollment expired \(4403/);
+      // Told by the expiry's event on its open stream (not by a refused report of its own)...
+      expect(agentOutput).toContain("this device's enrollment has ended");
+      expect(agentOutput).not.toContain('single-executable'); // no runtime warning from the packaging
     } finally {
       if (agent.exitCode === null) agent.kill('SIGTERM');
     }
-    const [expired] = await list();
-    expect(expired).toMatchObject({ device_id: deviceId, status: 'revoked' });
-    const denied = await server.compliance(deviceId, await server.gatewayKey());
-    expect(denied.body).not.toMatchObject({ verdict: 'compliant' });
+    // ...which the server then closed with 4403.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^postern_stream_closed_total\{close_code="4403"\} [1-9]/m);
+    const [expired] = (await list()) as Array<DeviceRow & { verdict: string; expires_at: number }>;
+    expect(expired).toMatchObject({ device_id: deviceId, verdict: 'revoked' });
+    expect(expired?.expires_at).toBeLessThanOrEqual(Date.now() / 1000);
+    expect((await server.compliance(deviceId, await server.gatewayKey())).body).toMatchObject({ device_id: deviceId, verdict: 'revoked' });
+    expect((await forwardAuth()).status).toBe(403);
     const { events } = await server.admin<{ events: Array<{ type: string; device_id?: string; data?: Record<string, unknown> } & Record<string, unknown>> }>('GET', '/v1/admin/events?type=device.revoked');
     expect(events).toEqual([expect.objectContaining({ type: 'device.revoked' })]);
     expect(JSON.stringify(events[0])).toContain('"reason":"expired"');
