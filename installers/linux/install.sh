@@ -161,7 +161,12 @@ fetch() {
 }
 
 # ---------------------------------------------------------------------------------------
-here=$(cd "$(dirname "$0")" 2>/dev/null && pwd || true)
+# Run as a file (from an unpacked tarball), not read from standard input (curl | sh), whose $0
+# is the shell and says nothing about where a binary is.
+here=''
+case $0 in
+  install.sh | */install.sh) [ -f "$0" ] && here=$(cd "$(dirname "$0")" && pwd) ;;
+esac
 if [ -z "$from" ] && [ -n "$here" ] && [ -x "$here/postern-agent" ] && [ -f "$here/postern-agent.service" ]; then
   say "Installing the agent from $here"
   cp "$here/postern-agent" "$work/postern-agent"

@@ -69,6 +69,8 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# Windows PowerShell 5.1 downloads many times slower while it draws a progress bar.
+$ProgressPreference = 'SilentlyContinue'
 # Filled in by the server that serves this script as /install/windows.ps1; empty as shipped.
 $DefaultServer = ''
 if (-not $Server) { $Server = $DefaultServer }

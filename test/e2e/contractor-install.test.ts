@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,12 +62,13 @@ function pasteIntoTerminal(line: string, token: string): Promise<{ code: number 
 describe('a contractor installs the agent with the one line the administrator sends', () => {
   let work: string;
   let server: ServerProcess;
+  let packages: string;
   let serverLog = '';
   const admin = (args: string[]) => adminCli(server, args);
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'postern-contractor-'));
-    const packages = join(work, 'packages');
+    packages = join(work, 'packages');
     const built = await exec(process.execPath, [join(repoRoot, 'scripts', 'package.mjs'), '--targets', 'linux-x64', '--formats', 'tar', '--fast', '--out', packages], { timeout: 180_000 }).catch(
       (error: { stderr?: string }) => {
         throw new Error(`pnpm package failed: ${error.stderr ?? String(error)}`);
@@ -169,4 +170,36 @@ describe('a contractor installs the agent with the one line the administrator se
     expect(serverLog).toContain('/install/artefacts/');
     expect(serverLog).not.toContain(token);
   }, 180_000);
+
+  it('installs nothing whose checksum does not match SHA256SUMS', async () => {
+    const tampered = join(work, 'tampered');
+    await mkdir(tampered);
+    const [tarball] = (await readdir(packages)).filter((f) => f.endsWith('-linux-x64.tar.gz'));
+    await copyFile(join(packages, tarball ?? ''), join(tampered, tarball ?? ''));
+    await writeFile(join(tampered, 'SHA256SUMS'), `${'0'.repeat(64)}  ${tarball}\n`);
+    const root = join(work, 'tampered-root');
+    const installer = join(repoRoot, 'installers', 'linux', 'install.sh');
+    const refused = await exec('sh', [installer, '--from', tampered, '--root', root, '--no-enroll']).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code?: number; stderr?: string }) => ({ code: error.code ?? 1, stderr: error.stderr ?? '' }),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${tarball} does not match its SHA256SUMS entry: not installing it`);
+    await expect(stat(join(root, 'usr/bin/postern-agent'))).rejects.toThrow();
+
+    // The same tarball with its real checksum installs.
+    const accepted = await exec('sh', [installer, '--from', packages, '--root', root, '--no-enroll']);
+    expect(accepted.stdout).toContain(`Checksum of ${tarball} verified`);
+    expect((await stat(join(root, 'usr/bin/postern-agent'))).mode & 0o777).toBe(0o755);
+
+    // And unpacked, its own install.sh installs the binary beside it, downloading nothing.
+    const unpacked = join(work, 'unpacked');
+    await mkdir(unpacked);
+    await exec('tar', ['-xzf', join(packages, tarball ?? ''), '-C', unpacked]);
+    const ownRoot = join(work, 'own-root');
+    const own = await exec('sh', [join(unpacked, (tarball ?? '').replace(/\.tar\.gz$/, ''), 'install.sh'), '--root', ownRoot, '--no-enroll']);
+    expect(own.stdout).toContain('Installing the agent from');
+    expect((await stat(join(ownRoot, 'etc/systemd/system/postern-agent.service'))).isFile()).toBe(true);
+    expect((await exec(join(ownRoot, 'usr/bin/postern-agent'), ['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  }, 60_000);
 });
