@@ -137,8 +137,11 @@ async function singleExecutable(target, blob, out) {
   if (darwin) run('codesign', ['--remove-signature', out]);
   // Node.js ships its Linux binaries with debug information and symbols; add-ons link against
   // the dynamic symbol table, which stripping keeps.
-  const strip = target.startsWith('linux-') && linuxStrip(target);
-  if (strip) run(strip, ['--strip-all', out]);
+  if (target.startsWith('linux-')) {
+    const strip = linuxStrip(target);
+    if (strip) run(strip, ['--strip-all', out]);
+    else console.warn(`package: no strip for ${target} (binutils of that architecture, or llvm-strip): its runtime stays unstripped, which lintian refuses`);
+  }
   await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE, ...(darwin ? { machoSegmentName: 'NODE_SEA' } : {}) });
   // macOS kills unsigned code on Apple silicon: an ad-hoc signature (a Developer ID one in release CI).
   if (darwin) run('codesign', ['--sign', process.env.POSTERN_CODESIGN_IDENTITY || '-', out]);
