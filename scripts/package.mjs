@@ -19,7 +19,7 @@
 // Plain Node (no TypeScript) so it runs before anything else is built.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -106,7 +106,14 @@ function runtimeFor(target) {
     rmSync(cache, { recursive: true, force: true });
     fail(`${runtime.pkg}@${NODE_VERSION} has integrity ${integrity}, expected ${runtime.integrity}`);
   }
-  run('tar', ['-xzf', tarball, '-C', cache, `package/${runtime.bin}`, 'package/LICENSE']);
+  // The Linux packages also ship Node's LICENSE, which the .deb's copyright reproduces.
+  const files = [runtime.bin, ...(target.startsWith('linux-') ? ['LICENSE'] : [])].map((f) => `package/${f}`);
+  try {
+    run('tar', ['-xzf', tarball, '-C', cache, ...files]);
+  } catch (error) {
+    rmSync(cache, { recursive: true, force: true });
+    throw error;
+  }
   rmSync(tarball);
   return bin;
 }
@@ -135,6 +142,15 @@ async function singleExecutable(target, blob, out) {
   chmodSync(out, 0o755);
   const darwin = target.startsWith('darwin-');
   if (darwin) run('codesign', ['--remove-signature', out]);
+  // node.exe carries Node.js's Authenticode signature, which injecting would leave broken (worse
+  // for Windows' reputation checks than none): remove it first; release CI signs with its own.
+  if (target.startsWith('windows-')) {
+    if (hasProgram('osslsigncode')) {
+      run('osslsigncode', ['remove-signature', '-in', out, '-out', `${out}.unsigned`]);
+      renameSync(`${out}.unsigned`, out);
+      chmodSync(out, 0o755);
+    } else console.warn('package: osslsigncode is not installed: the Windows executable keeps a broken Node.js signature (apt-get install osslsigncode)');
+  }
   // Node.js ships its Linux binaries with debug information and symbols; add-ons link against
   // the dynamic symbol table, which stripping keeps.
   if (target.startsWith('linux-')) {
