@@ -69,15 +69,18 @@ describe('a contractor installs the agent with the one line the administrator se
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'postern-contractor-'));
     packages = join(work, 'packages');
+    await mkdir(packages);
+    // The server first: it starts in seconds on an idle machine, not while the build runs. It
+    // reads the packages directory at each request, so the build may fill it afterwards.
+    // Debug level: the access log names every request, so the test can look for the token in it.
+    server = await ServerProcess.start('pglite', { POSTERN_PACKAGES_DIR: packages, POSTERN_LOG_LEVEL: 'debug' });
+    for (const stream of [server.child.stdout, server.child.stderr]) stream?.on('data', (d: Buffer) => (serverLog += d.toString()));
     const built = await exec(process.execPath, [join(repoRoot, 'scripts', 'package.mjs'), '--targets', 'linux-x64', '--formats', 'tar', '--fast', '--out', packages], { timeout: 180_000 }).catch(
       (error: { stderr?: string }) => {
         throw new Error(`pnpm package failed: ${error.stderr ?? String(error)}`);
       },
     );
     expect(built.stdout).toContain('SHA256SUMS');
-    // Debug level: the access log names every request, so the test can look for the token in it.
-    server = await ServerProcess.start('pglite', { POSTERN_PACKAGES_DIR: packages, POSTERN_LOG_LEVEL: 'debug' });
-    for (const stream of [server.child.stdout, server.child.stderr]) stream?.on('data', (d: Buffer) => (serverLog += d.toString()));
     await server.admin('POST', '/v1/admin/policies', { source: CONTRACTOR_POLICY, message: 'contractors: notify only' });
   }, 240_000);
   afterAll(async () => {

@@ -73,13 +73,17 @@ describe('the Debian package', () => {
   let work: string;
   let debV1: string;
   let debV2: string;
+  let server: ServerProcess;
 
   beforeAll(async () => {
+    // The server first: it starts in seconds on an idle machine, not while two builds run.
+    server = await ServerProcess.start('pglite');
     work = await mkdtemp(join(tmpdir(), 'postern-deb-test-'));
     debV1 = await buildDeb(join(work, 'v1'), v1);
     debV2 = await buildDeb(join(work, 'v2'), v2);
   }, 240_000);
   afterAll(async () => {
+    await server?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -126,14 +130,6 @@ describe('the Debian package', () => {
   }, 60_000);
 
   describe('against a real server', () => {
-    let server: ServerProcess;
-    beforeAll(async () => {
-      server = await ServerProcess.start('pglite');
-    });
-    afterAll(async () => {
-      await server?.stop();
-    });
-
     it('enrolls at install time from /etc/postern/enroll.env; an upgrade keeps the state, the key and the device', async () => {
       const root = join(work, 'enrolled-root');
       await dpkgRoot(root);
