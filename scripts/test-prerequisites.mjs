@@ -49,6 +49,24 @@ const prerequisites = [
     present: () => findExecutable('openssl', ['/usr/bin', '/usr/local/bin', '/opt/homebrew/bin']),
     debianPackage: 'openssl',
   },
+  {
+    // The package tests check the agent's .deb with it.
+    what: 'lintian',
+    present: () => findExecutable('lintian', ['/usr/bin', '/usr/local/bin']),
+    debianPackage: 'lintian',
+  },
+  {
+    // scripts/package.mjs strips the Node.js runtime (lintian refuses an unstripped binary).
+    what: 'strip',
+    present: () => findExecutable('strip', ['/usr/bin', '/usr/local/bin']),
+    debianPackage: 'binutils',
+  },
+  {
+    // The contractor's install line, which the e2e test runs as pasted, downloads with curl.
+    what: 'curl',
+    present: () => findExecutable('curl', ['/usr/bin', '/usr/local/bin']),
+    debianPackage: 'curl',
+  },
 ];
 
 function isExecutable(path) {

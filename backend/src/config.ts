@@ -108,6 +108,8 @@ export interface ServerConfig {
   oidc?: OidcSettings | undefined;
   /** The Shared Signals transmitter's (POSTERN_SSF_*); from the environment when absent. */
   ssf?: SsfSettings;
+  /** POSTERN_PACKAGES_DIR: the agent packages served under /install/artefacts/ (default: dist/packages of this installation). */
+  packagesDir?: string | undefined;
 }
 
 /** Who may sign in through OpenID Connect, and as what (README "Signing in"). */
@@ -177,6 +179,7 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     settings: settingsFromEnv(),
     oidc: oidcSettingsFromEnv(),
     ssf: ssfSettingsFromEnv(),
+    packagesDir: process.env.POSTERN_PACKAGES_DIR ? resolve(process.env.POSTERN_PACKAGES_DIR) : undefined,
   };
 }
 

@@ -134,7 +134,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     for (const consumer of consumers) consumer.wake();
   });
   const ssf = new SsfTransmitter(backend, config.ssf ?? ssfSettingsFromEnv());
-  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, oidc: config.oidc, ssf });
+  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, oidc: config.oidc, ssf, packagesDir: config.packagesDir });
   const stream = createAgentStream(backend);
   const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ...HTTP_SERVER_TIMEOUTS }, app.callback()) : createServer(HTTP_SERVER_TIMEOUTS, app.callback());
   http.on('upgrade', (request, socket, head) => {

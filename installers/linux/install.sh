@@ -1,48 +1,44 @@
-#!/usr/bin/env bash
-# Installs the Postern agent (and, with --server, the backend) from this repository checkout
-# onto a Linux host with systemd. Safe to run again: it replaces the installed copy, rewrites
-# the launchers and units, and restarts the services.
+#!/bin/sh
+# Installs the Postern agent, one self-contained program, on any Linux distribution: from the
+# tarball it sits in, or downloaded from a Postern server, whose SHA256SUMS it checks first.
+# A Postern server serves this script as GET /install/linux.sh with its own URL filled in below,
+# so a contractor's whole install is:
 #
-#   sudo installers/linux/install.sh [--enroll-server URL --token TOKEN [--ca FILE]] [--server] [--no-start]
-#   sudo installers/linux/install.sh --uninstall [--purge]   (--purge also deletes state and /etc/postern)
+#   curl -fsSL https://postern.example.com/install/linux.sh | sudo sh
 #
-# Build the checkout first (`npx --yes pnpm@10.34.8 install` builds it). What it writes:
-#   /opt/postern/                       the built workspace, root-owned, read-only to others
-#   /usr/bin/postern-agent              launcher (also for `postern-agent status` by hand)
-#   /etc/systemd/system/postern-agent.service
-#   /var/lib/postern-agent/             agent state and device key (0700, made by systemd)
-#   /var/lib/postern-agent/server-ca.pem  with --ca: the private CA the service verifies the server with
-#   with --server: /usr/bin/postern-server, /etc/systemd/system/postern-server.service
-set -euo pipefail
+# and the enrollment token is typed at the prompt (read from the terminal, not echoed): it never
+# appears in a URL, a command line (the process list) or the shell's history. Unattended, give
+# it in a root-only file (--token-file) or in POSTERN_ENROLL_TOKEN.
+#
+# What it writes (under --root DIR when given, for images and tests):
+#   /usr/bin/postern-agent                    the agent (Node.js runtime included)
+#   /etc/systemd/system/postern-agent.service the hardened unit (where systemd is installed)
+#   /var/lib/postern-agent/                   state and device key (0700)
+# On Debian and Ubuntu prefer the .deb (postern-agent_<version>_<arch>.deb), which apt upgrades.
+# Running it again upgrades the program and keeps the enrollment.
+set -eu
 
-PREFIX=/opt/postern
-BIN_DIR=/usr/bin
-UNIT_DIR=/etc/systemd/system
-AGENT_STATE=/var/lib/postern-agent
-AGENT_CA=$AGENT_STATE/server-ca.pem
-SERVER_STATE=/var/lib/postern
-CONFIG_DIR=/etc/postern
-BUILD_HINT='npx --yes pnpm@10.34.8 install'
+# Filled in by the server that serves this script; empty in the tarball.
+DEFAULT_SERVER=''
 
 usage() {
   cat <<'EOF'
-Usage: sudo installers/linux/install.sh [options]
+Usage: install.sh [options]            (as root, e.g. curl -fsSL URL/install/linux.sh | sudo sh)
 
-  --enroll-server URL   enroll this device with the Postern backend at URL before starting
-  --token TOKEN         the one-time enrollment token (with --enroll-server)
-  --token-file FILE     read the token from FILE instead (keeps it out of the process list)
-  --ca FILE             PEM file of the private CA that issued the server's certificate (may hold
-                        several); copied to /var/lib/postern-agent/server-ca.pem, which enrollment
-                        saves in the agent's state so the service trusts it too. Given again
-                        without enrolling, it replaces that copy (a CA rotation)
-  --force-enroll        enroll again even if the agent already has state in /var/lib/postern-agent
-                        (runs `postern-agent enroll --force`: replaces the old enrollment and key once the server accepts the new one)
-  --server              also install the backend (postern-server) as a service
-  --no-start            install and enable, but do not (re)start the services
-  --uninstall           stop and remove the services, launchers and /opt/postern
-  --purge               with --uninstall: also delete /var/lib/postern-agent, /var/lib/postern
-                        and /etc/postern (the backend's settings and secrets, e.g. DATABASE_URL)
-  -h, --help            this help
+  --server URL        the Postern server to enroll with and to download the agent from
+                      (default: the server this script came from)
+  --token-file FILE   read the enrollment token from FILE (else POSTERN_ENROLL_TOKEN, else a prompt)
+  --ca FILE           PEM file of the private CA that issued the server's certificate; copied to
+                      /var/lib/postern-agent/server-ca.pem and saved in the agent's state
+  --from DIR|URL      where the artefacts and SHA256SUMS are (default: the tarball this script
+                      is in, else SERVER/install/artefacts)
+  --root DIR          install under DIR instead of / (no service is started)
+  --force-enroll      enroll again even if this device is enrolled
+  --no-enroll         install or upgrade only
+  --no-start          do not (re)start the service
+  --uninstall         stop and remove the agent; keeps its state unless --purge
+  --purge             with --uninstall: also delete /var/lib/postern-agent (the device key)
+  -h, --help          this help
 EOF
 }
 
@@ -52,41 +48,42 @@ die() {
 }
 say() { printf '==> %s\n' "$*"; }
 
-# The agent checks the CA again at enrollment; this catches a wrong file before anything is installed.
-use_ca() {
-  [[ -r $1 ]] || die "cannot read CA file $1"
-  grep -q -- '-----BEGIN CERTIFICATE-----' "$1" || die "$1 holds no PEM certificate (-----BEGIN CERTIFICATE-----): give --ca the CA's certificate in PEM"
-  ca_file=$1
-}
-
-enroll_server=""
-token=""
-ca_file=""
+server=$DEFAULT_SERVER
+token_file=''
+ca_file=''
+from=''
+root=''
 force_enroll=0
-with_server=0
+enroll=1
 start=1
 uninstall=0
 purge=0
-while (($#)); do
+while [ $# -gt 0 ]; do
   case $1 in
-    --enroll-server | --token | --token-file | --ca)
-      (($# >= 2)) || die "$1 needs a value"
+    --server | --token-file | --ca | --from | --root)
+      [ $# -ge 2 ] || die "$1 needs a value"
       case $1 in
-        --enroll-server) enroll_server=$2 ;;
-        --token) token=$2 ;;
-        --token-file)
-          [[ -r $2 ]] || die "cannot read token file $2"
-          token=$(tr -d '[:space:]' <"$2")
-          ;;
-        --ca) use_ca "$2" ;;
+        --server) server=$2 ;;
+        --token-file) token_file=$2 ;;
+        --ca) ca_file=$2 ;;
+        --from) from=$2 ;;
+        --root) root=$2 ;;
       esac
       shift 2
       ;;
-    --enroll-server=*) enroll_server=${1#*=} && shift ;;
-    --token=*) token=${1#*=} && shift ;;
-    --ca=*) use_ca "${1#*=}" && shift ;;
+    --server=* | --token-file=* | --ca=* | --from=* | --root=*)
+      value=${1#*=}
+      case $1 in
+        --server=*) server=$value ;;
+        --token-file=*) token_file=$value ;;
+        --ca=*) ca_file=$value ;;
+        --from=*) from=$value ;;
+        --root=*) root=$value ;;
+      esac
+      shift
+      ;;
     --force-enroll) force_enroll=1 && shift ;;
-    --server) with_server=1 && shift ;;
+    --no-enroll) enroll=0 && shift ;;
     --no-start) start=0 && shift ;;
     --uninstall) uninstall=1 && shift ;;
     --purge) purge=1 && shift ;;
@@ -98,167 +95,166 @@ while (($#)); do
   esac
 done
 
-[[ $(uname -s) == Linux ]] || die "this installer is for Linux; see installers/README.md for macOS and Windows"
-if [[ $(id -u) -ne 0 ]]; then
-  die "must run as root: it writes $PREFIX, $BIN_DIR and systemd units. Run it again with sudo."
+[ "$(uname -s)" = Linux ] || die "this installer is for Linux; on macOS use /install/macos.sh, on Windows /install/windows.ps1"
+if [ -n "$root" ]; then
+  mkdir -p "$root"
+  root=$(cd "$root" && pwd)
+elif [ "$(id -u)" -ne 0 ]; then
+  die "must run as root (it writes /usr/bin and a systemd unit): run it again with sudo"
 fi
+server=${server%/}
 
-have_systemd() { [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; }
+BIN=$root/usr/bin/postern-agent
+UNIT=$root/etc/systemd/system/postern-agent.service
+STATE=$root/var/lib/postern-agent
+CA=$STATE/server-ca.pem
+
+have_systemd() { [ -z "$root" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------------------------------
-if ((uninstall)); then
-  for unit in postern-agent postern-server; do
-    if have_systemd && systemctl list-unit-files "$unit.service" >/dev/null 2>&1; then
-      systemctl disable --now "$unit.service" 2>/dev/null || true
-    fi
-    rm -f "$UNIT_DIR/$unit.service" "$BIN_DIR/$unit"
-  done
-  have_systemd && systemctl daemon-reload
-  rm -rf "$PREFIX"
-  if ((purge)); then
-    rm -rf "$AGENT_STATE" "$SERVER_STATE" "/var/lib/private/postern" "$CONFIG_DIR"
-    say "Removed Postern, its state, the device key and $CONFIG_DIR."
+if [ "$uninstall" = 1 ]; then
+  if have_systemd; then
+    systemctl disable --now postern-agent.service 2>/dev/null || true
+  fi
+  rm -f "$UNIT" "$BIN"
+  if have_systemd; then systemctl daemon-reload; fi
+  if [ "$purge" = 1 ]; then
+    rm -rf "$STATE"
+    say "Removed the agent, its state and the device key."
   else
-    say "Removed Postern. Kept the agent state in $AGENT_STATE and any backend settings in $CONFIG_DIR (use --purge to delete them)."
+    say "Removed the agent. Kept its state in $STATE (--uninstall --purge deletes it)."
   fi
   exit 0
 fi
 
-if [[ -n $enroll_server || -n $token ]]; then
-  [[ -n $enroll_server ]] || die "--token needs --enroll-server URL"
-  [[ -n $token ]] || die "--enroll-server needs --token TOKEN or --token-file FILE"
-  [[ $enroll_server =~ ^https?:// ]] || die "--enroll-server must be an http(s):// URL, got: $enroll_server"
+if [ -z "$root" ] && command -v dpkg-query >/dev/null 2>&1 && dpkg-query -W -f '${Status}' postern-agent 2>/dev/null | grep -q 'ok installed'; then
+  die "the postern-agent .deb is installed: upgrade it with apt or dpkg instead (or remove it first)"
 fi
+if [ -n "$ca_file" ]; then
+  [ -r "$ca_file" ] || die "cannot read CA file $ca_file"
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$ca_file" || die "$ca_file holds no PEM certificate (-----BEGIN CERTIFICATE-----): give --ca the CA's certificate in PEM"
+fi
+
+case $(uname -m) in
+  x86_64 | amd64) arch=x64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) die "no Postern agent is built for $(uname -m) (x86_64 and aarch64 are)" ;;
+esac
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+# Downloads $1 to $2 over HTTPS (or from a directory); curl or wget, whichever is there.
+fetch() {
+  case $1 in
+    http://* | https://*)
+      if command -v curl >/dev/null 2>&1; then
+        curl -fsSL --proto '=https,http' -o "$2" "$1" || die "could not download $1"
+      elif command -v wget >/dev/null 2>&1; then
+        wget -q -O "$2" "$1" || die "could not download $1"
+      else
+        die "neither curl nor wget is installed: install one of them, or give --from a directory"
+      fi
+      ;;
+    *) cp "$1" "$2" 2>/dev/null || die "cannot read $1" ;;
+  esac
+}
 
 # ---------------------------------------------------------------------------------------
-say "Checking the checkout"
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-for built in shared/dist agent/dist/cli/main.js agent/bin/postern-agent.js node_modules/.pnpm; do
-  [[ -e $repo/$built ]] || die "$repo/$built is missing: build the checkout first ($BUILD_HINT)"
-done
-if ((with_server)); then
-  [[ -e $repo/backend/dist/cli/main.js ]] || die "$repo/backend/dist is missing: build the checkout first ($BUILD_HINT)"
-fi
-
-say "Checking Node.js"
-node=${NODE:-$(command -v node || true)}
-[[ -n $node && -x $node ]] || die "Node.js >= 20.10 not found on root's PATH: install it, or pass NODE=/path/to/node"
-# shellcheck disable=SC2016 # JavaScript, not shell
-"$node" -e '
-  const [major, minor] = process.versions.node.split(".").map(Number);
-  if (major < 20 || (major === 20 && minor < 10)) {
-    console.error(`Node.js >= 20.10 is required, ${process.execPath} is ${process.versions.node}`);
-    process.exit(1);
-  }' || die "unsupported Node.js"
-# The agent runs as root: whoever can replace the node binary could run code as root.
-node_real=$(readlink -f "$node")
-read -r node_owner node_mode < <(stat -c '%u %a' "$node_real")
-if [[ $node_owner != 0 ]] || (((8#$node_mode & 8#022) != 0)); then
-  die "$node_real is owned by uid $node_owner with mode $node_mode; the root service needs a Node.js that only root can modify (e.g. from your distribution or nodejs.org installed as root)"
-fi
-echo "$node ($("$node" --version))"
-
-# ---------------------------------------------------------------------------------------
-say "Installing the workspace to $PREFIX"
-parent=$(dirname "$PREFIX")
-install -d -m 0755 "$parent"
-staging=$(mktemp -d "$PREFIX.new.XXXXXX")
-cleanup() { rm -rf "$staging"; }
-trap cleanup EXIT
-entries=(package.json pnpm-workspace.yaml node_modules shared agent backend installers)
-[[ -e $repo/pnpm-lock.yaml ]] && entries+=(pnpm-lock.yaml)
-for entry in "${entries[@]}"; do
-  cp -a "$repo/$entry" "$staging/"
-done
-# pnpm links packages with relative symlinks, so the copy works from its new place.
-rm -rf "$staging/node_modules/.vite" "$staging/node_modules/.vite-temp" "$staging/node_modules/.cache"
-chown -R root:root "$staging"
-chmod -R u+rwX,go+rX,go-w "$staging"
-if [[ -e $PREFIX ]]; then
-  old="$PREFIX.old.$$"
-  mv -T "$PREFIX" "$old"
-  mv -T "$staging" "$PREFIX"
-  rm -rf "$old"
+# Run as a file (from an unpacked tarball), not read from standard input (curl | sh), whose $0
+# is the shell and says nothing about where a binary is.
+here=''
+case $0 in
+  install.sh | */install.sh) [ -f "$0" ] && here=$(cd "$(dirname "$0")" && pwd) ;;
+esac
+if [ -z "$from" ] && [ -n "$here" ] && [ -x "$here/postern-agent" ] && [ -f "$here/postern-agent.service" ]; then
+  say "Installing the agent from $here"
+  cp "$here/postern-agent" "$work/postern-agent"
+  cp "$here/postern-agent.service" "$work/postern-agent.service"
 else
-  mv -T "$staging" "$PREFIX"
-fi
-trap - EXIT
-
-# Writes stdin to $2 with mode $1, atomically.
-write_file() {
-  local tmp
-  tmp=$(mktemp "$2.XXXXXX")
-  cat >"$tmp"
-  chmod "$1" "$tmp"
-  mv -f "$tmp" "$2"
-}
-
-# Writes the launcher $BIN_DIR/$1, which runs $PREFIX/$2 with the pinned Node.js and defaults
-# the environment variable $3 (where it keeps its state) to $4.
-write_launcher() {
-  say "Writing $BIN_DIR/$1"
-  write_file 0755 "$BIN_DIR/$1" <<EOF
-#!/bin/sh
-# Postern launcher, written by installers/linux/install.sh (re-run it to change this).
-: "\${$3:=$4}"
-export $3
-exec $(printf '%q' "$node") $PREFIX/$2 "\$@"
-EOF
-}
-
-write_launcher postern-agent agent/bin/postern-agent.js POSTERN_AGENT_STATE "$AGENT_STATE"
-install -m 0644 -o root -g root "$repo/installers/linux/postern-agent.service" "$UNIT_DIR/postern-agent.service"
-
-if ((with_server)); then
-  write_launcher postern-server backend/bin/postern-server.js POSTERN_DATA_DIR "$SERVER_STATE"
-  install -m 0644 -o root -g root "$repo/installers/linux/postern-server.service" "$UNIT_DIR/postern-server.service"
-  install -d -m 0755 "$CONFIG_DIR"
-  if [[ ! -e $CONFIG_DIR/server.env ]]; then
-    write_file 0600 "$CONFIG_DIR/server.env" <<'EOF'
-# Environment for postern-server.service (read by systemd as root; keep it 0600).
-# DATABASE_URL=postgres://postern@db.example/postern
-EOF
+  if [ -z "$from" ]; then
+    [ -n "$server" ] || die "give --server URL (the Postern server) or --from DIR (where the artefacts are)"
+    from=$server/install/artefacts
   fi
+  from=${from%/}
+  fetch "$from/SHA256SUMS" "$work/SHA256SUMS"
+  # The newest tarball for this architecture that SHA256SUMS lists.
+  tarball=$(sed -n "s/^[0-9a-f]\{64\}  \(postern-agent-[0-9][^ /]*-linux-$arch\.tar\.gz\)\$/\1/p" "$work/SHA256SUMS" | sort -V | tail -n 1)
+  [ -n "$tarball" ] || die "$from/SHA256SUMS lists no postern-agent-*-linux-$arch.tar.gz: the server has no agent for this architecture (its administrator runs pnpm package)"
+  say "Downloading $tarball"
+  fetch "$from/$tarball" "$work/$tarball"
+  # Nothing is unpacked before its checksum matches.
+  (cd "$work" && grep "  $tarball\$" SHA256SUMS | sha256sum -c --status -) ||
+    die "$tarball does not match its SHA256SUMS entry: not installing it (download again; if it persists, tell the server's administrator)"
+  say "Checksum of $tarball verified"
+  tar -xzf "$work/$tarball" -C "$work"
+  dir=$work/${tarball%.tar.gz}
+  mv "$dir/postern-agent" "$dir/postern-agent.service" "$work/"
+fi
+"$work/postern-agent" --version >/dev/null 2>&1 || die "the downloaded agent does not run on this machine ($(uname -m))"
+
+say "Installing $BIN ($("$work/postern-agent" --version))"
+mkdir -p "$(dirname "$BIN")"
+install -m 0755 "$work/postern-agent" "$BIN.new"
+mv -f "$BIN.new" "$BIN"
+if [ -n "$root" ] || command -v systemctl >/dev/null 2>&1; then
+  mkdir -p "$(dirname "$UNIT")"
+  install -m 0644 "$work/postern-agent.service" "$UNIT"
+fi
+install -d -m 0700 "$STATE"
+if [ -n "$ca_file" ]; then
+  say "Installing the CA $ca_file as $CA"
+  install -m 0600 "$ca_file" "$CA"
 fi
 
 # ---------------------------------------------------------------------------------------
-if [[ -n $enroll_server || -n $ca_file ]]; then
-  install -d -m 0700 -o root -g root "$AGENT_STATE"
-fi
-# A copy in the state directory: the sandboxed service may not read the original's place
-# (ProtectHome), and the state keeps its path.
-if [[ -n $ca_file ]]; then
-  say "Installing the CA $ca_file as $AGENT_CA"
-  install -m 0600 -o root -g root "$ca_file" "$AGENT_CA"
-fi
-if [[ -n $enroll_server ]]; then
-  if [[ -e $AGENT_STATE/device.json ]] && ((!force_enroll)); then
-    say "Already enrolled (state in $AGENT_STATE): skipping enrollment; --force-enroll to enroll again"
-  else
-    say "Enrolling with $enroll_server"
-    enroll_args=(enroll --server "$enroll_server")
-    if [[ -n $ca_file ]]; then enroll_args+=(--ca "$AGENT_CA"); fi
-    # With existing state the agent refuses (already_enrolled) unless given --force.
-    if ((force_enroll)); then enroll_args+=(--force); fi
-    # The token goes in the environment of this one command, not in its argv (which every
-    # user can read in the process list); the agent reads POSTERN_ENROLL_TOKEN when --token is absent.
-    POSTERN_AGENT_STATE=$AGENT_STATE POSTERN_ENROLL_TOKEN=$token "$BIN_DIR/postern-agent" "${enroll_args[@]}" ||
-      die "enrollment failed (see above); the agent is installed but not started. Fix it, then run this installer again"
+enrolled() { [ -e "$STATE/device.json" ]; }
+
+# The token: a root-only file, the environment, or typed at the terminal without echo.
+read_token() {
+  if [ -n "$token_file" ]; then
+    [ -r "$token_file" ] || die "cannot read token file $token_file"
+    tr -d '[:space:]' <"$token_file"
+  elif [ -n "${POSTERN_ENROLL_TOKEN:-}" ]; then
+    printf '%s' "$POSTERN_ENROLL_TOKEN"
+  elif (: </dev/tty) 2>/dev/null; then
+    # Echo off before the prompt shows, so a token pasted at once is not echoed either.
+    stty -echo </dev/tty 2>/dev/null || true
+    printf 'Enrollment token for %s (input hidden): ' "$server" >/dev/tty
+    IFS= read -r typed </dev/tty || typed=''
+    stty echo </dev/tty 2>/dev/null || true
+    printf '\n' >/dev/tty
+    printf '%s' "$typed" | tr -d '[:space:]'
   fi
+}
+
+if [ "$enroll" = 1 ] && { ! enrolled || [ "$force_enroll" = 1 ]; }; then
+  [ -n "$server" ] || die "installed, but not enrolled: give --server URL to enroll (or --no-enroll)"
+  token=$(read_token)
+  [ -n "$token" ] || die "installed, but not enrolled: no enrollment token (give it at the prompt, with --token-file FILE or POSTERN_ENROLL_TOKEN)"
+  say "Enrolling with $server"
+  set -- enroll --server "$server"
+  if [ -n "$ca_file" ]; then set -- "$@" --ca "$CA"; fi
+  if [ "$force_enroll" = 1 ]; then set -- "$@" --force; fi
+  # In the environment of this one command, which only root can read; never in its argv.
+  POSTERN_AGENT_STATE=$STATE POSTERN_ENROLL_TOKEN=$token "$BIN" "$@" ||
+    die "enrollment failed (see above); the agent is installed. Fix it, then run this installer again"
+  token=''
+elif enrolled; then
+  say "Already enrolled (state in $STATE): keeping this device's enrollment and key"
 fi
 
 # ---------------------------------------------------------------------------------------
-units=(postern-agent.service)
-((with_server)) && units+=(postern-server.service)
 if have_systemd; then
-  say "Enabling ${units[*]}"
   systemctl daemon-reload
-  systemctl enable "${units[@]}"
-  if ((start)); then
-    systemctl restart "${units[@]}"
-    systemctl --no-pager --lines=0 status "${units[@]}" || true
+  systemctl enable postern-agent.service
+  if [ "$start" = 1 ] && enrolled; then
+    systemctl restart postern-agent.service
+    say "Started postern-agent.service"
   fi
 else
-  say "systemd is not running here: files are installed; on a systemd host run: systemctl enable --now ${units[*]}"
+  say "systemd is not running here: start the agent with"
+  echo "    POSTERN_AGENT_STATE=$STATE $BIN run"
+  echo "  (as root, e.g. as the container's main process; it reconnects by itself)"
 fi
-say "Done. Check the agent with: postern-agent status"
+say "Done. Check the agent with: POSTERN_AGENT_STATE=$STATE $BIN status"

@@ -1,20 +1,23 @@
 <#
 .SYNOPSIS
-  Installs the Postern agent from a built repository checkout and registers it as a Windows
-  service. Run from an elevated Windows PowerShell 5.1 (powershell.exe). Safe to run again.
+  Installs the Postern agent (one self-contained postern-agent.exe, its Node.js runtime inside)
+  as a Windows service, enrolls it, and starts it. Run from an elevated Windows PowerShell 5.1
+  (powershell.exe). Safe to run again: it upgrades the program and keeps the enrollment.
 
 .DESCRIPTION
-  - Copies the built workspace (without node_modules) to "$env:ProgramFiles\Postern" and
-    installs its production dependencies there with pnpm (package-import-method=copy, so no
-    installed file is a hard link into a user's pnpm store). The previous install is kept in
-    "$env:ProgramFiles\Postern.old" meanwhile and put back if copying, installing or building fails.
-  - Compiles a small service launcher (bin\postern-agent-service.exe) with Add-Type. Node is
-    not a Windows service program (it does not answer the service control manager), so the
-    launcher is the service: it starts "node agent\bin\postern-agent.js run", writes its output
-    to "$env:ProgramData\Postern\logs\agent.log", stops the whole process tree on service stop,
-    and exits with an error when Node dies, so the recovery actions restart it. When the agent
-    exits with status 3 (device revoked or enrollment expired: restarting cannot help), it logs
-    that and stops the service cleanly instead, so the recovery actions leave it stopped.
+  - Takes postern-agent.exe from -ExePath, or downloads the newest
+    postern-agent-<version>-windows-x64.exe from a Postern server (-Server, or -From a URL or
+    folder) and checks it against the server's SHA256SUMS before anything is installed.
+  - Compiles a small service launcher (bin\postern-agent-service.exe) with Add-Type, from the C#
+    below, with the compiler of the .NET Framework that every Windows has. The agent is not a
+    Windows service program (it does not answer the service control manager), so the launcher
+    is the service: it starts "postern-agent.exe run", writes its output to
+    "$env:ProgramData\Postern\logs\agent.log", stops the whole process tree on service stop,
+    and exits with an error when the agent dies, so the recovery actions restart it. When the
+    agent exits with status 3 (device revoked or enrollment expired: restarting cannot help),
+    it logs that and stops the service cleanly instead, so the recovery actions leave it stopped.
+    (Chosen over WinSW, e.g. the copy node-windows ships: no third-party executable and XML
+    configuration to ship and keep patched, and the exit-status-3 rule needs code anyway.)
   - Registers the service "PosternAgent" with New-Service, delayed automatic start, and
     recovery actions restart after 5 s, 30 s, then every 2 min (failure counter reset daily).
 
@@ -23,32 +26,41 @@
   Confirm-SecureBootUEFI, and the Security Center / Defender status. The device key and
   state in "$env:ProgramData\Postern\agent" are readable by SYSTEM and Administrators only.
 
-.EXAMPLE
-  powershell.exe -ExecutionPolicy Bypass -File installers\windows\install-service.ps1 -EnrollServer https://postern.example.com -Token <one-time token>
+  The enrollment token is asked for at the console (hidden input) unless -TokenFile or
+  POSTERN_ENROLL_TOKEN gives it: it never appears in a URL or on a command line, which any user
+  can read in the process list.
 
 .EXAMPLE
-  powershell.exe -ExecutionPolicy Bypass -File installers\windows\install-service.ps1 -EnrollServer https://postern.corp.internal -CaFile C:\corp-ca.pem -Token <one-time token>
+  A Postern server serves this script, defaulting to itself, as /install/windows.ps1:
+  $f = "$env:TEMP\postern-install.ps1"; Invoke-WebRequest -UseBasicParsing https://postern.example.com/install/windows.ps1 -OutFile $f; powershell.exe -ExecutionPolicy Bypass -File $f -Server https://postern.example.com
+
+.EXAMPLE
+  powershell.exe -ExecutionPolicy Bypass -File install-service.ps1 -ExePath .\postern-agent-0.1.0-windows-x64.exe -Server https://postern.corp.internal -CaFile C:\corp-ca.pem
 
   With a private CA: the file is copied to "$env:ProgramData\Postern\agent\server-ca.pem" and
   enrollment saves that path in the agent's state, so the service trusts it too. (Node.js does
   not read the Windows certificate store: a CA installed there alone is not trusted.)
 
 .EXAMPLE
-  powershell.exe -ExecutionPolicy Bypass -File installers\windows\install-service.ps1 -Uninstall
+  powershell.exe -ExecutionPolicy Bypass -File install-service.ps1 -Uninstall [-Purge]
 #>
 #Requires -RunAsAdministrator
 [CmdletBinding()]
 param(
-  # Built repository checkout (run `npx --yes pnpm@10.34.8 install` in it first).
-  [string]$Source = (Join-Path $PSScriptRoot '..\..'),
-  [string]$InstallDir = (Join-Path $env:ProgramFiles 'Postern'),
-  # node.exe to run the agent with; defaults to the one on PATH.
-  [string]$NodePath,
-  [string]$EnrollServer,
-  [string]$Token,
+  # The Postern server to enroll with and to download the agent from.
+  [Alias('EnrollServer')]
+  [string]$Server,
+  # A postern-agent-<version>-windows-x64.exe already downloaded (checked by you).
+  [string]$ExePath,
+  # Where the artefacts and SHA256SUMS are: a URL or a folder (default: $Server/install/artefacts).
+  [string]$From,
+  # A file holding the enrollment token (else POSTERN_ENROLL_TOKEN, else a prompt).
+  [string]$TokenFile,
   # PEM file of the private CA that issued the server's certificate (may hold several).
   [string]$CaFile,
+  [string]$InstallDir = (Join-Path $env:ProgramFiles 'Postern'),
   [switch]$ForceEnroll,
+  [switch]$NoEnroll,
   [switch]$NoStart,
   [switch]$Uninstall,
   # With -Uninstall: also delete the agent's state and device key.
@@ -57,12 +69,20 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# Windows PowerShell 5.1 downloads many times slower while it draws a progress bar.
+$ProgressPreference = 'SilentlyContinue'
+# Filled in by the server that serves this script as /install/windows.ps1; empty as shipped.
+$DefaultServer = ''
+if (-not $Server) { $Server = $DefaultServer }
+$Server = $Server.TrimEnd('/')
 
 $ServiceName = 'PosternAgent'
 $DataRoot = Join-Path $env:ProgramData 'Postern'
 $StateDir = Join-Path $DataRoot 'agent'
 $LogDir = Join-Path $DataRoot 'logs'
-$Pnpm = 'pnpm@10.34.8'
+$BinDir = Join-Path $InstallDir 'bin'
+$AgentExe = Join-Path $BinDir 'postern-agent.exe'
+$Launcher = Join-Path $BinDir 'postern-agent-service.exe'
 
 function Invoke-Checked([string]$What, [scriptblock]$Command) {
   & $Command
@@ -98,8 +118,7 @@ if ($Uninstall) {
 if ($PSVersionTable.PSEdition -ne 'Desktop') {
   throw "Run this script with Windows PowerShell 5.1 (powershell.exe -ExecutionPolicy Bypass -File `"$PSCommandPath`"): PowerShell 7's Add-Type cannot build the service launcher."
 }
-if ([bool]$EnrollServer -ne [bool]$Token) { throw '-EnrollServer and -Token go together.' }
-if ($EnrollServer -and $EnrollServer -notmatch '^https?://') { throw "-EnrollServer must be an http(s):// URL, got: $EnrollServer" }
+if ($Server -and $Server -notmatch '^https?://') { throw "-Server must be an http(s):// URL, got: $Server" }
 if ($CaFile) {
   if (-not (Test-Path -PathType Leaf $CaFile)) { throw "Cannot read the CA file $CaFile." }
   if (-not (Select-String -Quiet -SimpleMatch -Pattern '-----BEGIN CERTIFICATE-----' -Path $CaFile)) {
@@ -107,39 +126,44 @@ if ($CaFile) {
   }
   $CaFile = (Resolve-Path $CaFile).Path
 }
+[Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]::Tls12
 
-$Source = (Resolve-Path $Source).Path
-foreach ($built in 'shared\dist', 'agent\dist\cli\main.js', 'agent\bin\postern-agent.js', 'pnpm-lock.yaml') {
-  if (-not (Test-Path (Join-Path $Source $built))) {
-    throw "$Source\$built is missing: build the checkout first (npx --yes $Pnpm install)."
+# --- The program ----------------------------------------------------------------------------
+$work = Join-Path ([IO.Path]::GetTempPath()) ("postern-" + [Guid]::NewGuid())
+New-Item -ItemType Directory -Path $work | Out-Null
+try {
+  if ($ExePath) {
+    $downloaded = (Resolve-Path $ExePath).Path
+  } else {
+    if (-not $From) {
+      if (-not $Server) { throw 'Give -Server URL (the Postern server) or -ExePath FILE.' }
+      $From = "$Server/install/artefacts"
+    }
+    $From = $From.TrimEnd('/', '\')
+    $fetch = {
+      param([string]$Name, [string]$To)
+      if ($From -match '^https?://') { Invoke-WebRequest -UseBasicParsing -Uri "$From/$Name" -OutFile $To }
+      else { Copy-Item -Force (Join-Path $From $Name) $To }
+    }
+    $sums = Join-Path $work 'SHA256SUMS'
+    & $fetch 'SHA256SUMS' $sums
+    # The newest windows-x64 executable that SHA256SUMS lists.
+    $entries = Get-Content $sums | ForEach-Object { if ($_ -match '^([0-9a-f]{64})  (postern-agent-([0-9][^ /\\]*)-windows-x64\.exe)$') { [pscustomobject]@{ Hash = $Matches[1]; Name = $Matches[2]; Version = $Matches[3] } } }
+    $entry = $entries | Sort-Object { [version]($_.Version -replace '^(\d+\.\d+\.\d+).*$', '$1') }, Version | Select-Object -Last 1
+    if (-not $entry) { throw "$From/SHA256SUMS lists no postern-agent-*-windows-x64.exe: the server has no Windows agent (its administrator runs pnpm package)." }
+    Write-Host "Downloading $($entry.Name)"
+    $downloaded = Join-Path $work $entry.Name
+    & $fetch $entry.Name $downloaded
+    # Nothing is installed before its checksum matches.
+    $actual = (Get-FileHash -Algorithm SHA256 -Path $downloaded).Hash.ToLowerInvariant()
+    if ($actual -ne $entry.Hash) { throw "$($entry.Name) does not match its SHA256SUMS entry (got $actual): not installing it." }
+    Write-Host "Checksum of $($entry.Name) verified"
   }
-}
+  $version = & $downloaded --version
+  if ($LASTEXITCODE -ne 0) { throw "$downloaded does not run on this machine." }
 
-if (-not $NodePath) {
-  $node = Get-Command node.exe -ErrorAction SilentlyContinue
-  if (-not $node) { throw 'Node.js >= 20.10 not found on PATH: install it (nodejs.org MSI), or pass -NodePath.' }
-  $NodePath = $node.Source
-}
-$NodePath = (Resolve-Path $NodePath).Path
-Invoke-Checked 'Node.js version check' {
-  & $NodePath -e "const [a,b]=process.versions.node.split('.').map(Number);if(a<20||(a===20&&b<10)){console.error('Node.js >= 20.10 is required, found '+process.versions.node);process.exit(1)}"
-}
-# The service runs as LocalSystem: whoever can replace node.exe could run code as SYSTEM.
-$trusted = @($env:ProgramFiles, ${env:ProgramFiles(x86)}, $env:SystemRoot) | Where-Object { $_ } | ForEach-Object { $_.TrimEnd('\') + '\' }
-if (-not ($trusted | Where-Object { $NodePath.StartsWith($_, [StringComparison]::OrdinalIgnoreCase) })) {
-  throw "$NodePath is outside Program Files: the SYSTEM service needs a Node.js only administrators can modify (the nodejs.org MSI installs to $env:ProgramFiles\nodejs)."
-}
-$Npx = Join-Path (Split-Path $NodePath) 'npx.cmd'
-if (-not (Test-Path $Npx)) { throw "npx.cmd not found beside $NodePath." }
-Write-Host "Node.js: $NodePath ($(& $NodePath --version))"
-
-$AgentScript = Join-Path $InstallDir 'agent\bin\postern-agent.js'
-$BinDir = Join-Path $InstallDir 'bin'
-
-# --- Service launcher source ----------------------------------------------------------------
-$Launcher = Join-Path $BinDir 'postern-agent-service.exe'
-# C# 5: what Windows PowerShell 5.1's compiler accepts.
-$launcherSource = @'
+  # --- Service launcher source (C# 5: what Windows PowerShell 5.1's compiler accepts) -------
+  $launcherSource = @'
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -147,8 +171,7 @@ using System.ServiceProcess;
 
 public class PosternAgentService : ServiceBase
 {
-    const string NodePath = @"__NODE__";
-    const string ScriptPath = @"__SCRIPT__";
+    const string AgentExe = @"__AGENT__";
     const string StateDir = @"__STATE__";
     const string LogPath = @"__LOG__";
     const long MaxLogBytes = 10L * 1024 * 1024;
@@ -169,7 +192,7 @@ public class PosternAgentService : ServiceBase
 
     protected override void OnStart(string[] args)
     {
-        ProcessStartInfo info = new ProcessStartInfo(NodePath, "\"" + ScriptPath + "\" run");
+        ProcessStartInfo info = new ProcessStartInfo(AgentExe, "run");
         info.UseShellExecute = false;
         info.CreateNoWindow = true;
         info.RedirectStandardOutput = true;
@@ -187,7 +210,7 @@ public class PosternAgentService : ServiceBase
         child.Start();
         child.BeginOutputReadLine();
         child.BeginErrorReadLine();
-        Log("service: started node, pid " + child.Id);
+        Log("service: started the agent, pid " + child.Id);
     }
 
     void OnChildExited(object sender, EventArgs e)
@@ -218,7 +241,7 @@ public class PosternAgentService : ServiceBase
         try
         {
             if (child == null || child.HasExited) return;
-            // The whole tree: node and any probe it started (powershell.exe, manage-bde.exe).
+            // The whole tree: the agent and any probe it started (powershell.exe, manage-bde.exe).
             ProcessStartInfo kill = new ProcessStartInfo(
                 Path.Combine(Environment.SystemDirectory, "taskkill.exe"), "/T /F /PID " + child.Id);
             kill.UseShellExecute = false;
@@ -261,62 +284,33 @@ public class PosternAgentService : ServiceBase
     }
 }
 '@
-$launcherSource = $launcherSource.
-  Replace('__NODE__', $NodePath.Replace('"', '""')).
-  Replace('__SCRIPT__', $AgentScript.Replace('"', '""')).
-  Replace('__STATE__', $StateDir.Replace('"', '""')).
-  Replace('__LOG__', (Join-Path $LogDir 'agent.log').Replace('"', '""'))
 
-# --- Files ------------------------------------------------------------------------------
-# pnpm links node_modules with junctions, which hold absolute paths: the dependencies are
-# installed in $InstallDir itself (a copied or renamed folder would keep links to the old
-# place). So the previous install is moved aside, the new one is built in place, and the
-# previous one comes back if any step fails.
-$service = Stop-PosternService
-# Left on failure by earlier versions of this script, which staged the install there.
-if (Test-Path "$InstallDir.new") { Remove-Item -Recurse -Force "$InstallDir.new" }
-$backup = "$InstallDir.old"
-if (Test-Path $backup) {
-  # Left by an earlier run that could not finish: if it is the only copy, it is the install.
-  if (Test-Path $InstallDir) { Remove-Item -Recurse -Force $backup } else { Rename-Item $backup $InstallDir }
-}
-if (Test-Path $InstallDir) { Rename-Item $InstallDir $backup }
-try {
-  Write-Host "Copying $Source to $InstallDir"
-  # /MIR: mirror; skip dependencies (installed below), git data, the e2e tests and build info.
-  robocopy $Source $InstallDir /MIR /XD node_modules .git .postern coverage (Join-Path $Source 'test') /XF *.tsbuildinfo /NFL /NDL /NJH /NJS /NP | Out-Null
-  if ($LASTEXITCODE -ge 8) { throw "robocopy failed (exit code $LASTEXITCODE)" }
+  $launcherSource = $launcherSource.
+    Replace('__AGENT__', $AgentExe.Replace('"', '""')).
+    Replace('__STATE__', $StateDir.Replace('"', '""')).
+    Replace('__LOG__', (Join-Path $LogDir 'agent.log').Replace('"', '""'))
 
-  Write-Host 'Installing production dependencies'
-  Push-Location $InstallDir
-  try {
-    Invoke-Checked 'pnpm install' { & $Npx --yes $Pnpm install --prod --frozen-lockfile --ignore-scripts --package-import-method=copy }
-  } finally {
-    Pop-Location
-  }
-
+  # --- Files ------------------------------------------------------------------------------
+  $service = Stop-PosternService
   New-Item -ItemType Directory -Force -Path $BinDir | Out-Null
+  Write-Host "Installing $AgentExe ($version)"
+  Copy-Item -Force $downloaded "$AgentExe.new"
+  Move-Item -Force "$AgentExe.new" $AgentExe
   # A command for people: `& "$env:ProgramFiles\Postern\bin\postern-agent.cmd" status`.
   Set-Content -Encoding ASCII -Path (Join-Path $BinDir 'postern-agent.cmd') -Value @"
 @echo off
-rem Postern agent launcher, written by installers\windows\install-service.ps1.
+rem Postern agent, written by install-service.ps1: the service's state directory by default.
 if not defined POSTERN_AGENT_STATE set "POSTERN_AGENT_STATE=$StateDir"
-"$NodePath" "$AgentScript" %*
+"$AgentExe" %*
 "@
-
   Write-Host "Building $Launcher"
+  if (Test-Path $Launcher) { Remove-Item -Force $Launcher }
   Add-Type -TypeDefinition $launcherSource -Language CSharp -ReferencedAssemblies 'System.ServiceProcess' `
     -OutputAssembly $Launcher -OutputType ConsoleApplication
-} catch {
-  # Take out the half-made install, and put the previous one (if any) back.
-  if (Test-Path $InstallDir) { Remove-Item -Recurse -Force $InstallDir }
-  if (Test-Path $backup) {
-    Write-Warning "Installing failed; restored the previous install from $backup"
-    Rename-Item $backup $InstallDir
-  }
-  throw
+} finally {
+  Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
 }
-if (Test-Path $backup) { Remove-Item -Recurse -Force $backup }
+# Program Files is writable by administrators only; the inherited ACL keeps it so.
 
 # State and logs: SYSTEM and Administrators only, nothing inherited from ProgramData.
 foreach ($dir in $DataRoot, $StateDir, $LogDir) {
@@ -332,25 +326,34 @@ if ($CaFile) {
   Write-Host "Installing the CA $CaFile as $StateCa"
   Copy-Item -Force $CaFile $StateCa
 }
-if ($EnrollServer) {
-  if ((Test-Path (Join-Path $StateDir 'device.json')) -and -not $ForceEnroll) {
-    Write-Host "Already enrolled (state in $StateDir): skipping enrollment; -ForceEnroll to enroll again."
-  } else {
-    Write-Host "Enrolling with $EnrollServer"
-    # With existing state the agent refuses (already_enrolled) unless given --force.
-    $enrollArgs = @('enroll', '--server', $EnrollServer)
-    if ($ForceEnroll) { $enrollArgs += '--force' }
-    if ($CaFile) { $enrollArgs += @('--ca', $StateCa) }
-    # The token goes in the environment of this one command, not on its command line (which
-    # any user can read); the agent reads POSTERN_ENROLL_TOKEN when --token is absent.
-    $env:POSTERN_AGENT_STATE = $StateDir
-    $env:POSTERN_ENROLL_TOKEN = $Token
-    try {
-      Invoke-Checked 'Enrollment' { & $NodePath $AgentScript @enrollArgs }
-    } finally {
-      Remove-Item Env:\POSTERN_AGENT_STATE, Env:\POSTERN_ENROLL_TOKEN -ErrorAction SilentlyContinue
-    }
+$enrolled = Test-Path (Join-Path $StateDir 'device.json')
+if ($enrolled -and -not $ForceEnroll) {
+  Write-Host "Already enrolled (state in $StateDir): keeping this device's enrollment and key; -ForceEnroll to enroll again."
+} elseif (-not $NoEnroll) {
+  if (-not $Server) { throw 'Installed, but not enrolled: give -Server URL (or -NoEnroll).' }
+  if ($TokenFile) { $token = (Get-Content -Raw $TokenFile).Trim() }
+  elseif ($env:POSTERN_ENROLL_TOKEN) { $token = $env:POSTERN_ENROLL_TOKEN }
+  else {
+    $secure = Read-Host -AsSecureString "Enrollment token for $Server (input hidden)"
+    $token = [Runtime.InteropServices.Marshal]::PtrToStringBSTR([Runtime.InteropServices.Marshal]::SecureStringToBSTR($secure))
   }
+  if (-not $token) { throw 'Installed, but not enrolled: no enrollment token.' }
+  Write-Host "Enrolling with $Server"
+  # With existing state the agent refuses (already_enrolled) unless given --force.
+  $enrollArgs = @('enroll', '--server', $Server)
+  if ($ForceEnroll) { $enrollArgs += '--force' }
+  if ($CaFile) { $enrollArgs += @('--ca', $StateCa) }
+  # The token goes in the environment of this one command, not on its command line (which
+  # any user can read); the agent reads POSTERN_ENROLL_TOKEN when --token is absent.
+  $env:POSTERN_AGENT_STATE = $StateDir
+  $env:POSTERN_ENROLL_TOKEN = $token
+  try {
+    Invoke-Checked 'Enrollment' { & $AgentExe @enrollArgs }
+  } finally {
+    Remove-Item Env:\POSTERN_AGENT_STATE, Env:\POSTERN_ENROLL_TOKEN -ErrorAction SilentlyContinue
+    $token = $null
+  }
+  $enrolled = $true
 }
 
 # --- Service ------------------------------------------------------------------------------
@@ -373,7 +376,7 @@ Invoke-Checked 'sc.exe failureflag' { sc.exe failureflag $ServiceName 1 | Out-Nu
 # A per-service SID (NT SERVICE\PosternAgent), so access can be granted to this service alone.
 Invoke-Checked 'sc.exe sidtype' { sc.exe sidtype $ServiceName unrestricted | Out-Null }
 
-if (-not $NoStart) {
+if (-not $NoStart -and $enrolled) {
   Start-Service -Name $ServiceName
   Get-Service -Name $ServiceName | Format-Table -AutoSize Name, Status, StartType
 }

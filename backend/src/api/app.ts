@@ -22,13 +22,15 @@ import { deviceRequestRoutes } from '../rotation/routes.js';
 import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
+import { installRoutes } from '../install/routes.js';
+import { DEFAULT_PACKAGES_DIR } from '../install/paths.js';
 import { ssfSettingsFromEnv } from '../ssf/settings.js';
 import { ssfRoutes } from '../ssf/routes.js';
 import { SsfTransmitter } from '../ssf/transmitter.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined; ssf?: SsfTransmitter }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined; ssf?: SsfTransmitter; packagesDir?: string | undefined }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -51,6 +53,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   oidcRoutes(router, backend, options.oidc); // /auth/oidc/start, /auth/oidc/callback
   signInRoutes(router, backend); //      /auth/link, /auth/sign-out, /v1/admin/session, /v1/admin/sign-in-links
   ssfRoutes(router, options.ssf ?? new SsfTransmitter(backend, ssfSettingsFromEnv({}))); // /.well-known/ssf-configuration, /ssf/* (Shared Signals)
+  installRoutes(router, backend, options.packagesDir ?? DEFAULT_PACKAGES_DIR); // /install/*.sh|ps1, /install/artefacts/:file
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(accessLog(backend.log)); //          debug level: method, route, status, ms

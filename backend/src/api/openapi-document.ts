@@ -30,6 +30,7 @@ import { linkQuery, sessionView, signedOut, signInLinkBody, signInLinkCreated } 
 import { oidcStartQuery } from '../auth/oidc-routes.js';
 import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
+import { artefactParams } from '../install/routes.js';
 import { jwksResponse } from '../keys/jwks-route.js';
 import { myDeviceQuery, pageLinkBody, pageLinkCreated } from '../my-device/routes.js';
 import { groupName } from '../policy/document.js';
@@ -134,6 +135,10 @@ const operations: Operation[] = [
   { method: 'post', path: '/v1/admin/exceptions/{id}/revoke', summary: 'End an exception now', security: 'adminToken', params: exceptionId, response: admin.exceptionView, errors: ['unknown_exception'] },
   { method: 'get', path: '/v1/admin/audit', summary: 'Audit entries, oldest first, filtered', security: 'adminToken', query: auditListQuery, response: admin.auditList, errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/events', summary: 'The event stream after a position, oldest first (docs/events.md)', security: 'adminToken', query: eventListQuery, response: eventList, errors: ['malformed'] },
+  { method: 'get', path: '/install/linux.sh', summary: 'The Linux installer (sh), defaulting to this server', response: z.string(), responseType: 'text/plain' },
+  { method: 'get', path: '/install/macos.sh', summary: 'The macOS installer (sh), defaulting to this server', response: z.string(), responseType: 'text/plain' },
+  { method: 'get', path: '/install/windows.ps1', summary: 'The Windows installer (PowerShell), defaulting to this server', response: z.string(), responseType: 'text/plain' },
+  { method: 'get', path: '/install/artefacts/{file}', summary: 'An agent package, or SHA256SUMS of them all (POSTERN_PACKAGES_DIR)', params: artefactParams, response: z.string(), responseType: 'application/octet-stream', errors: ['malformed', 'not_found'] },
   { method: 'get', path: '/v1/admin/audit/verify', summary: "Verify the audit log's hash chain", security: 'adminToken', response: admin.auditChainReport },
   {
     method: 'post',

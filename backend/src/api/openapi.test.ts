@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Router } from '@koa/router';
@@ -27,8 +28,8 @@ interface OpenApi {
 
 /** The methods an OpenAPI path item can hold; HEAD is left out, as GET implies it and the router adds it to every GET. */
 const DOCUMENTED_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'];
-/** Routes that read memory only and have no input: nothing a client sends can make them fail. */
-const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json', 'GET /.well-known/ssf-configuration', 'GET /ssf/jwks.json']);
+/** Routes that read memory or the server's own files only and have no input: nothing a client sends can make them fail. */
+const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json', 'GET /.well-known/ssf-configuration', 'GET /ssf/jwks.json', 'GET /install/linux.sh', 'GET /install/macos.sh', 'GET /install/windows.ps1']);
 
 /** fetch refuses to send TRACE, so every method goes out through node:http. */
 function send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
@@ -126,9 +127,12 @@ describe('the OpenAPI document', () => {
 
   beforeAll(async () => {
     database = await testDatabase('pglite');
+    const packagesDir = join(database.dataDir, 'packages');
+    await mkdir(packagesDir);
+    await writeFile(join(packagesDir, 'SHA256SUMS'), `${'0'.repeat(64)}  postern-agent_0.1.0_amd64.deb\n`);
     const idpPort = await freePort();
     const oidc = { issuer: `http://127.0.0.1:${idpPort}`, clientId: 'postern', clientSecret: 'postern-client-secret-for-tests', roleClaim: 'groups', roles: new Map([['ops', 'operator' as const]]), scopes: 'openid email groups' };
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, oidc, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 } }, { log: createLogger('silent') });
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, oidc, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 }, packagesDir }, { log: createLogger('silent') });
     idp = await startOidcProvider({ port: idpPort, redirectUri: `${server.url}/auth/oidc/callback`, people: { 'u-1': { email: 'one@example.com', name: 'One', groups: ['ops'] } } });
     adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
     const response = await fetch(`${server.url}/openapi.json`);
@@ -445,6 +449,12 @@ describe('the OpenAPI document', () => {
     await asReceiver('POST', '/ssf/poll/{id}', `/ssf/poll/${ssfStream.stream_id}`, { maxEvents: -1 });
     await asReceiver('DELETE', S, `${S}?stream_id=${ssfStream.stream_id}`);
     await asReceiver('DELETE', S, `${S}?stream_id=${ssfStream.stream_id}`);
+    // Installers, each defaulting to this server, and the packages they fetch.
+    for (const name of ['linux.sh', 'macos.sh', 'windows.ps1']) expect(await call('GET', `/install/${name}`, `/install/${name}`)).toContain(`'${url}'`);
+    const F = '/install/artefacts/{file}';
+    expect(await call('GET', F, '/install/artefacts/SHA256SUMS')).toMatch(/^0{64} {2}postern-agent_0\.1\.0_amd64\.deb$/m);
+    expect(await call('GET', F, '/install/artefacts/postern-agent_9.9.9_amd64.deb')).toMatchObject({ code: 'not_found' });
+    expect(await call('GET', F, '/install/artefacts/.SHA256SUMS')).toMatchObject({ code: 'malformed' });
 
     // Last: without a database, health says so and a route that reads it fails without echoing why.
     await server.store.db.destroy();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ADMIN_BOUNDS as B } from '../../admin/routes.js';
+import { installLines } from '../../install/lines.js';
 import { adminRequest } from '../admin-client.js';
 import { adminTarget, dataOption, durationWithin, inWords, isoTime, jsonOption, print, printTable, serverOption, textUpTo, wholeNumber, type AdminFlags } from '../common.js';
 
@@ -15,10 +16,11 @@ export function registerToken(program: Command): void {
     .option('--owner <owner>', `owner of the devices enrolled with it, up to ${B.ownerChars} characters`, textUpTo(B.ownerChars))
     .option('--change-ref <ref>', `the change (ticket) its devices are enrolled under, e.g. CHG-123, up to ${B.changeRefChars} characters`, textUpTo(B.changeRefChars))
     .option('--approval', 'devices enrolled with it wait for `device approve`', false)
+    .option('--install [url]', "also print the line that installs and enrolls the agent on each platform; url: the server's public URL (default: the one this command talks to)")
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (flags: AdminFlags & { group: string; uses: number; expires?: number; deviceTtl?: number; owner?: string; changeRef?: string; approval: boolean }) => {
+    .action(async (flags: AdminFlags & { group: string; uses: number; expires?: number; deviceTtl?: number; owner?: string; changeRef?: string; approval: boolean; install?: string | boolean }) => {
       const body = {
         group: flags.group,
         uses: flags.uses,
@@ -28,7 +30,21 @@ export function registerToken(program: Command): void {
         change_ref: flags.changeRef ?? null,
         approval: flags.approval,
       };
-      const created = await adminRequest<{ token: string; group: string; uses: number; expires_at: number }>(await adminTarget(flags), 'POST', '/v1/admin/enrollment-tokens', body);
+      const target = await adminTarget(flags);
+      // --- --install: the contractor's one-line install (the URL is checked before a token exists) ---
+      const lines = flags.install === undefined ? undefined : installLines(typeof flags.install === 'string' ? flags.install : target.url);
+      const created = await adminRequest<{ token: string; group: string; uses: number; expires_at: number }>(target, 'POST', '/v1/admin/enrollment-tokens', body);
+      if (lines) {
+        if (flags.json) return print({ ...created, install: lines });
+        process.stdout.write(`${created.token}\n`);
+        process.stderr.write(
+          `enrollment token for group ${created.group}, ${created.uses} use(s), valid until ${new Date(created.expires_at * 1000).toISOString()}\n` +
+            'Send the token on its own; the installer asks for it (hidden input). As an administrator of the device, run:\n' +
+            `  Linux:   ${lines.linux}\n  macOS:   ${lines.macos}\n  Windows (PowerShell): ${lines.windows}\n`,
+        );
+        return;
+      }
+      // ----------------------------------------------------------------------------------------
       if (flags.json) return print(created);
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`enrollment token for group ${created.group}, ${created.uses} use(s), valid until ${new Date(created.expires_at * 1000).toISOString()}\n`);

@@ -1,0 +1,74 @@
+// Bundles the agent into one CommonJS file for a single executable application (SEA).
+// esbuild resolves every import of the agent, @postern/shared and the npm dependencies. The only
+// modules left out are optional native add-ons that their users load inside try/catch (ws:
+// bufferutil, utf-8-validate; systeminformation: the macOS temperature sensors): the bundle gets
+// a module that fails as a missing one does, so they take their JavaScript paths, as without the
+// add-ons installed. (Left as real requires they would make the SEA runtime warn, and look for
+// native code on disk, which a root service must not load from wherever it is started.)
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const OPTIONAL_NATIVE = ['bufferutil', 'utf-8-validate', 'osx-temperature-sensor', 'macos-temperature-sensor'];
+
+/**
+ * Two source modules are read differently in the bundle:
+ * - src/version.ts reads ../package.json next to itself at run time; the executable has no such
+ *   file, so the bundle gets the version being packaged as a constant.
+ * - src/cli/main.ts ends with a top-level await, which CommonJS cannot express; main() catches
+ *   every error itself, so starting it without awaiting the module changes nothing.
+ */
+function withoutOptionalNative() {
+  const filter = new RegExp(`^(${OPTIONAL_NATIVE.join('|')})$`);
+  return {
+    name: 'postern-without-optional-native',
+    setup(b) {
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'optional-native' }));
+      b.onLoad({ filter: /.*/, namespace: 'optional-native' }, (args) => ({
+        contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not part of the postern-agent executable`)}), { code: 'MODULE_NOT_FOUND' });\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+function shippedSource(version) {
+  return {
+    name: 'postern-shipped-source',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]agent[\\/]src[\\/]version\.ts$/ }, () => ({
+        contents: `export const AGENT_VERSION: string = ${JSON.stringify(version)};\n`,
+        loader: 'ts',
+      }));
+      b.onLoad({ filter: /[\\/]agent[\\/]src[\\/]cli[\\/]main\.ts$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const last = /^await main\(process\.argv\);$/m;
+        if (!last.test(source)) throw new Error(`${args.path} no longer ends with "await main(process.argv);": update agent/build/bundle.mjs`);
+        return { contents: source.replace(last, 'void main(process.argv);'), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/** Writes the bundle to `outfile`; returns esbuild's metafile (inputs and sizes). */
+export async function bundleAgent({ outfile, version }) {
+  const result = await build({
+    entryPoints: [`${here}sea-entry.cjs`],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Sources are TypeScript ESM with ".js" specifiers; esbuild maps them to the .ts files.
+    resolveExtensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
+    mainFields: ['module', 'main'],
+    conditions: ['node', 'import', 'default'],
+    plugins: [withoutOptionalNative(), shippedSource(version)],
+    legalComments: 'none',
+    minifySyntax: true,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  return result.metafile;
+}
