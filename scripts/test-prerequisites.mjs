@@ -43,6 +43,12 @@ const prerequisites = [
     present: () => findExecutable('openssl', ['/usr/bin', '/usr/local/bin', '/opt/homebrew/bin']),
     debianPackage: 'openssl',
   },
+  {
+    // The dashboard's end-to-end tests drive it in headless Chromium (playwright-core).
+    what: 'Chromium',
+    present: () => findExecutable('chromium', ['/usr/bin']),
+    debianPackage: 'chromium',
+  },
 ];
 
 function isExecutable(path) {

@@ -12,6 +12,7 @@ import { loadTlsFiles } from './http/tls-files.js';
 import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
 import { EventConsumer } from './events/consumer.js';
+import { FleetFeed } from './fleet/live-feed.js';
 import { createWakeups } from './events/wakeups.js';
 import { createApp } from './api/app.js';
 import { PublicKeyCache } from './keys/public-key-cache.js';
@@ -93,6 +94,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     metrics: createMetrics(),
     log,
     connections: new ConnectionRegistry(),
+    fleetFeed: new FleetFeed(),
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS },
     // Limits of the unauthenticated endpoints (ratelimit/limits.ts).
@@ -108,6 +110,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     new EventConsumer(store.db, policyReload(policies), consumerOptions),
     new EventConsumer(store.db, streamFanOut(backend), consumerOptions),
     new EventConsumer(store.db, eventMetrics(backend.metrics, store.db, () => consumers), consumerOptions),
+    new EventConsumer(store.db, backend.fleetFeed.consumer(), consumerOptions),
   );
   for (const consumer of consumers) await consumer.start();
   wakeups.subscribe(() => {
@@ -181,6 +184,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
         await sweeping?.catch(() => undefined);
         await wakeups.close();
         for (const consumer of consumers) await consumer.stop();
+        backend.fleetFeed.close();
         await stream.close();
         await new Promise<void>((resolve) => {
           http.close(() => resolve());

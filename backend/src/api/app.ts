@@ -10,6 +10,7 @@ import type { Backend } from '../context.js';
 import { authzRoutes } from '../decisions/authz-route.js';
 import { complianceRoutes } from '../decisions/compliance-route.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
+import { fleetRoutes } from '../fleet/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
 import { errorHandler } from '../http/error-handler.js';
@@ -34,6 +35,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit
   eventRoutes(router, backend); //       /v1/admin/events
+  fleetRoutes(router, backend); //       /v1/admin/fleet/... (the dashboard's reads and live feed)
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(accessLog(backend.log)); //          debug level: method, route, status, ms

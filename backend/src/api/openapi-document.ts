@@ -19,6 +19,7 @@ import { applyPolicyBody, diffPolicyBody, policyListQuery, policyShowQuery, roll
 import * as admin from '../admin/response-schemas.js';
 import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody } from '../admin/routes.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
+import * as fleet from '../fleet/schemas.js';
 import { jwksResponse } from '../keys/jwks-route.js';
 import { groupName } from '../policy/document.js';
 import { healthResponse } from '../http/health-routes.js';
@@ -102,6 +103,11 @@ const operations: Operation[] = [
   { method: 'get', path: '/v1/admin/audit', summary: 'Audit entries, oldest first, filtered', security: 'adminToken', query: auditListQuery, response: admin.auditList, errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/events', summary: 'The event stream after a position, oldest first (docs/events.md)', security: 'adminToken', query: eventListQuery, response: eventList, errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/audit/verify', summary: "Verify the audit log's hash chain", security: 'adminToken', response: admin.auditChainReport },
+  { method: 'get', path: '/v1/admin/fleet/overview', summary: 'The fleet at a glance: devices by verdict, compliance over time, checks failing most, OS versions, silent devices, pending approvals, end dates near', security: 'adminToken', query: fleet.overviewQuery, response: fleet.fleetOverview, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices', summary: 'Search devices: filters, sort and keyset pagination', security: 'adminToken', query: fleet.deviceSearchQuery, response: fleet.deviceSearchResult, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices.csv', summary: 'The filtered devices as CSV, streamed', security: 'adminToken', query: fleet.deviceSearchFilters, response: z.string(), responseType: 'text/csv', errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices/{id}', summary: 'One device: identity, checks with remediation, timeline, latest attestation', security: 'adminToken', params: deviceId, response: fleet.fleetDeviceDetail, errors: ['unknown_device'] },
+  { method: 'get', path: '/v1/admin/fleet/events', summary: 'Live changes as server-sent events (id = seq; Last-Event-ID resumes)', security: 'adminToken', query: fleet.feedQuery, response: z.string(), responseType: 'text/event-stream', errors: ['malformed'] },
 ];
 
 /**

@@ -281,6 +281,23 @@ describe('the OpenAPI document', () => {
     await asAdmin('GET', '/v1/admin/audit', '/v1/admin/audit?limit=0');
     await asAdmin('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
 
+    // The fleet, as the dashboard reads it; the live feed's first frame stands for its open-ended body.
+    const F = '/v1/admin/fleet';
+    await asAdmin('GET', `${F}/overview`, `${F}/overview?range=24h`);
+    await asAdmin('GET', `${F}/overview`, `${F}/overview?range=1y`);
+    await asAdmin('GET', `${F}/devices`, `${F}/devices?verdict=compliant,noncompliant&sort=last_seen&limit=2`);
+    await asAdmin('GET', `${F}/devices`, `${F}/devices?cursor=garbage`);
+    await asAdmin('GET', `${F}/devices.csv`, `${F}/devices.csv?platform=linux`);
+    await asAdmin('GET', `${F}/devices.csv`, `${F}/devices.csv?sort=nonsense`);
+    await asAdmin('GET', `${F}/devices/{id}`, `${F}/devices/${device.deviceId}`);
+    await asAdmin('GET', `${F}/devices/{id}`, `${F}/devices/not-a-device`);
+    const live = new AbortController();
+    const feed = await fetch(`${url}${F}/events?after=0`, { headers: admin, signal: live.signal });
+    const firstFrame = await feed.body?.getReader().read();
+    live.abort();
+    await contract.check(new Response(firstFrame?.value ?? null, { status: feed.status, headers: feed.headers }), 'GET', `${F}/events`);
+    await asAdmin('GET', `${F}/events`, `${F}/events?after=-1`);
+
     // The event stream: everything above, in order, each event of its own type's shape.
     const stream = (await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?limit=1000')) as { events: Array<{ type: string }> };
     expect(stream.events.map((e) => e.type)).toEqual(expect.arrayContaining(['device.enrolled', 'device.approved', 'device.denied', 'device.revoked', 'device.verdict_changed', 'device.group_changed', 'policy.applied', 'exception.granted', 'exception.ended']));
