@@ -15,6 +15,7 @@ import { EventConsumer } from './events/consumer.js';
 import { FleetFeed } from './fleet/live-feed.js';
 import { createWakeups } from './events/wakeups.js';
 import { createApp } from './api/app.js';
+import { dashboardDir, loadDashboard } from './dashboard/static-files.js';
 import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
@@ -116,7 +117,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   wakeups.subscribe(() => {
     for (const consumer of consumers) consumer.wake();
   });
-  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null });
+  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, dashboard: await loadDashboard(dashboardDir()) });
   const stream = createAgentStream(backend);
   const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ...HTTP_SERVER_TIMEOUTS }, app.callback()) : createServer(HTTP_SERVER_TIMEOUTS, app.callback());
   http.on('upgrade', (request, socket, head) => {

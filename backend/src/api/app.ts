@@ -9,6 +9,7 @@ import { attestationRoutes } from '../attestation/routes.js';
 import type { Backend } from '../context.js';
 import { authzRoutes } from '../decisions/authz-route.js';
 import { complianceRoutes } from '../decisions/compliance-route.js';
+import { dashboardFiles, type DashboardFiles } from '../dashboard/static-files.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
 import { fleetRoutes } from '../fleet/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
@@ -19,7 +20,7 @@ import { healthRoutes } from '../http/health-routes.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; dashboard?: DashboardFiles | null }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -46,6 +47,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
     if (options.hsts) ctx.set('strict-transport-security', 'max-age=31536000');
     await next();
   });
+  app.use(dashboardFiles(options.dashboard ?? null, backend.log)); // GET / and the client routes: the built dashboard
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
