@@ -19,7 +19,7 @@ export interface FleetDevice {
 
 export interface DevicePage {
   devices: FleetDevice[];
-  total: number;
+  total: number | null;
   next: string | null;
 }
 

@@ -13,10 +13,11 @@ export interface FleetDeviceRow {
   last_seen_at: Date | null;
   enrolled_at: Date;
   expires_at: Date | null;
-  verdict: string;
-  score: number;
+  /** Standing columns are null only for a device written without one (never by enrollment). */
+  verdict: string | null;
+  score: number | null;
   failing: unknown;
-  verdict_since: Date;
+  verdict_since: Date | null;
   os_version: string | null;
 }
 
@@ -34,11 +35,11 @@ export function fleetDeviceOf(r: FleetDeviceRow): FleetDevice {
     os_version: r.os_version ?? null,
     group: r.group_name,
     status: r.status,
-    verdict: verdictOf(r.verdict),
-    score: r.score,
+    verdict: verdictOf(r.verdict ?? 'unknown'),
+    score: r.score ?? 0,
     failing: Array.isArray(r.failing) ? r.failing.filter((c): c is string => typeof c === 'string') : [],
     last_seen_at: toSeconds(r.last_seen_at),
-    verdict_since: toSeconds(r.verdict_since) ?? 0,
+    verdict_since: toSeconds(r.verdict_since) ?? toSeconds(r.enrolled_at) ?? 0,
     enrolled_at: toSeconds(r.enrolled_at) ?? 0,
     expires_at: toSeconds(r.expires_at),
   };

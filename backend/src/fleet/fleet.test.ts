@@ -154,8 +154,8 @@ describe.each(databaseKinds)('the fleet API on %s', (kind) => {
       const seen: FleetDevice[] = [];
       let cursor: string | null = null;
       do {
-        const page: { devices: FleetDevice[]; total: number; next: string | null } = await get(`/v1/admin/fleet/devices?sort=${sort}&order=${order}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
-        expect(page.total).toBe(3);
+        const page: { devices: FleetDevice[]; total: number | null; next: string | null } = await get(`/v1/admin/fleet/devices?sort=${sort}&order=${order}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.total).toBe(cursor ? null : 3);
         seen.push(...page.devices);
         cursor = page.next;
       } while (cursor);

@@ -54,7 +54,7 @@ export type FleetDevice = z.infer<typeof fleetDevice>;
 
 export const deviceSearchResult = z.object({
   devices: z.array(fleetDevice),
-  total: z.number().int().nonnegative().describe('devices matching the filters, on every page'),
+  total: z.number().int().nonnegative().nullable().describe('devices matching the filters; counted on the first page only (null with a cursor)'),
   next: z.string().nullable().describe('cursor of the next page; null on the last'),
 });
 

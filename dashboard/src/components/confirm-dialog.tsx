@@ -45,7 +45,18 @@ export function ConfirmDialog(props: {
         <div class="dialog-body">{props.description}</div>
         {props.children}
         <label for="dialog-reason">Reason (required)</label>
-        <textarea id="dialog-reason" name="reason" rows={3} aria-required="true" maxLength={500} value={reason} onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} />
+        <textarea
+          id="dialog-reason"
+          name="reason"
+          rows={3}
+          aria-required="true"
+          maxLength={500}
+          value={reason}
+          onInput={(e) => {
+            setReason((e.target as HTMLTextAreaElement).value);
+            setError(null);
+          }}
+        />
         {error && (
           <p class="error" role="alert">
             {error}

@@ -87,7 +87,7 @@ export function AuditPage({ search }: { search: URLSearchParams }) {
             {newest.map((e) => (
               <tr>
                 <td class="num">{e.id}</td>
-                <td>{when(e.at)}</td>
+                <td class="nowrap">{when(e.at)}</td>
                 <td>{e.actor}</td>
                 <td>{e.kind}</td>
                 <td>{e.device_id ? <a href={`/devices/${e.device_id}`}>{e.device_id.slice(0, 8)}</a> : '—'}</td>

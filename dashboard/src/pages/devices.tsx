@@ -74,6 +74,11 @@ export function DevicesPage({ search }: { search: URLSearchParams }) {
   };
 
   const p = page.data;
+  // Counted on the first page only; later pages keep it.
+  const [total, setTotal] = useState<number | null>(null);
+  useEffect(() => {
+    if (p && p.total !== null) setTotal(p.total);
+  }, [p]);
   return (
     <>
       <div class="page-head">
@@ -149,7 +154,7 @@ export function DevicesPage({ search }: { search: URLSearchParams }) {
       {p && (
         <>
           <p class="muted" aria-live="polite" data-testid="device-total">
-            {p.total} {p.total === 1 ? 'device' : 'devices'}
+            {total ?? '…'} {total === 1 ? 'device' : 'devices'}
             {filters.not_reporting_s ? ` silent for more than ${Math.round(Number(filters.not_reporting_s) / 3600)} h` : ''}
           </p>
           <div class="table-wrap">

@@ -105,7 +105,7 @@ function VersionDiff({ version }: { version: Version }) {
       <ErrorNote error={loaded.error} />
       {data && (
         <pre class="diff" tabIndex={0} data-testid="policy-diff">
-          {diffLines(data.previous?.source ?? '', data.current.source).map((part) => (
+          {(data.previous ? diffLines(data.previous.source, data.current.source) : [{ value: data.current.source, added: false, removed: false }]).map((part) => (
             <span class={part.added ? 'added' : part.removed ? 'removed' : 'same'}>
               {part.value
                 .replace(/\n$/, '')
