@@ -45,7 +45,14 @@ const url = await new Promise((resolveUrl) => {
   });
 });
 
-process.stdout.write(`\nPostern server: ${url}\n  data: ${dataDir} (embedded PostgreSQL)\n  log:  ${serverLog}\n  admin: node_modules/.bin/postern-server device list --data ${dataDir}\n\n`);
+process.stdout.write(`\nPostern server: ${url}\n  data: ${dataDir} (embedded PostgreSQL)\n  log:  ${serverLog}\n  admin: node_modules/.bin/postern-server device list --data ${dataDir}\n`);
+// A one-time link that opens the dashboard signed in as the first admin.
+const link = spawnSync(process.execPath, [serverBin, 'admin', 'sign-in-link', '--data', dataDir], { encoding: 'utf8' });
+if (link.status === 0) {
+  process.stdout.write(`  dashboard: ${link.stdout.trim()}\n    (signs this browser in; works once, for 10 minutes; another: node_modules/.bin/postern-server admin sign-in-link --data ${dataDir})\n\n`);
+} else {
+  process.stdout.write(`  dashboard: no sign-in link (${link.stderr.trim()})\n\n`);
+}
 
 if (!existsSync(join(agentState, 'device.json'))) {
   const token = spawnSync(process.execPath, [serverBin, 'token', 'create', '--group', 'employees', '--expires', '10m', '--json', '--data', dataDir], { encoding: 'utf8' });

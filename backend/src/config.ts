@@ -69,6 +69,48 @@ export interface ServerConfig {
   tls?: TlsFiles | undefined;
   /** From the environment when absent (settingsFromEnv). */
   settings?: ServerSettings;
+  /** OpenID Connect sign-in for the dashboard; absent when POSTERN_OIDC_ISSUER is unset. */
+  oidc?: OidcSettings | undefined;
+}
+
+/** Who may sign in through OpenID Connect, and as what (README "Signing in"). */
+export interface OidcSettings {
+  /** POSTERN_OIDC_ISSUER: the provider's issuer URL (its discovery document is under it). */
+  issuer: string;
+  /** POSTERN_OIDC_CLIENT_ID, POSTERN_OIDC_CLIENT_SECRET: this server as the provider knows it. */
+  clientId: string;
+  clientSecret: string;
+  /** POSTERN_OIDC_ROLE_CLAIM: the claim holding the person's groups (default `groups`). */
+  roleClaim: string;
+  /** POSTERN_OIDC_ROLES: `group=role,…`; a person gets the highest role any of their groups maps to. */
+  roles: ReadonlyMap<string, 'viewer' | 'operator' | 'admin'>;
+  /** POSTERN_OIDC_SCOPES: what to ask for (default `openid email profile`); some providers need a `groups` scope. */
+  scopes: string;
+}
+
+const OIDC_ROLE = z.enum(['viewer', 'operator', 'admin']);
+
+/** The OpenID Connect settings, all or nothing: a half-configured sign-in fails the start, saying what is missing. */
+export function oidcSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OidcSettings | undefined {
+  const issuer = env.POSTERN_OIDC_ISSUER || undefined;
+  const clientId = env.POSTERN_OIDC_CLIENT_ID || undefined;
+  const clientSecret = env.POSTERN_OIDC_CLIENT_SECRET || undefined;
+  const mapping = env.POSTERN_OIDC_ROLES || undefined;
+  if (!issuer) {
+    if (clientId || clientSecret || mapping) throw new Error('POSTERN_OIDC_CLIENT_ID, POSTERN_OIDC_CLIENT_SECRET or POSTERN_OIDC_ROLES is set without POSTERN_OIDC_ISSUER: set the issuer URL too, or unset them');
+    return undefined;
+  }
+  if (!URL.canParse(issuer)) throw new Error(`POSTERN_OIDC_ISSUER=${JSON.stringify(issuer)} is not a URL: give the issuer as the provider documents it, e.g. https://login.example.com/realms/staff`);
+  const missing = [!clientId && 'POSTERN_OIDC_CLIENT_ID', !clientSecret && 'POSTERN_OIDC_CLIENT_SECRET', !mapping && 'POSTERN_OIDC_ROLES'].filter(Boolean);
+  if (missing.length || !clientId || !clientSecret || !mapping) throw new Error(`POSTERN_OIDC_ISSUER is set, but not ${missing.join(', ')}: OpenID Connect sign-in needs them all`);
+  const roles = new Map<string, 'viewer' | 'operator' | 'admin'>();
+  for (const pair of mapping.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.lastIndexOf('=');
+    const role = OIDC_ROLE.safeParse(pair.slice(at + 1).trim());
+    if (at <= 0 || !role.success) throw new Error(`POSTERN_OIDC_ROLES: "${pair}" is not group=role with a role of viewer, operator or admin (e.g. sec-admins=admin,sec-ops=operator,it=viewer)`);
+    roles.set(pair.slice(0, at).trim(), role.data);
+  }
+  return { issuer, clientId, clientSecret, roleClaim: env.POSTERN_OIDC_ROLE_CLAIM || 'groups', roles, scopes: env.POSTERN_OIDC_SCOPES || 'openid email profile' };
 }
 
 export const DEFAULT_PORT = 8700;
@@ -94,6 +136,7 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     trustProxy: process.env.POSTERN_TRUST_PROXY === '1',
     tls: tlsFiles(flags.tlsCert ?? (process.env.POSTERN_TLS_CERT || undefined), flags.tlsKey ?? (process.env.POSTERN_TLS_KEY || undefined)),
     settings: settingsFromEnv(),
+    oidc: oidcSettingsFromEnv(),
   };
 }
 

@@ -117,7 +117,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   wakeups.subscribe(() => {
     for (const consumer of consumers) consumer.wake();
   });
-  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, dashboard: await loadDashboard(dashboardDir()) });
+  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, oidc: config.oidc, dashboard: await loadDashboard(dashboardDir()) });
   const stream = createAgentStream(backend);
   const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ...HTTP_SERVER_TIMEOUTS }, app.callback()) : createServer(HTTP_SERVER_TIMEOUTS, app.callback());
   http.on('upgrade', (request, socket, head) => {

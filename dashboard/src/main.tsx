@@ -23,16 +23,18 @@ const NAV = [
   ['/gateways', 'Gateways'],
 ] as const;
 
-/** Who is signed in: the session cookie's admin, or the holder of a pasted admin token. */
+/** Who is signed in: the session cookie's admin, or the admin whose pasted token this tab sends. */
 async function loadSession(): Promise<Session | null> {
   try {
     const session = await api<Session>('GET', '/v1/admin/session');
     setCsrf(session.csrf);
     return session;
   } catch (error) {
-    if (!(error instanceof ApiError) || (error.problem.status !== 401 && error.problem.status !== 404)) throw error;
+    if (!(error instanceof ApiError) || error.problem.status !== 401) throw error;
+    // A pasted token that no longer works is forgotten.
+    setAdminToken(null);
   }
-  return adminToken() ? { name: 'admin token', email: null, role: 'admin', csrf: null } : null;
+  return null;
 }
 
 function App() {
@@ -82,18 +84,18 @@ function App() {
         <span class="who" data-testid="who">
           {session.name} ({session.role})
         </span>
-        {adminToken() && (
-          <button
-            type="button"
-            onClick={() => {
-              setAdminToken(null);
-              liveFeed.stop();
-              void refresh();
-            }}
-          >
-            Sign out
-          </button>
-        )}
+        <button
+          type="button"
+          onClick={() => {
+            liveFeed.stop();
+            // A pasted token is forgotten; a browser session is ended on the server.
+            const ending = adminToken() ? Promise.resolve() : api('POST', '/auth/sign-out').catch(() => undefined);
+            setAdminToken(null);
+            void ending.then(refresh);
+          }}
+        >
+          Sign out
+        </button>
       </header>
       <main id="main" tabIndex={-1}>
         {page}

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminCli } from '@postern/testkit/cli';
 import { FakeDevice, type StreamSession } from '@postern/testkit/fake-device';
 import { repoRoot } from '@postern/testkit/paths';
 import { fakePosture } from '@postern/testkit/postures';
@@ -31,6 +32,13 @@ describe('the dashboard in a real browser', () => {
   /** What the page reported that it should not have: CSP violations, script errors, failed requests. */
   const problems: string[] = [];
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** Opens a sign-in link the CLI prints, as the admin would from a chat message or a terminal. */
+  async function signInAs(name: string, next = '/'): Promise<void> {
+    const made = await adminCli(server, ['admin', 'sign-in-link', '--name', name, '--next', next]);
+    expect(made.code, made.stderr).toBe(0);
+    await page.goto(made.stdout.trim());
+    await expect.poll(() => page.getByTestId('who').textContent()).toMatch(new RegExp(`^${name} \\(`));
+  }
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -44,8 +52,9 @@ describe('the dashboard in a real browser', () => {
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
     });
     page.on('response', (response) => {
-      // Asking who is signed in is answered 401 (or 404 without named admins) before sign-in.
-      if (response.status() >= 400 && !response.url().endsWith('/v1/admin/session')) problems.push(`${response.status()} ${response.url()}`);
+      // Asking who is signed in is answered 401 before sign-in; the viewer's refused policy change is the test's own.
+      const refusalTested = response.status() === 403 && response.url().endsWith('/v1/admin/policies');
+      if (response.status() >= 400 && !response.url().endsWith('/v1/admin/session') && !refusalTested) problems.push(`${response.status()} ${response.url()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('requestfailed', (request) => {
@@ -56,6 +65,7 @@ describe('the dashboard in a real browser', () => {
     page.on('request', (request) => {
       if (!request.url().startsWith(server.url) && !request.url().startsWith('blob:')) problems.push(`request off the server: ${request.url()}`);
     });
+    for (const [name, role] of [['olga', 'operator'], ['vic', 'viewer']]) expect((await adminCli(server, ['admin', 'create', name as string, role as string])).code).toBe(0);
     device = await FakeDevice.create({ platform: 'linux' });
     expect((await device.enroll(server.url, await server.enrollmentToken({ group: 'employees' }))).status).toBe(201);
     ({ session } = await device.report(server.url, fakePosture({ platform: 'linux' })));
@@ -88,11 +98,12 @@ describe('the dashboard in a real browser', () => {
     expect((await fetch(`${server.url}/assets/nothing.js`)).status).toBe(404);
   });
 
-  it('signs in and shows the enrolled device on the overview and in the device list', async () => {
+  it('signs an operator in through a sign-in link and shows the enrolled device on the overview and in the device list', async () => {
     await page.goto(`${server.url}/`);
-    await page.getByLabel(/paste the admin token/).fill(server.adminToken);
+    await page.getByRole('heading', { name: 'Sign in to Postern' }).waitFor();
     await shot('sign-in');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInAs('olga');
+    expect(await page.getByTestId('who').textContent()).toBe('olga (operator)');
     await expect.poll(() => page.getByTestId('total-devices').textContent()).toBe('1');
     await expect.poll(() => page.getByTestId('count-compliant').locator('.tile-n').textContent()).toBe('1');
     await page.locator('.chart canvas').waitFor();
@@ -135,17 +146,26 @@ describe('the dashboard in a real browser', () => {
     await shot('device-revoked');
   });
 
-  it('finds the revocation in the audit log, with the chain intact', async () => {
-    await page.getByRole('link', { name: 'Audit' }).click();
-    await expect.poll(() => page.getByTestId('chain-status').textContent()).toMatch(/^Intact: \d+ entries verified/);
-    const row = page.getByTestId('audit-table').locator('tr', { hasText: 'device.revoked' });
-    await row.first().waitFor();
-    expect(await row.first().textContent()).toMatch(/admin:/);
-    await shot('audit');
+  it('refuses a viewer a policy change: no Apply in the page, and the API answers insufficient_role', async () => {
+    await signInAs('vic', '/policies');
+    await page.getByTestId('apply-needs-admin').waitFor();
+    expect(await page.getByRole('button', { name: 'Apply…' }).count()).toBe(0);
+    // The same request the Apply button makes, from the viewer's page with its session and CSRF token.
+    const refused = await page.evaluate(async () => {
+      const session = (await (await fetch('/v1/admin/session')).json()) as { csrf: string };
+      const response = await fetch('/v1/admin/policies', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+        body: JSON.stringify({ source: 'postern_policy: 1\ngroup: employees\nchecks: []\n', message: 'not mine to change' }),
+      });
+      return { status: response.status, body: (await response.json()) as { code: string } };
+    });
+    expect(refused).toMatchObject({ status: 403, body: { code: 'insufficient_role' } });
+    await shot('policies-viewer');
   });
 
-  it('shows the policies with a diff, and dry-runs a pasted draft', async () => {
-    await page.getByRole('link', { name: 'Policies' }).click();
+  it('shows the policies with a diff, dry-runs a pasted draft and applies it as an admin', async () => {
+    await signInAs('initial', '/policies');
     await page.getByTestId('active-policies').getByText('default@1').waitFor();
     await page.getByRole('button', { name: /Show default@1/ }).click();
     await page.getByTestId('policy-diff').waitFor();
@@ -155,6 +175,24 @@ describe('the dashboard in a real browser', () => {
     await page.getByTestId('dry-run').waitFor();
     expect(await page.getByTestId('dry-run').textContent()).toMatch(/for group employees: of \d+ devices/);
     await shot('policies');
+    await page.getByRole('button', { name: 'Apply…' }).click();
+    await page.getByRole('dialog').getByLabel('Reason (required)').fill('employees: the firewall blocks');
+    await page.getByRole('dialog').getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('status').filter({ hasText: 'Applied employees@1' }).waitFor();
+    await page.getByRole('button', { name: /Show employees@1/ }).click();
+    await page.getByTestId('policy-diff').getByText('enforcement: block').waitFor();
+    await shot('policies-applied');
+  });
+
+  it('finds both changes in the audit log under the names of who made them, with the chain intact', async () => {
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await expect.poll(() => page.getByTestId('chain-status').textContent()).toMatch(/^Intact: \d+ entries verified/);
+    const table = page.getByTestId('audit-table');
+    await table.locator('tr', { hasText: 'device.revoked' }).first().waitFor();
+    expect(await table.locator('tr', { hasText: 'device.revoked' }).first().textContent()).toContain('admin:olga');
+    expect(await table.locator('tr', { hasText: 'policy.applied' }).filter({ hasText: 'employees@1' }).first().textContent()).toContain('admin:initial');
+    expect(await table.locator('tr', { hasText: 'admin:vic' }).filter({ hasText: 'policy.applied' }).count()).toBe(0);
+    await shot('audit');
   });
 
   it('creates an enrollment token and a gateway key', async () => {

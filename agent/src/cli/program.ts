@@ -84,6 +84,7 @@ export function buildProgram(): Command {
     .command('status')
     .description('show the last verdict and score, when it was given, and how to fix each failing check')
     .option('--json', 'print as JSON')
+    .option('--no-link', "do not ask the server for a link to this device's page")
     .addOption(stateOption())
     .action(lazy(async () => (await import('./commands/status.js')).statusCommand));
 

@@ -6,7 +6,7 @@ import { verifyAuditChain } from '../audit/verify.js';
 import type { Backend } from '../context.js';
 import { readQuery } from '../http/read-query.js';
 import { auditChainReport, auditList } from './response-schemas.js';
-import { requireAdmin } from './require-admin.js';
+import { requireRole } from './require-admin.js';
 
 export const auditListQuery = z.object({
   device: uuid.optional(),
@@ -19,9 +19,9 @@ export const auditListQuery = z.object({
 
 /** The audit log: filtered listing, and verification of its hash chain. */
 export function auditRoutes(router: Router, backend: Backend): void {
-  const admin = requireAdmin(backend);
+  const viewer = requireRole(backend, 'viewer');
 
-  router.get('/v1/admin/audit', admin, async (ctx) => {
+  router.get('/v1/admin/audit', viewer, async (ctx) => {
     const q = readQuery(ctx, auditListQuery);
     const body: z.infer<typeof auditList> = {
       entries: await listAudit(backend.db, {
@@ -36,7 +36,7 @@ export function auditRoutes(router: Router, backend: Backend): void {
     ctx.body = body;
   });
 
-  router.get('/v1/admin/audit/verify', admin, async (ctx) => {
+  router.get('/v1/admin/audit/verify', viewer, async (ctx) => {
     const body: z.infer<typeof auditChainReport> = await verifyAuditChain(backend.db);
     ctx.body = body;
   });

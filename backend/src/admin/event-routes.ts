@@ -5,7 +5,7 @@ import type { Backend } from '../context.js';
 import { readEvents } from '../events/read.js';
 import { eventTypes, streamEvent } from '../events/types.js';
 import { readQuery } from '../http/read-query.js';
-import { requireAdmin } from './require-admin.js';
+import { requireRole } from './require-admin.js';
 
 export const eventList = z.object({ events: z.array(streamEvent), next: z.number().int().nonnegative() });
 
@@ -18,7 +18,7 @@ export const eventListQuery = z.object({
 
 /** The event stream, read from a position: what a tool outside Postern follows (docs/events.md). */
 export function eventRoutes(router: Router, backend: Backend): void {
-  router.get('/v1/admin/events', requireAdmin(backend), async (ctx) => {
+  router.get('/v1/admin/events', requireRole(backend, 'viewer'), async (ctx) => {
     const q = readQuery(ctx, eventListQuery);
     const body: z.infer<typeof eventList> = await readEvents(backend.db, { after: q.after, limit: q.limit, ...(q.device ? { deviceId: q.device } : {}), ...(q.type ? { type: q.type } : {}) });
     ctx.body = body;

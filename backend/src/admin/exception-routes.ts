@@ -5,7 +5,7 @@ import type { Backend } from '../context.js';
 import { readJson } from '../http/read-json.js';
 import { readQuery } from '../http/read-query.js';
 import { grantException, listExceptions, revokeException } from '../exceptions/exceptions.js';
-import { actorOf, asHttpErrors, requireAdmin } from './require-admin.js';
+import { actorOf, asHttpErrors, requireRole } from './require-admin.js';
 
 export const grantExceptionBody = z.object({
   check: z.string().min(1).max(100),
@@ -20,21 +20,22 @@ export const exceptionListQuery = z.object({
 
 /** Break-glass exceptions: grant, list, revoke. */
 export function exceptionRoutes(router: Router, backend: Backend): void {
-  const admin = requireAdmin(backend);
+  const viewer = requireRole(backend, 'viewer');
+  const operator = requireRole(backend, 'operator');
 
-  router.post('/v1/admin/devices/:id/exceptions', admin, async (ctx) => {
+  router.post('/v1/admin/devices/:id/exceptions', operator, async (ctx) => {
     const body = await readJson(ctx, grantExceptionBody);
     ctx.body = await asHttpErrors(() => grantException(backend, { deviceId: ctx.params.id ?? '', check: body.check, until: body.until, reason: body.reason, actor: actorOf(ctx) }));
     ctx.status = 201;
   });
 
-  router.get('/v1/admin/exceptions', admin, async (ctx) => {
+  router.get('/v1/admin/exceptions', viewer, async (ctx) => {
     const { device, all } = readQuery(ctx, exceptionListQuery);
     const includeEnded = all === '1' || all === 'true';
     ctx.body = { exceptions: await listExceptions(backend.db, { ...(device ? { deviceId: device } : {}), includeEnded }, backend.now()) };
   });
 
-  router.post('/v1/admin/exceptions/:id/revoke', admin, async (ctx) => {
+  router.post('/v1/admin/exceptions/:id/revoke', operator, async (ctx) => {
     ctx.body = await asHttpErrors(() => revokeException(backend, { id: ctx.params.id ?? '', actor: actorOf(ctx) }));
   });
 }

@@ -7,7 +7,7 @@ import { readQuery } from '../http/read-query.js';
 import { applyPolicy, previewPolicy, rollbackPolicy } from '../policy-lifecycle/apply.js';
 import { groupName, MAX_POLICY_BYTES, parsePolicySource } from '../policy/document.js';
 import { findPolicyVersion, listPolicyVersions } from '../policy-lifecycle/versions.js';
-import { actorOf, asHttpErrors, requireAdmin } from './require-admin.js';
+import { actorOf, asHttpErrors, requireRole } from './require-admin.js';
 import { policyVersion } from './response-schemas.js';
 
 const source = z.string().min(1).max(MAX_POLICY_BYTES);
@@ -25,9 +25,11 @@ const BODY_LIMIT = 4 * MAX_POLICY_BYTES;
 
 /** Policy versions: validate, dry run, apply, roll back, history, show. */
 export function policyRoutes(router: Router, backend: Backend): void {
-  const admin = requireAdmin(backend);
+  // Validating and dry runs change nothing: a viewer may; applying and rolling back need admin.
+  const viewer = requireRole(backend, 'viewer');
+  const admin = requireRole(backend, 'admin');
 
-  router.post('/v1/admin/policies/validate', admin, async (ctx) => {
+  router.post('/v1/admin/policies/validate', viewer, async (ctx) => {
     const body = await readJson(ctx, validatePolicyBody, BODY_LIMIT);
     const parsed = parsePolicySource(body.source, body.filename);
     ctx.body = parsed.ok
@@ -35,7 +37,7 @@ export function policyRoutes(router: Router, backend: Backend): void {
       : { valid: false, problems: parsed.problems };
   });
 
-  router.post('/v1/admin/policies/diff', admin, async (ctx) => {
+  router.post('/v1/admin/policies/diff', viewer, async (ctx) => {
     const body = await readJson(ctx, diffPolicyBody, BODY_LIMIT);
     ctx.body = await asHttpErrors(() => previewPolicy(backend, { source: body.source, file: body.filename, ...(body.group ? { group: body.group } : {}), ...(body.limit ? { limit: body.limit } : {}) }));
   });
@@ -59,12 +61,12 @@ export function policyRoutes(router: Router, backend: Backend): void {
     ctx.body = result;
   });
 
-  router.get('/v1/admin/policies', admin, async (ctx) => {
+  router.get('/v1/admin/policies', viewer, async (ctx) => {
     const { group } = readQuery(ctx, policyListQuery);
     ctx.body = { versions: await listPolicyVersions(backend.db, group) };
   });
 
-  router.get('/v1/admin/policies/:group', admin, async (ctx) => {
+  router.get('/v1/admin/policies/:group', viewer, async (ctx) => {
     const group = parseGroup(ctx.params.group);
     const { version } = readQuery(ctx, policyShowQuery);
     const row = await findPolicyVersion(backend.db, group, version);

@@ -11,7 +11,7 @@ import { HttpError } from '../http/http-error.js';
 import { readJson } from '../http/read-json.js';
 import { groupName as name } from '../policy/document.js';
 import type { Device } from '../store/schema.js';
-import { actorOf, requireAdmin as adminGuard } from './require-admin.js';
+import { actorOf, requireRole } from './require-admin.js';
 import type { DeviceView } from './response-schemas.js';
 
 /** The bounds of the admin bodies, shared with the CLI so its `--help` and its checks say the same. */
@@ -40,11 +40,13 @@ export const setGroupBody = z.object({
 });
 export const denyBody = z.object({ reason: z.string().trim().min(1).max(B.denyReasonChars).optional() });
 
-/** The admin API behind the `postern-server` admin commands. Every call needs the admin token. */
+/** The admin API behind the `postern-server` admin commands: reads need the role viewer, device changes operator, tokens and keys admin. */
 export function adminRoutes(router: Router, backend: Backend): void {
-  const requireAdmin = adminGuard(backend);
+  const viewer = requireRole(backend, 'viewer');
+  const operator = requireRole(backend, 'operator');
+  const admin = requireRole(backend, 'admin');
 
-  router.post('/v1/admin/enrollment-tokens', requireAdmin, async (ctx) => {
+  router.post('/v1/admin/enrollment-tokens', admin, async (ctx) => {
     const body = await readJson(ctx, newTokenBody);
     const { token, row } = await createEnrollmentToken(
       backend.db,
@@ -55,25 +57,25 @@ export function adminRoutes(router: Router, backend: Backend): void {
     ctx.body = { token, id: row.id, group: row.group_name, uses: row.max_uses, expires_at: toSeconds(row.expires_at), device_ttl_s: row.device_ttl_s, owner: row.owner, approval: row.requires_approval };
   });
 
-  router.post('/v1/admin/gateway-keys', requireAdmin, async (ctx) => {
+  router.post('/v1/admin/gateway-keys', admin, async (ctx) => {
     const body = await readJson(ctx, newGatewayKeyBody);
     ctx.status = 201;
     ctx.body = await createGatewayKey(backend.db, body.name, actorOf(ctx));
   });
 
-  router.get('/v1/admin/devices', requireAdmin, async (ctx) => {
+  router.get('/v1/admin/devices', viewer, async (ctx) => {
     const rows = await backend.db.selectFrom('devices').select('id').orderBy('enrolled_at').execute();
     const decisions = await decideMany(backend.db, rows.map((row) => ({ deviceId: row.id })));
     ctx.body = { devices: decisions.flatMap((d) => (d ? [{ ...deviceView(d.device), verdict: d.verdict, score: d.score }] : [])) };
   });
 
-  router.get('/v1/admin/devices/:id', requireAdmin, async (ctx) => {
+  router.get('/v1/admin/devices/:id', viewer, async (ctx) => {
     const decision = await decide(backend.db, ctx.params.id ?? '');
     if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     ctx.body = { ...deviceView(decision.device), verdict: decision.verdict, score: decision.score, checks: decision.checks, policy: decision.policy, evaluated_at: decision.evaluated_at, expires_at_verdict: decision.expires_at };
   });
 
-  router.post('/v1/admin/devices/:id/group', requireAdmin, async (ctx) => {
+  router.post('/v1/admin/devices/:id/group', operator, async (ctx) => {
     const body = await readJson(ctx, setGroupBody);
     const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, create: body.create, actor: actorOf(ctx) }).catch((error: unknown) => {
       if (error instanceof GroupUnknown) throw new HttpError('unknown_group', error.message, { extra: { groups: error.known } });
@@ -85,7 +87,7 @@ export function adminRoutes(router: Router, backend: Backend): void {
   });
 
   for (const change of ['approve', 'deny', 'revoke'] as const) {
-    router.post(`/v1/admin/devices/:id/${change}`, requireAdmin, async (ctx) => {
+    router.post(`/v1/admin/devices/:id/${change}`, operator, async (ctx) => {
       const body = change === 'deny' ? await readJson(ctx, denyBody) : { reason: undefined };
       try {
         const device = await changeDeviceStatus(backend, { deviceId: ctx.params.id ?? '', change, actor: actorOf(ctx), ...(body.reason ? { reason: body.reason } : {}) });

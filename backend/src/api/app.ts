@@ -1,11 +1,15 @@
 import { Router } from '@koa/router';
 import Koa from 'koa';
+import { accountRoutes } from '../admin/account-routes.js';
 import { auditRoutes } from '../admin/audit-routes.js';
 import { eventRoutes } from '../admin/event-routes.js';
 import { exceptionRoutes } from '../admin/exception-routes.js';
 import { policyRoutes } from '../admin/policy-routes.js';
 import { adminRoutes } from '../admin/routes.js';
+import { signInRoutes } from '../admin/sign-in-routes.js';
 import { attestationRoutes } from '../attestation/routes.js';
+import { oidcRoutes } from '../auth/oidc-routes.js';
+import type { OidcSettings } from '../config.js';
 import type { Backend } from '../context.js';
 import { authzRoutes } from '../decisions/authz-route.js';
 import { complianceRoutes } from '../decisions/compliance-route.js';
@@ -14,13 +18,14 @@ import { enrollmentRoutes } from '../enrollment/routes.js';
 import { fleetRoutes } from '../fleet/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
+import { myDeviceRoutes } from '../my-device/routes.js';
 import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; dashboard?: DashboardFiles | null }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined; dashboard?: DashboardFiles | null }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -31,11 +36,15 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
   complianceRoutes(router, backend); //  GET /v1/devices/:id/compliance
   authzRoutes(router, backend); //       GET /v1/authz (forward-auth)
+  myDeviceRoutes(router, backend); //    POST /v1/my-device/links (device-signed), GET /my-device (the page)
   adminRoutes(router, backend); //       /v1/admin/enrollment-tokens, gateway-keys, devices
   policyRoutes(router, backend); //      /v1/admin/policies
   exceptionRoutes(router, backend); //   /v1/admin/devices/:id/exceptions, /v1/admin/exceptions
   auditRoutes(router, backend); //       /v1/admin/audit
   eventRoutes(router, backend); //       /v1/admin/events
+  accountRoutes(router, backend); //     /v1/admin/admins (accounts, their tokens)
+  oidcRoutes(router, backend, options.oidc); // /auth/oidc/start, /auth/oidc/callback
+  signInRoutes(router, backend); //      /auth/link, /auth/sign-out, /v1/admin/session, /v1/admin/sign-in-links
   fleetRoutes(router, backend); //       /v1/admin/fleet/... (the dashboard's reads and live feed)
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent

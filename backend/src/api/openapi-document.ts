@@ -18,9 +18,14 @@ import { exceptionListQuery, grantExceptionBody } from '../admin/exception-route
 import { applyPolicyBody, diffPolicyBody, policyListQuery, policyShowQuery, rollbackPolicyBody, validatePolicyBody } from '../admin/policy-routes.js';
 import * as admin from '../admin/response-schemas.js';
 import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody } from '../admin/routes.js';
+import { adminList, adminTokenCreated, newAdminBody, newAdminTokenBody, adminAccount, setRoleBody } from '../admin/account-routes.js';
+import { linkQuery, sessionView, signedOut, signInLinkBody, signInLinkCreated } from '../admin/sign-in-routes.js';
+import { oidcStartQuery } from '../auth/oidc-routes.js';
+import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
 import * as fleet from '../fleet/schemas.js';
 import { jwksResponse } from '../keys/jwks-route.js';
+import { myDeviceQuery, pageLinkBody, pageLinkCreated } from '../my-device/routes.js';
 import { groupName } from '../policy/document.js';
 import { healthResponse } from '../http/health-routes.js';
 
@@ -36,15 +41,18 @@ interface Operation {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
-  status?: 200 | 201;
+  status?: 200 | 201 | 303;
   response: z.ZodType;
   responseType?: string;
   errors?: ErrorCode[];
+  /** Statuses answered with an HTML page for a person (sign-in and the device page), not problem details. */
+  pages?: number[];
 }
 
 const deviceId = z.object({ id: z.string().meta({ description: 'the device id (a UUID)' }) });
 const exceptionId = z.object({ id: z.string().meta({ description: 'the exception id (a UUID)' }) });
 const group = z.object({ group: groupName });
+const adminNameParam = z.object({ name: z.string().meta({ description: 'the admin account name' }) });
 const BODY_ERRORS: ErrorCode[] = ['malformed', 'too_large', 'unsupported_media_type'];
 /** Forward-auth answers whatever method the gateway forwards (HEAD is implied by GET). */
 const AUTHZ_METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete', 'options', 'trace'];
@@ -103,11 +111,34 @@ const operations: Operation[] = [
   { method: 'get', path: '/v1/admin/audit', summary: 'Audit entries, oldest first, filtered', security: 'adminToken', query: auditListQuery, response: admin.auditList, errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/events', summary: 'The event stream after a position, oldest first (docs/events.md)', security: 'adminToken', query: eventListQuery, response: eventList, errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/audit/verify', summary: "Verify the audit log's hash chain", security: 'adminToken', response: admin.auditChainReport },
-  { method: 'get', path: '/v1/admin/fleet/overview', summary: 'The fleet at a glance: devices by verdict, compliance over time, checks failing most, OS versions, silent devices, pending approvals, end dates near', security: 'adminToken', query: fleet.overviewQuery, response: fleet.fleetOverview, errors: ['malformed'] },
-  { method: 'get', path: '/v1/admin/fleet/devices', summary: 'Search devices: filters, sort and keyset pagination', security: 'adminToken', query: fleet.deviceSearchQuery, response: fleet.deviceSearchResult, errors: ['malformed'] },
-  { method: 'get', path: '/v1/admin/fleet/devices.csv', summary: 'The filtered devices as CSV, streamed', security: 'adminToken', query: fleet.deviceSearchFilters, response: z.string(), responseType: 'text/csv', errors: ['malformed'] },
-  { method: 'get', path: '/v1/admin/fleet/devices/{id}', summary: 'One device: identity, checks with remediation, timeline, latest attestation', security: 'adminToken', params: deviceId, response: fleet.fleetDeviceDetail, errors: ['unknown_device'] },
-  { method: 'get', path: '/v1/admin/fleet/events', summary: 'Live changes as server-sent events (id = seq; Last-Event-ID resumes)', security: 'adminToken', query: fleet.feedQuery, response: z.string(), responseType: 'text/event-stream', errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/overview', summary: 'The fleet at a glance: devices by verdict, compliance over time, checks failing most, OS versions, silent devices, pending approvals, end dates near (role viewer)', security: 'adminToken', query: fleet.overviewQuery, response: fleet.fleetOverview, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices', summary: 'Search devices: filters, sort and keyset pagination (role viewer)', security: 'adminToken', query: fleet.deviceSearchQuery, response: fleet.deviceSearchResult, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices.csv', summary: 'The filtered devices as CSV, streamed (role viewer)', security: 'adminToken', query: fleet.deviceSearchFilters, response: z.string(), responseType: 'text/csv', errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices/{id}', summary: 'One device: identity, checks with remediation, timeline, latest attestation (role viewer)', security: 'adminToken', params: deviceId, response: fleet.fleetDeviceDetail, errors: ['unknown_device'] },
+  { method: 'get', path: '/v1/admin/fleet/events', summary: 'Live changes as server-sent events, id = seq, Last-Event-ID resumes (role viewer)', security: 'adminToken', query: fleet.feedQuery, response: z.string(), responseType: 'text/event-stream', errors: ['malformed'] },
+  {
+    method: 'post',
+    path: '/v1/my-device/links',
+    summary: 'A 15-minute link to this device\'s page, for a DPoP proof signed by the device key whose ath is the hash of a fresh nonce (`postern-agent status`)',
+    body: pageLinkBody,
+    status: 201,
+    response: pageLinkCreated,
+    errors: [...BODY_ERRORS, 'stale_nonce', 'unknown_device', 'revoked', 'invalid_dpop_proof'],
+  },
+  { method: 'get', path: '/my-device', summary: "One device's verdict, failing checks and what to do: a page for the person at the device (without ?t: how to get a link)", query: myDeviceQuery, response: z.string(), responseType: 'text/html', pages: [401] },
+  // Admin accounts and signing in (README "Signing in").
+  { method: 'get', path: '/v1/admin/admins', summary: 'Admin accounts (role admin)', security: 'adminToken', response: adminList },
+  { method: 'post', path: '/v1/admin/admins', summary: 'Create an admin account (role admin)', security: 'adminToken', body: newAdminBody, status: 201, response: adminAccount, errors: [...BODY_ERRORS, 'conflict'] },
+  { method: 'post', path: '/v1/admin/admins/{name}/role', summary: "Change an admin's role (role admin)", security: 'adminToken', params: adminNameParam, body: setRoleBody, response: adminAccount, errors: [...BODY_ERRORS, 'unknown_admin', 'conflict'] },
+  { method: 'post', path: '/v1/admin/admins/{name}/disable', summary: 'Disable an admin: its sessions end, its tokens stop working (role admin)', security: 'adminToken', params: adminNameParam, response: adminAccount, errors: ['unknown_admin', 'conflict'] },
+  { method: 'post', path: '/v1/admin/admins/{name}/enable', summary: 'Enable a disabled admin (role admin)', security: 'adminToken', params: adminNameParam, response: adminAccount, errors: ['unknown_admin'] },
+  { method: 'post', path: '/v1/admin/admins/{name}/tokens', summary: 'Create an API token acting as this admin, shown once (role admin)', security: 'adminToken', params: adminNameParam, body: newAdminTokenBody, status: 201, response: adminTokenCreated, errors: [...BODY_ERRORS, 'unknown_admin'] },
+  { method: 'post', path: '/v1/admin/sign-in-links', summary: 'A one-time sign-in link, 10 minutes (for another admin: role admin)', security: 'adminToken', body: signInLinkBody, status: 201, response: signInLinkCreated, errors: [...BODY_ERRORS, 'unknown_admin', 'conflict'] },
+  { method: 'get', path: '/v1/admin/session', summary: 'Who is signed in, and the CSRF token of their changes', security: 'adminToken', response: sessionView },
+  { method: 'get', path: '/auth/link', summary: 'Redeem a sign-in link: sets the session cookie and redirects (303) to its path', query: linkQuery, status: 303, response: z.string(), responseType: 'text/html', pages: [401, 403] },
+  { method: 'get', path: '/auth/oidc/start', summary: 'Start an OpenID Connect sign-in: redirects (303) to the provider', query: oidcStartQuery, status: 303, response: z.string(), responseType: 'text/html', pages: [400, 404, 502] },
+  { method: 'get', path: '/auth/oidc/callback', summary: "The provider's answer: sets the session cookie and redirects (303), or a page saying why not", status: 303, response: z.string(), responseType: 'text/html', pages: [400, 403, 404, 502] },
+  { method: 'post', path: '/auth/sign-out', summary: 'End the browser session (with x-csrf-token) and clear its cookie', response: signedOut, errors: ['csrf_failed'] },
 ];
 
 /**
@@ -117,6 +148,12 @@ const operations: Operation[] = [
 export function openApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The admin token `pat_<id>_<secret>` from `<data dir>/admin-token`' });
+  registry.registerComponent('securitySchemes', 'adminSession', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description: 'A browser session (GET /auth/link, GET /auth/oidc/callback); every change must also carry `x-csrf-token` from GET /v1/admin/session',
+  });
   registry.registerComponent('securitySchemes', 'gatewayKey', { type: 'http', scheme: 'bearer', description: 'A gateway API key `pgk_<id>_<secret>` (`postern-server gateway-key create`)' });
   registry.registerComponent('securitySchemes', 'dpop', {
     type: 'http',
@@ -136,17 +173,19 @@ const problem = problemDetails.meta({ id: 'Problem', description: 'RFC 9457 prob
 const denied = authzDenied.meta({ id: 'NotCompliant' });
 
 function route(op: Operation): RouteConfig {
-  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized'] as const) : []), 'internal']);
+  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized', 'insufficient_role', 'csrf_failed'] as const) : []), 'internal']);
   const responses: Record<string, ResponseConfig> = {
     [op.status ?? 200]: { description: op.summary, content: { [op.responseType ?? 'application/json']: { schema: op.response } } },
     ...errorResponses([...codes]),
+    ...Object.fromEntries((op.pages ?? []).map((status) => [String(status), { description: 'a page saying what went wrong and what to do', content: { 'text/html': { schema: z.string() } } }])),
   };
   if (op.security === 'dpop') responses[403] = { description: 'not_compliant: the device may not pass; the failing checks and their remediation', content: { [PROBLEM_CONTENT_TYPE]: { schema: denied } } };
   return {
     method: op.method,
     path: op.path,
     summary: op.summary,
-    ...(op.security ? { security: [{ [op.security]: [] }] } : {}),
+    // An admin call is made with an admin token, or from a signed-in browser.
+    ...(op.security ? { security: op.security === 'adminToken' ? [{ adminToken: [] }, { adminSession: [] }] : [{ [op.security]: [] }] } : {}),
     request: {
       ...(op.params ? { params: op.params } : {}),
       ...(op.query ? { query: op.query } : {}),

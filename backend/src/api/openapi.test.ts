@@ -6,7 +6,10 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testDatabase, type TestDatabase } from '@postern/testkit/databases';
+import { Browser } from '@postern/testkit/browser';
 import { FakeDevice } from '@postern/testkit/fake-device';
+import { freePort } from '@postern/testkit/free-port';
+import { startOidcProvider, type TestOidcProvider } from '@postern/testkit/oidc-provider';
 import { createLogger } from '../logging/logger.js';
 import { settingsFromEnv } from '../config.js';
 import { startServer, type RunningServer } from '../server.js';
@@ -111,10 +114,14 @@ describe('the OpenAPI document', () => {
   let doc: OpenApi;
   let contract: Contract;
   let adminToken: string;
+  let idp: TestOidcProvider;
 
   beforeAll(async () => {
     database = await testDatabase('pglite');
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 } }, { log: createLogger('silent') });
+    const idpPort = await freePort();
+    const oidc = { issuer: `http://127.0.0.1:${idpPort}`, clientId: 'postern', clientSecret: 'postern-client-secret-for-tests', roleClaim: 'groups', roles: new Map([['ops', 'operator' as const]]), scopes: 'openid email groups' };
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, oidc, settings: { ...settingsFromEnv({}), noncesPerMinute: 4 } }, { log: createLogger('silent') });
+    idp = await startOidcProvider({ port: idpPort, redirectUri: `${server.url}/auth/oidc/callback`, people: { 'u-1': { email: 'one@example.com', name: 'One', groups: ['ops'] } } });
     adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
     const response = await fetch(`${server.url}/openapi.json`);
     expect(response.status).toBe(200);
@@ -123,6 +130,7 @@ describe('the OpenAPI document', () => {
     await contract.check(response, 'GET', '/openapi.json');
   });
   afterAll(async () => {
+    await idp?.close();
     await server?.close().catch(() => undefined);
     await database?.cleanup();
   });
@@ -228,6 +236,15 @@ describe('the OpenAPI document', () => {
     expect(overloaded.headers.get('retry-after')).toBe('1');
     expect(await contract.check(overloaded, 'GET', '/v1/authz')).toMatchObject({ code: 'rate_limited', type: 'urn:postern:problem:rate_limited' });
 
+    // The "your device" page: a link for the device's own proof, then the page.
+    const ML = '/v1/my-device/links';
+    const pageNonce = server.backend.httpNonces.issue(server.backend.now());
+    const pageProof = await device.dpopProof(`${url}${ML}`, pageNonce, { method: 'POST' });
+    const pageLink = (await call('POST', ML, ML, { headers: { dpop: pageProof }, body: { device_id: device.deviceId, nonce: pageNonce } })) as { url: string };
+    await call('POST', ML, ML, { headers: { dpop: pageProof }, body: { device_id: device.deviceId, nonce: pageNonce } }); // the proof is spent
+    await call('GET', '/my-device', `${new URL(pageLink.url).pathname}${new URL(pageLink.url).search}`);
+    await call('GET', '/my-device', '/my-device?t=not-a-link');
+
     // Devices.
     const D = '/v1/admin/devices/{id}';
     await asAdmin('GET', '/v1/admin/devices', '/v1/admin/devices');
@@ -297,6 +314,44 @@ describe('the OpenAPI document', () => {
     live.abort();
     await contract.check(new Response(firstFrame?.value ?? null, { status: feed.status, headers: feed.headers }), 'GET', `${F}/events`);
     await asAdmin('GET', `${F}/events`, `${F}/events?after=-1`);
+
+    // Admin accounts, their tokens, and signing a browser in.
+    const M = '/v1/admin/admins';
+    await asAdmin('POST', M, M, { name: 'vera', role: 'viewer', email: 'vera@example.com' });
+    await asAdmin('POST', M, M, { name: 'vera', role: 'viewer' });
+    await asAdmin('GET', M, M);
+    await call('GET', M, M);
+    await asAdmin('POST', `${M}/{name}/role`, `${M}/vera/role`, { role: 'operator' });
+    await asAdmin('POST', `${M}/{name}/role`, `${M}/nobody/role`, { role: 'operator' });
+    const { token: veraToken } = (await asAdmin('POST', `${M}/{name}/tokens`, `${M}/vera/tokens`, { name: 'laptop' })) as { token: string };
+    await asAdmin('POST', `${M}/{name}/tokens`, `${M}/nobody/tokens`, {});
+    // An operator may not change policy.
+    expect(await call('POST', P, P, { headers: { authorization: `Bearer ${veraToken}` }, body: { source, message: 'not mine to change' } })).toMatchObject({ code: 'insufficient_role' });
+    await asAdmin('POST', `${M}/{name}/disable`, `${M}/vera/disable`);
+    await asAdmin('POST', `${M}/{name}/disable`, `${M}/initial/disable`); // the last admin
+    await asAdmin('POST', `${M}/{name}/enable`, `${M}/vera/enable`);
+    await asAdmin('POST', `${M}/{name}/enable`, `${M}/nobody/enable`);
+    const L = '/v1/admin/sign-in-links';
+    const link = (await asAdmin('POST', L, L, { next: '/devices' })) as { url: string };
+    await asAdmin('POST', L, L, { next: '//elsewhere.example' });
+    const redeem = (path: string) => fetch(`${url}${path}`, { redirect: 'manual' });
+    const signedIn = await redeem(new URL(link.url).pathname + new URL(link.url).search);
+    const cookie = (signedIn.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    await contract.check(signedIn, 'GET', '/auth/link');
+    await contract.check(await redeem(new URL(link.url).pathname + new URL(link.url).search), 'GET', '/auth/link'); // spent
+    const { csrf } = (await call('GET', '/v1/admin/session', '/v1/admin/session', { headers: { cookie } })) as { csrf: string };
+    await call('GET', '/v1/admin/session', '/v1/admin/session');
+    await call('POST', '/auth/sign-out', '/auth/sign-out', { headers: { cookie } });
+    await call('POST', '/auth/sign-out', '/auth/sign-out', { headers: { cookie, 'x-csrf-token': csrf } });
+
+    // OpenID Connect: a whole sign-in through the provider, then a callback without its browser's state.
+    idp.signsInNext('u-1');
+    const hops = await new Browser().visit(`${url}/auth/oidc/start?next=%2F`);
+    for (const hop of hops.filter((h) => h.url.startsWith(`${url}/auth/oidc/`))) {
+      await contract.check(new Response(hop.body, { status: hop.response.status, headers: hop.response.headers }), 'GET', new URL(hop.url).pathname);
+    }
+    await contract.check(await redeem('/auth/oidc/start?next=%2F%2Felsewhere'), 'GET', '/auth/oidc/start');
+    await contract.check(await redeem('/auth/oidc/callback?state=forged&code=x'), 'GET', '/auth/oidc/callback');
 
     // The event stream: everything above, in order, each event of its own type's shape.
     const stream = (await asAdmin('GET', '/v1/admin/events', '/v1/admin/events?limit=1000')) as { events: Array<{ type: string }> };

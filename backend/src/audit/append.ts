@@ -5,7 +5,9 @@ import { JOURNAL_LOCK } from '../store/advisory-locks.js';
 import { entryHash, GENESIS_HASH } from '../store/audit-chain.js';
 
 /** Audit kinds: every event type (journal/record.ts writes both), and the changes that are audited only. */
-export type AuditKind = EventType | 'enrollment_token.created' | 'gateway_key.created';
+export type AuditKind = EventType | 'enrollment_token.created' | 'gateway_key.created' | AccountAuditKind;
+/** Changes to admin accounts and their credentials (accounts/, admin/admin-token.ts). */
+type AccountAuditKind = 'admin.created' | 'admin.updated' | 'admin.role_changed' | 'admin.disabled' | 'admin.enabled' | 'admin_token.created';
 
 export interface AuditEntry {
   actor: string;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { AdminCommandError } from './admin-client.js';
+import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerEvents } from './commands/events.js';
 import { registerDevice } from './commands/device.js';
@@ -62,6 +63,7 @@ registerPolicy(program);
 registerException(program);
 registerAudit(program);
 registerEvents(program);
+registerAdmin(program);
 
 // Every admin command states the rule too (serve says its own).
 for (const group of program.commands) {

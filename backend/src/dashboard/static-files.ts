@@ -23,8 +23,8 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Paths that are the API's even when nothing answers them there (a 404 stays a problem document). */
-const API_PREFIXES = ['/v1/', '/.well-known/', '/auth/', '/healthz', '/metrics', '/openapi.json'];
+/** The client's own routes (dashboard/src/main.tsx): answered with index.html; every other path is the server's. */
+const CLIENT_ROUTES = /^\/(devices(\/[0-9a-f-]{36})?|policies|enrollment|audit|gateways)?$/;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -84,15 +84,15 @@ export async function loadDashboard(dir: string | null): Promise<DashboardFiles 
 }
 
 /**
- * Serves the dashboard at `/`: its hashed assets, and index.html for every client route (any
- * path outside the API without a file extension), so a reload or a shared link opens its page.
+ * Serves the dashboard at `/`: its hashed assets, and index.html for every client route, so a
+ * reload or a shared link opens its page. Everything else falls through to the router.
  */
 export function dashboardFiles(files: DashboardFiles | null, log: Logger): Middleware {
   if (!files) log.warn({ dir: dashboardDir() }, 'the dashboard is not built, so / answers 404: run `pnpm install` (or `pnpm --dir dashboard build`)');
   return async (ctx, next) => {
-    if (!files || (ctx.method !== 'GET' && ctx.method !== 'HEAD') || API_PREFIXES.some((p) => ctx.path.startsWith(p))) return next();
-    const file = files.get(ctx.path) ?? (extname(ctx.path) === '' ? files.get('/index.html') : undefined);
-    if (!file || ctx.path === '/index.html') return next();
+    if (!files || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const file = CLIENT_ROUTES.test(ctx.path) ? files.get('/index.html') : ctx.path.startsWith('/assets/') || ctx.path === '/favicon.svg' ? files.get(ctx.path) : undefined;
+    if (!file) return next();
     ctx.set('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
     ctx.set('etag', file.etag);
     if (file.type.startsWith('text/html')) {

@@ -20,6 +20,8 @@ export const authzDenied = problemDetails.extend({
   verdict,
   score,
   failing: z.array(checkResult.pick({ id: true, status: true, message: true, remediation: true })),
+  /** The "your device" page: it says to run `postern-agent status`, which prints the device's own link. */
+  help_url: z.string(),
 });
 
 /**
@@ -78,6 +80,7 @@ export function authzRoutes(router: Router, backend: Backend): void {
         verdict: decision.verdict,
         score: decision.score,
         failing: decision.checks.filter((c) => isFailing(c, now)).map((c) => ({ id: c.id, status: c.status, message: c.message, remediation: c.remediation })),
+        help_url: `${backend.issuer}/my-device`,
       },
     });
   });

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Router } from '@koa/router';
 import { uuid } from '@postern/shared';
 import type { z } from 'zod';
-import { requireAdmin } from '../admin/require-admin.js';
+import { requireRole } from '../admin/require-admin.js';
 import type { Backend } from '../context.js';
 import { HttpError } from '../http/http-error.js';
 import { readQuery } from '../http/read-query.js';
@@ -15,7 +15,7 @@ import { sendStream } from './send-stream.js';
 
 /** The dashboard's read side: the fleet at a glance, device search and export, one device, live changes. */
 export function fleetRoutes(router: Router, backend: Backend): void {
-  const viewer = requireAdmin(backend);
+  const viewer = requireRole(backend, 'viewer');
 
   router.get('/v1/admin/fleet/overview', viewer, async (ctx) => {
     const q = readQuery(ctx, overviewQuery);

@@ -3,6 +3,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as policyVersions from './migrations/0002-policy-versions-exceptions-audit-chain.js';
 import * as standingAndEvents from './migrations/0003-standing-and-events.js';
 import * as limits from './migrations/0004-limits.js';
+import * as admins from './migrations/0007-admins.js';
 import * as fleetIndexes from './migrations/0008-fleet-indexes.js';
 import type { Database } from './schema.js';
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
@@ -12,6 +13,7 @@ const migrations = {
   '0002-policy-versions-exceptions-audit-chain': policyVersions,
   '0003-standing-and-events': standingAndEvents,
   '0004-limits': limits,
+  '0007-admins': admins,
   '0008-fleet-indexes': fleetIndexes,
 } satisfies Record<string, Migration>;
 

@@ -115,6 +115,55 @@ export interface AdminTokensTable {
   name: string;
   token_hash: string;
   created_at: Timestamp;
+  /** The account the token acts as. */
+  admin_id: string;
+}
+
+export type AdminRole = 'viewer' | 'operator' | 'admin';
+
+export interface AdminsTable {
+  id: Generated<string>;
+  name: string;
+  email: string | null;
+  role: AdminRole;
+  disabled: Generated<boolean>;
+  /** `<issuer> <sub>` of the OpenID Connect account that signs in as this admin. */
+  oidc_subject: string | null;
+  created_at: Timestamp;
+}
+
+export interface AdminSessionsTable {
+  id: string;
+  admin_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  last_used_at: Date;
+  expires_at: Date;
+}
+
+export interface AdminSignInLinksTable {
+  id: string;
+  admin_id: string;
+  secret_hash: string;
+  next_path: string;
+  expires_at: Date;
+  used_at: NullableTimestamp;
+}
+
+/** OpenID Connect sign-ins between the redirect to the provider and its callback, by the hash of `state`. */
+export interface OidcSignInsTable {
+  state_hash: string;
+  code_verifier: string;
+  nonce: string;
+  next_path: string;
+  expires_at: Date;
+}
+
+export interface DevicePageLinksTable {
+  id: string;
+  device_id: string;
+  secret_hash: string;
+  expires_at: Date;
 }
 
 export interface SigningKeysTable {
@@ -203,6 +252,11 @@ export interface Database {
   attestations: AttestationsTable;
   gateway_keys: GatewayKeysTable;
   admin_tokens: AdminTokensTable;
+  admins: AdminsTable;
+  admin_sessions: AdminSessionsTable;
+  admin_sign_in_links: AdminSignInLinksTable;
+  oidc_sign_ins: OidcSignInsTable;
+  device_page_links: DevicePageLinksTable;
   signing_keys: SigningKeysTable;
   spent_nonces: SpentNoncesTable;
   server_secrets: ServerSecretsTable;

@@ -1,11 +1,14 @@
 import { describeChecks, describeVerdict } from '../../results/describe.js';
+import { loadIdentity } from '../../stream/identity.js';
 import { formatAge, formatTime, openState, printJson } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { requestDevicePageLink, type DevicePageLink } from './device-page-link.js';
 
 const HOW_TO_ENROLL = 'enroll it with: postern-agent enroll --server URL --token TOKEN (ask your administrator for a token)';
 
-export async function statusCommand(opts: { json?: boolean; state?: string }): Promise<void> {
-  const { store } = openState(opts.state);
+/** `link`: also ask the server for a short-lived link to this device's page (the CLI's default; `--no-link`). */
+export async function statusCommand(opts: { json?: boolean; state?: string; link?: boolean }): Promise<void> {
+  const { store, keyStore } = openState(opts.state);
   const device = await store.readDevice();
   if (!device) {
     if (opts.json) printJson({ enrolled: false, state_dir: store.dir });
@@ -17,6 +20,8 @@ export async function statusCommand(opts: { json?: boolean; state?: string }): P
   const revoked = device.status === 'revoked';
   const last = revoked ? null : await store.readLastResult();
   if (revoked) process.exitCode = ExitCode.revoked;
+  // A revoked device has no page to show; the server would refuse it.
+  const page = opts.link && !revoked ? await pageLinkOrReason({ store, keyStore }) : null;
 
   if (opts.json) {
     printJson({
@@ -34,6 +39,7 @@ export async function statusCommand(opts: { json?: boolean; state?: string }): P
       },
       // The EAR token is left out: `postern-agent token` is the one place that prints it.
       last_result: last && { seq: last.seq, verdict: last.verdict, score: last.score, checks: last.checks, received_at: last.received_at },
+      device_page: page && 'url' in page ? page : null,
     });
     return;
   }
@@ -58,5 +64,15 @@ export async function statusCommand(opts: { json?: boolean; state?: string }): P
     if (fixes.length) out.push('To fix:', ...fixes);
     else if (last.verdict === 'compliant') out.push('All checks pass.');
   }
+  if (page) out.push('url' in page ? `Details   ${page.url}\n          (this device's page, for 15 minutes: open it in a browser)` : `Details   no page link: ${page.reason}`);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** The link, or why there is none: `status` still prints what it knows without the server. */
+async function pageLinkOrReason(state: ReturnType<typeof openState>): Promise<DevicePageLink | { reason: string }> {
+  try {
+    return await requestDevicePageLink(await loadIdentity(state));
+  } catch (error) {
+    return { reason: error instanceof Error ? error.message : String(error) };
+  }
 }
