@@ -47,6 +47,8 @@ function App() {
     void refresh();
     return liveFeed.onState(setLive);
   }, []);
+  // Connected while signed in, whichever page is open, so the indicator says what it means.
+  useEffect(() => (session ? liveFeed.subscribe(() => undefined) : undefined), [session]);
   useEffect(() => {
     const name = NAV.find(([p]) => (p === '/' ? path === '/' : path.startsWith(p)))?.[1] ?? 'Postern';
     document.title = `${name} · Postern`;

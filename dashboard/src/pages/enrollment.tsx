@@ -46,8 +46,8 @@ export function EnrollmentPage({ session }: { session: Session }) {
       <div class="page-head">
         <h1>Enrollment</h1>
       </div>
-      {session.role === 'viewer' ? (
-        <p class="muted">Creating enrollment tokens needs the operator or admin role.</p>
+      {session.role !== 'admin' ? (
+        <p class="muted">Creating enrollment tokens needs the admin role; you are signed in as {session.role}.</p>
       ) : (
         <Section title="New enrollment token">
           <form class="filters" onSubmit={create}>

@@ -52,7 +52,7 @@ export function GatewaysPage({ session }: { session: Session }) {
           )}
         </Section>
       ) : (
-        <p class="muted">Creating gateway keys needs the admin role.</p>
+        <p class="muted">Creating gateway keys needs the admin role; you are signed in as {session.role}.</p>
       )}
       <p class="muted small">Listing and revoking keys, and shared-signals (SSF) streams, come with their admin APIs.</p>
     </>
