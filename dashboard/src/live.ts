@@ -1,13 +1,5 @@
 import { authHeaders } from './api.js';
-
-export interface StreamEvent {
-  seq: number;
-  at: number;
-  type: string;
-  actor: string;
-  device_id: string | null;
-  data: Record<string, unknown>;
-}
+import type { StreamEvent } from './types.js';
 
 type Listener = (event: StreamEvent) => void;
 

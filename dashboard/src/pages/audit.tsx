@@ -3,17 +3,7 @@ import { api, query } from '../api.js';
 import { ErrorNote, Section, useLoad } from '../components/async.js';
 import { when } from '../format.js';
 import { navigate } from '../router.js';
-
-interface Entry {
-  id: number;
-  at: number;
-  actor: string;
-  kind: string;
-  device_id: string | null;
-  detail: Record<string, unknown>;
-  hash: string;
-}
-type Chain = { ok: true; entries: number; head: { id: number; hash: string } | null } | { ok: false; entries_checked: number; entry_id: number; problem: string; message: string };
+import type { AuditView as Entry, ChainReport as Chain } from '../types.js';
 
 const FIELDS = ['actor', 'kind', 'device', 'since'] as const;
 

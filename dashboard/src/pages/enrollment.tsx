@@ -2,18 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorNote, Section, errorText } from '../components/async.js';
 import { when } from '../format.js';
-import type { Session } from '../types.js';
-
-interface Created {
-  token: string;
-  id: string;
-  group: string;
-  uses: number;
-  expires_at: number;
-  device_ttl_s: number | null;
-  owner: string | null;
-  approval: boolean;
-}
+import type { EnrollmentTokenCreated as Created, Session } from '../types.js';
 
 export function EnrollmentPage({ session }: { session: Session }) {
   const [form, setForm] = useState({ group: 'employees', uses: 1, hours: 24, owner: '', approval: false, ttlDays: '' });

@@ -1,17 +1,17 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorNote, Section, errorText } from '../components/async.js';
-import type { Session } from '../types.js';
+import type { GatewayKeyCreated, Session } from '../types.js';
 
 export function GatewaysPage({ session }: { session: Session }) {
   const [name, setName] = useState('');
-  const [keys, setKeys] = useState<Array<{ key: string; id: string; name: string }>>([]);
+  const [keys, setKeys] = useState<GatewayKeyCreated[]>([]);
   const [error, setError] = useState<string | null>(null);
   const create = async (event: Event) => {
     event.preventDefault();
     setError(null);
     try {
-      const created = await api<{ key: string; id: string; name: string }>('POST', '/v1/admin/gateway-keys', { name: name.trim() });
+      const created = await api<GatewayKeyCreated>('POST', '/v1/admin/gateway-keys', { name: name.trim() });
       setKeys((list) => [created, ...list]);
       setName('');
     } catch (e) {

@@ -5,32 +5,9 @@ import { ErrorNote, Section, errorText, useLoad } from '../components/async.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { VerdictBadge } from '../components/verdict-badge.js';
 import { when } from '../format.js';
-import type { Session } from '../types.js';
+import type { DiffReport as DryRun, PolicyVersionSource as VersionSource, Session, VersionSummary } from '../types.js';
 
-interface Version {
-  group: string;
-  version: number;
-  policy: string;
-  active: boolean;
-  author: string;
-  message: string;
-  created_at: number;
-  source_sha256: string;
-}
-interface VersionSource extends Version {
-  source: string;
-}
-interface DryRun {
-  group: string;
-  policy_from: string[];
-  policy_to: string;
-  devices: number;
-  changed: number;
-  unchanged: number;
-  transitions: Record<string, number>;
-  differences: Array<{ device_id: string; hostname: string; from: string; to: string; score_from: number; score_to: number; checks: Array<{ id: string; from: string; to: string; message: string }> }>;
-  truncated: boolean;
-}
+type Version = VersionSummary;
 
 export function PoliciesPage({ session }: { session: Session }) {
   const versions = useLoad(() => api<{ versions: Version[] }>('GET', '/v1/admin/policies'), 'all');
