@@ -7,6 +7,7 @@ import { settingsFromEnv } from '../config.js';
 import { createLogger } from '../logging/logger.js';
 import { startServer, type RunningServer } from '../server.js';
 import { csvField } from './csv-export.js';
+import { SharedResult } from './overview-cache.js';
 import { foldSeries } from './overview.js';
 import type { FleetDevice, FleetDeviceDetail, FleetOverview } from './schemas.js';
 import { uuidPrefixRange } from './search-devices.js';
@@ -27,6 +28,18 @@ describe('compliance over time', () => {
       { at: 12 * 3600, by_verdict: { compliant: 1, noncompliant: 1 } },
       { at: 13 * 3600, by_verdict: { compliant: 2 } },
     ]);
+  });
+});
+
+describe('shared overview computations', () => {
+  it('shares one computation per key while it is fresh, and keeps no failure', async () => {
+    const shared = new SharedResult<number>(60_000);
+    let runs = 0;
+    const compute = async () => ++runs;
+    expect(await Promise.all([shared.get('seq 5', compute), shared.get('seq 5', compute)])).toEqual([1, 1]);
+    expect(await shared.get('seq 6', compute)).toBe(2);
+    await expect(shared.get('seq 7', () => Promise.reject(new Error('database gone')))).rejects.toThrow('database gone');
+    expect(await shared.get('seq 7', compute)).toBe(3);
   });
 });
 

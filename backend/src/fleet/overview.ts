@@ -36,6 +36,12 @@ export function foldSeries(current: Record<string, number>, moves: readonly Verd
   return { bucket_s: bucketS, points: points.reverse() };
 }
 
+/** The seq of the newest event (0 for an empty stream). */
+export async function streamHead(db: Kysely<Database>): Promise<number> {
+  const head = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  return Number(head?.seq ?? 0);
+}
+
 export async function fleetOverview(db: Kysely<Database>, options: { range: OverviewRange; notReportingS: number; endingWithinS: number; now: number }): Promise<FleetOverview> {
   const { now } = options;
   const { span, bucket } = RANGES[options.range];
@@ -48,7 +54,7 @@ export async function fleetOverview(db: Kysely<Database>, options: { range: Over
   // One snapshot, so the counts and the series agree with the seq the live feed resumes after.
   return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
     const [head, verdicts, statuses, moves, failing, versions, silent, ending, exceptions] = await Promise.all([
-      trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst(),
+      streamHead(trx),
       trx.selectFrom('device_standing').select(['verdict', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('verdict').execute(),
       trx.selectFrom('devices').select(['status', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('status').execute(),
       trx
@@ -110,7 +116,7 @@ export async function fleetOverview(db: Kysely<Database>, options: { range: Over
     const byStatus = Object.fromEntries(statuses.map((r) => [r.status, Number(r.n)]));
     return {
       at: now,
-      seq: Number(head?.seq ?? 0),
+      seq: head,
       devices: Object.values(byStatus).reduce((a, b) => a + b, 0),
       by_verdict: byVerdict,
       by_status: byStatus,

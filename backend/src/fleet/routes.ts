@@ -8,18 +8,25 @@ import { HttpError } from '../http/http-error.js';
 import { readQuery } from '../http/read-query.js';
 import { fleetCsv } from './csv-export.js';
 import { fleetDeviceDetail } from './device-detail.js';
-import { fleetOverview } from './overview.js';
+import { fleetOverview, streamHead } from './overview.js';
+import { SharedResult } from './overview-cache.js';
 import { deviceSearchFilters, deviceSearchQuery, type deviceSearchResult, type fleetOverview as overviewSchema, feedQuery, overviewQuery } from './schemas.js';
 import { searchDevices } from './search-devices.js';
 import { sendStream } from './send-stream.js';
 
+/** Overviews of the same stream position asked for within this long share one computation (silence and end dates move with the clock). */
+const OVERVIEW_MAX_AGE_MS = 5000;
+
 /** The dashboard's read side: the fleet at a glance, device search and export, one device, live changes. */
 export function fleetRoutes(router: Router, backend: Backend): void {
   const viewer = requireRole(backend, 'viewer');
+  const overviews = new SharedResult<z.infer<typeof overviewSchema>>(OVERVIEW_MAX_AGE_MS);
 
   router.get('/v1/admin/fleet/overview', viewer, async (ctx) => {
     const q = readQuery(ctx, overviewQuery);
-    const body: z.infer<typeof overviewSchema> = await fleetOverview(backend.db, { range: q.range, notReportingS: q.not_reporting_s, endingWithinS: q.ending_within_s, now: backend.now() });
+    // Keyed by the stream's head too: a dashboard re-reading after an event never gets figures from before it.
+    const key = `${q.range}|${q.not_reporting_s}|${q.ending_within_s}|${await streamHead(backend.db)}`;
+    const body = await overviews.get(key, () => fleetOverview(backend.db, { range: q.range, notReportingS: q.not_reporting_s, endingWithinS: q.ending_within_s, now: backend.now() }));
     ctx.body = body;
   });
 
@@ -50,12 +57,11 @@ export function fleetRoutes(router: Router, backend: Backend): void {
     const header = ctx.get('last-event-id');
     // EventSource sends Last-Event-ID itself when it reconnects; `after` is for the first connection.
     const after = header && /^\d{1,15}$/.test(header) ? Number(header) : (q.after ?? null);
-    const head = await backend.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
     ctx.set('cache-control', 'no-store');
     ctx.set('x-accel-buffering', 'no');
     ctx.type = 'text/event-stream';
-    sendStream(ctx, backend.fleetFeed.open(backend.db, after, Number(head?.seq ?? 0)));
+    sendStream(ctx, backend.fleetFeed.open(backend.db, after, await streamHead(backend.db)));
   });
 }
