@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -113,7 +113,15 @@ describe('the dashboard in a real browser', () => {
     await page.getByLabel('Search').fill(device.hostname.slice(0, 8));
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.getByTestId('device-total').textContent()).toMatch(/^1 device/);
+    await page.getByLabel('Verdict').selectOption('noncompliant');
+    await expect.poll(() => page.getByTestId('device-total').textContent()).toMatch(/^0 devices/);
+    await page.getByLabel('Verdict').selectOption('compliant');
+    await expect.poll(() => page.getByTestId('device-total').textContent()).toMatch(/^1 device/);
     await shot('devices');
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Export CSV' }).click();
+    const csv = await readFile((await (await download).path()) ?? '', 'utf8');
+    expect(csv.split('\r\n')[1]).toMatch(new RegExp(`^${device.deviceId},${device.hostname},`));
   });
 
   it('changes the verdict on the open device page live when the device reports its firewall off', async () => {

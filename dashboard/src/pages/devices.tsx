@@ -9,13 +9,31 @@ import type { DevicePage } from '../types.js';
 
 const FILTERS = ['q', 'verdict', 'status', 'platform', 'group', 'os_version', 'failing', 'not_reporting_s', 'sort', 'order'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
-const SORTS = [
+type Options = ReadonlyArray<readonly [value: string, label: string]>;
+const SORTS: Options = [
   ['hostname', 'Hostname'],
   ['last_seen', 'Last report'],
   ['score', 'Score'],
   ['verdict_since', 'Verdict since'],
   ['enrolled', 'Enrolled'],
-] as const;
+];
+const ORDERS: Options = [
+  ['', 'default'],
+  ['asc', 'ascending'],
+  ['desc', 'descending'],
+];
+const STATUSES: Options = [
+  ['', 'any'],
+  ['active', 'active'],
+  ['pending_approval', 'awaiting approval'],
+  ['revoked', 'revoked'],
+];
+const PLATFORMS: Options = [
+  ['', 'any'],
+  ['linux', 'Linux'],
+  ['darwin', 'macOS'],
+  ['win32', 'Windows'],
+];
 
 function filtersOf(search: URLSearchParams): Filters {
   const out: Filters = {};
@@ -100,52 +118,14 @@ export function DevicesPage({ search }: { search: URLSearchParams }) {
           <label for="q">Search</label>
           <input id="q" type="search" placeholder="hostname, owner or device id prefix" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
         </div>
-        <div class="field">
-          <label for="f-verdict">Verdict</label>
-          <select id="f-verdict" value={filters.verdict ?? ''} onChange={(e) => set({ verdict: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {VERDICTS.map((v) => (
-              <option value={v}>{v}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="f-status">Status</label>
-          <select id="f-status" value={filters.status ?? ''} onChange={(e) => set({ status: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            <option value="active">active</option>
-            <option value="pending_approval">awaiting approval</option>
-            <option value="revoked">revoked</option>
-          </select>
-        </div>
-        <div class="field">
-          <label for="f-platform">Platform</label>
-          <select id="f-platform" value={filters.platform ?? ''} onChange={(e) => set({ platform: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            <option value="linux">Linux</option>
-            <option value="darwin">macOS</option>
-            <option value="win32">Windows</option>
-          </select>
-        </div>
+        <SelectFilter id="f-verdict" label="Verdict" value={filters.verdict ?? ''} options={[['', 'any'], ...VERDICTS.map((v): [string, string] => [v, v])]} onSet={(verdict) => set({ verdict })} />
+        <SelectFilter id="f-status" label="Status" value={filters.status ?? ''} options={STATUSES} onSet={(status) => set({ status })} />
+        <SelectFilter id="f-platform" label="Platform" value={filters.platform ?? ''} options={PLATFORMS} onSet={(platform) => set({ platform })} />
         <TextFilter id="f-group" label="Group" value={filters.group} onSet={(group) => set({ group })} />
         <TextFilter id="f-os" label="OS version" value={filters.os_version} onSet={(os_version) => set({ os_version })} />
         <TextFilter id="f-failing" label="Failing check" value={filters.failing} onSet={(failing) => set({ failing })} />
-        <div class="field">
-          <label for="f-sort">Sort by</label>
-          <select id="f-sort" value={filters.sort ?? 'hostname'} onChange={(e) => set({ sort: (e.target as HTMLSelectElement).value, order: '' })}>
-            {SORTS.map(([value, label]) => (
-              <option value={value}>{label}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="f-order">Order</label>
-          <select id="f-order" value={filters.order ?? ''} onChange={(e) => set({ order: (e.target as HTMLSelectElement).value })}>
-            <option value="">default</option>
-            <option value="asc">ascending</option>
-            <option value="desc">descending</option>
-          </select>
-        </div>
+        <SelectFilter id="f-sort" label="Sort by" value={filters.sort ?? 'hostname'} options={SORTS} onSet={(sort) => set({ sort, order: '' })} />
+        <SelectFilter id="f-order" label="Order" value={filters.order ?? ''} options={ORDERS} onSet={(order) => set({ order })} />
         <button type="submit" class="primary">
           Search
         </button>
@@ -217,6 +197,19 @@ function TextFilter({ id, label, value, onSet }: { id: string; label: string; va
     <div class="field">
       <label for={id}>{label}</label>
       <input id={id} value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} onBlur={() => text !== (value ?? '') && onSet(text.trim())} />
+    </div>
+  );
+}
+
+function SelectFilter({ id, label, value, options, onSet }: { id: string; label: string; value: string; options: Options; onSet(value: string): void }) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onSet((e.target as HTMLSelectElement).value)}>
+        {options.map(([v, text]) => (
+          <option value={v}>{text}</option>
+        ))}
+      </select>
     </div>
   );
 }
