@@ -21,9 +21,9 @@ export async function ensureAdminToken(db: Kysely<Database>, dataDir: string): P
   const existing = await db.selectFrom('admin_tokens').select('id').limit(1).executeTakeFirst();
   if (existing) return { created: false, path };
   const token = await db.transaction().execute(async (trx) => {
-    const admin =
-      (await trx.selectFrom('admins').select('id').where('name', '=', FIRST_ADMIN).executeTakeFirst()) ??
-      (await trx.insertInto('admins').values({ name: FIRST_ADMIN, email: null, role: 'admin' }).returning('id').executeTakeFirstOrThrow());
+    // Two replicas starting at once on an empty database both get here: the account is made once.
+    await trx.insertInto('admins').values({ name: FIRST_ADMIN, email: null, role: 'admin' }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    const admin = await trx.selectFrom('admins').select('id').where('name', '=', FIRST_ADMIN).executeTakeFirstOrThrow();
     return insertToken(trx, admin.id, 'initial');
   });
   await writeFile(path, `${token}\n`, { mode: 0o600 });

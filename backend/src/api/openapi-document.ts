@@ -147,7 +147,7 @@ const operations: Operation[] = [
  */
 export function openApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The admin token `pat_<id>_<secret>` from `<data dir>/admin-token`' });
+  registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'An admin token `pat_<id>_<secret>`, acting as one admin account: the first is in `<data dir>/admin-token`, more come from `postern-server admin token create`' });
   registry.registerComponent('securitySchemes', 'adminSession', {
     type: 'apiKey',
     in: 'cookie',

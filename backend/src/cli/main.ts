@@ -40,6 +40,9 @@ Environment:
   POSTERN_ATTESTATION_RETENTION_DAYS  how long report history is kept (default 30)
   POSTERN_EVENT_RETENTION_DAYS        how long events are kept once every consumer has passed them (default 30)
   POSTERN_SERVER_URL, POSTERN_ADMIN_TOKEN  for admin commands run elsewhere than the server's machine
+  POSTERN_OIDC_ISSUER, POSTERN_OIDC_CLIENT_ID, POSTERN_OIDC_CLIENT_SECRET, POSTERN_OIDC_ROLES
+                      OpenID Connect sign-in for the dashboard (roles: group=role,...)
+  POSTERN_OIDC_ROLE_CLAIM, POSTERN_OIDC_SCOPES  the groups claim (default groups), the scopes asked for
 
 Admin commands talk to the running server; on its machine they find its URL and the admin
 token in the data directory (files server.json and admin-token). \`policy validate\` and

@@ -30,7 +30,8 @@ describe.each(databaseKinds)('migration 0007 on %s', (kind) => {
     } finally {
       await store.close();
     }
-  });
+    // Two databases opened and migrated from nothing: PGlite takes its time on a busy machine.
+  }, 90_000);
 
   it('gives a new database its first admin with the server’s first start', async () => {
     database = await testDatabase(kind);
