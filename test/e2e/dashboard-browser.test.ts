@@ -107,6 +107,12 @@ describe('the dashboard in a real browser', () => {
     await expect.poll(() => page.getByTestId('total-devices').textContent()).toBe('1');
     await expect.poll(() => page.getByTestId('count-compliant').locator('.tile-n').textContent()).toBe('1');
     await page.locator('.chart canvas').waitFor();
+    // A device enrolled while the overview is open is counted without a reload.
+    await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+    const newcomer = await FakeDevice.create({ platform: 'darwin' });
+    expect((await newcomer.enroll(server.url, await server.enrollmentToken({ group: 'employees' }))).status).toBe(201);
+    await expect.poll(() => page.getByTestId('total-devices').textContent()).toBe('2');
+    expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await shot('overview');
     await page.getByRole('link', { name: 'Devices', exact: true }).click();
     await page.getByRole('link', { name: device.hostname }).waitFor();
