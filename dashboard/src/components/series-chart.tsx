@@ -22,7 +22,8 @@ export function SeriesChart({ points, label }: { points: SeriesPoint[]; label: s
         width: width(),
         height: 220,
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-        axes: [{}, { label: 'devices' }],
+        // Whole devices only on the y axis.
+        axes: [{}, { label: 'devices', incrs: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000] }],
         series: [{}, ...shown.map((v) => ({ label: v, stroke: VERDICT_COLOUR[v] ?? '#000', width: 2, points: { show: points.length < 40 } }))],
         legend: { show: true },
       },
