@@ -38,6 +38,12 @@ const prerequisites = [
     debianPackage: 'nginx',
   },
   {
+    // The second real gateway of the end-to-end tests (forward_auth).
+    what: 'caddy',
+    present: () => findExecutable('caddy', ['/usr/bin', '/usr/local/bin', '/opt/homebrew/bin']),
+    debianPackage: 'caddy',
+  },
+  {
     // The TLS tests make a throwaway CA and server certificates with it.
     what: 'openssl',
     present: () => findExecutable('openssl', ['/usr/bin', '/usr/local/bin', '/opt/homebrew/bin']),

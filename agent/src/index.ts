@@ -6,3 +6,4 @@ export type { DeviceKey } from './keystore/key-store.js';
 export { signCompact } from './jws/sign-compact.js';
 export { buildEvidenceClaims, signEvidence, type EvidenceInput } from './stream/evidence.js';
 export { createDpopProof } from './dpop/proof.js';
+export { parseChallenge, type Challenge } from './http/challenge.js';

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { GATEWAY_KINDS, type GatewayKind } from './decisions/original-request.js';
 import type { TlsFiles } from './http/tls-files.js';
 
 /** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
@@ -26,6 +27,10 @@ export interface ServerSettings {
   maxUnauthenticatedStreamsPerAddress: number;
   /** POSTERN_TRUST_PROXY_HOPS: with POSTERN_TRUST_PROXY=1, how many proxies of ours append to X-Forwarded-For. */
   trustProxyHops: number;
+  /** POSTERN_DECISION_CACHE_MAX_S: a cached standing is read again this long after it was read, and answers at most this long past the last moment it was known current while the database is unreachable. */
+  decisionCacheMaxS: number;
+  /** POSTERN_DECISION_CACHE_ENTRIES: device standings kept in memory for forward-auth and the compliance API (about 1.7 KB of heap each with the default policy's checks, measured). */
+  decisionCacheEntries: number;
 }
 
 const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> = {
@@ -39,6 +44,8 @@ const SETTINGS: Record<keyof ServerSettings, { env: string; fallback: number }> 
   maxUnauthenticatedStreams: { env: 'POSTERN_MAX_UNAUTHENTICATED_STREAMS', fallback: 2000 },
   maxUnauthenticatedStreamsPerAddress: { env: 'POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS', fallback: 256 },
   trustProxyHops: { env: 'POSTERN_TRUST_PROXY_HOPS', fallback: 1 },
+  decisionCacheMaxS: { env: 'POSTERN_DECISION_CACHE_MAX_S', fallback: 120 },
+  decisionCacheEntries: { env: 'POSTERN_DECISION_CACHE_ENTRIES', fallback: 50_000 },
 };
 const positive = z.coerce.number().positive().finite();
 
@@ -65,6 +72,10 @@ export interface ServerConfig {
   /** Public base URL; also the `iss` of signed results. Defaults to the listening URL. */
   publicUrl: string | undefined;
   trustProxy: boolean;
+  /** POSTERN_GATEWAY: the forward-auth gateway whose headers name the original request; needs trustProxy. */
+  gateway?: GatewayKind | undefined;
+  /** POSTERN_DPOP_NONCE=1: forward-auth requires DPoP proofs to carry a server nonce (RFC 9449 §8). */
+  dpopNonce?: boolean;
   /** Serve HTTPS and WSS with this certificate (PEM chain) and key; reread on SIGHUP. */
   tls?: TlsFiles | undefined;
   /** From the environment when absent (settingsFromEnv). */
@@ -134,6 +145,8 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     databaseUrl: process.env.DATABASE_URL || undefined,
     publicUrl: process.env.POSTERN_PUBLIC_URL || undefined,
     trustProxy: process.env.POSTERN_TRUST_PROXY === '1',
+    gateway: gatewayFromEnv(process.env),
+    dpopNonce: flagFromEnv(process.env, 'POSTERN_DPOP_NONCE'),
     tls: tlsFiles(flags.tlsCert ?? (process.env.POSTERN_TLS_CERT || undefined), flags.tlsKey ?? (process.env.POSTERN_TLS_KEY || undefined)),
     settings: settingsFromEnv(),
     oidc: oidcSettingsFromEnv(),
@@ -145,4 +158,22 @@ function tlsFiles(cert: string | undefined, key: string | undefined): TlsFiles |
   if (!cert && !key) return undefined;
   if (!cert || !key) throw new Error(`${cert ? '--tls-cert' : '--tls-key'} was given without ${cert ? '--tls-key' : '--tls-cert'} (env POSTERN_TLS_CERT, POSTERN_TLS_KEY): give both to serve HTTPS, or neither`);
   return { certFile: resolve(cert), keyFile: resolve(key) };
+}
+
+/** POSTERN_GATEWAY: one of the known gateways, and only behind a trusted proxy, whose headers alone may name the original request. */
+export function gatewayFromEnv(env: NodeJS.ProcessEnv): GatewayKind | undefined {
+  const raw = env.POSTERN_GATEWAY;
+  if (raw === undefined || raw === '') return undefined;
+  const kind = GATEWAY_KINDS.find((k) => k === raw);
+  if (!kind) throw new Error(`POSTERN_GATEWAY=${JSON.stringify(raw)} is not one of ${GATEWAY_KINDS.join(', ')} (docs/gateways/README.md)`);
+  if (env.POSTERN_TRUST_PROXY !== '1') throw new Error(`POSTERN_GATEWAY=${kind} needs POSTERN_TRUST_PROXY=1: the gateway's headers count only when the server is reachable through it alone`);
+  return kind;
+}
+
+/** A setting that is on with 1, off with 0 or unset; anything else is a typo that stops the start. */
+export function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new Error(`${name}=${JSON.stringify(raw)} must be 1 (on) or 0 (off)`);
 }

@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Kysely } from 'kysely';
 import type { Batches } from './batches.js';
+import type { DpopNonces } from './decisions/dpop-nonce.js';
+import type { ForwardedTrust } from './decisions/original-request.js';
+import type { StandingCache } from './decisions/standing-cache.js';
 import type { FleetFeed } from './fleet/live-feed.js';
 import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
@@ -24,6 +27,8 @@ export interface Backend {
   publicKeys: PublicKeyCache;
   /** Database work of the hot paths, batched across concurrent requests. */
   batches: Batches;
+  /** Device standings in memory, kept current by the event stream: what forward-auth and the compliance API decide by. */
+  standings: StandingCache;
   /** `iss` of the results this backend signs: its public URL. */
   issuer: string;
   metrics: Metrics;
@@ -40,4 +45,6 @@ export interface Backend {
   limits: Limits;
   /** The address a request is counted against (http/client-address.ts: the socket, or the trusted proxy's hop). */
   clientAddress(request: IncomingMessage): string;
+  /** Forward-auth: which gateway's headers name the original request, and the DPoP nonces it asks for (null: none). */
+  forwardAuth: { forwarded: ForwardedTrust; dpopNonces: DpopNonces | null };
 }

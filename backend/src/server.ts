@@ -11,6 +11,8 @@ import { readServerInfo, removeServerInfo, writeServerInfo } from './data-dir/se
 import { loadTlsFiles } from './http/tls-files.js';
 import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
+import { decidePage } from './decisions/decide.js';
+import { StandingCache } from './decisions/standing-cache.js';
 import { EventConsumer } from './events/consumer.js';
 import { FleetFeed } from './fleet/live-feed.js';
 import { createWakeups } from './events/wakeups.js';
@@ -20,6 +22,7 @@ import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { clientAddress } from './http/client-address.js';
+import { loadDpopNonces } from './decisions/dpop-nonce.js';
 import { loadHttpNonces } from './nonces/http-nonce.js';
 import { createLimits, HTTP_SERVER_TIMEOUTS } from './ratelimit/limits.js';
 import { eventMetrics } from './metrics/event-metrics.js';
@@ -85,7 +88,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
   const replicaId = randomUUID();
   const wakeups = await createWakeups(store, log, replicaId);
 
-  const base: Omit<Backend, 'batches'> = {
+  const base: Omit<Backend, 'batches' | 'standings'> = {
     db: store.db,
     policies,
     replicaId,
@@ -102,11 +105,24 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     httpNonces: await loadHttpNonces(store.db),
     limits: createLimits(settings, config.databaseUrl),
     clientAddress: (request) => clientAddress(request, { trust: config.trustProxy, hops: settings.trustProxyHops }),
+    forwardAuth: { forwarded: { trust: config.trustProxy, gateway: config.gateway ?? null }, dpopNonces: config.dpopNonce ? await loadDpopNonces(store.db) : null },
   };
-  const backend: Backend = Object.assign(base, { batches: createBatches(base) });
+  const batches = createBatches(base);
+  const consumerOptions = { replicaId, log, now: base.now };
+  const standings = new StandingCache(
+    store.db,
+    {
+      read: (deviceId) => batches.decisions.submit({ deviceId }),
+      readPage: (after, limit) => decidePage(store.db, after, limit),
+      maxEntries: Math.floor(settings.decisionCacheEntries),
+      maxAgeS: settings.decisionCacheMaxS,
+      now: base.now,
+    },
+    consumerOptions,
+  );
+  const backend: Backend = Object.assign(base, { batches, standings });
   // Everything that reacts to change reads the event stream from its own position.
   const consumers: EventConsumer[] = [];
-  const consumerOptions = { replicaId, log, now: backend.now };
   consumers.push(
     new EventConsumer(store.db, policyReload(policies), consumerOptions),
     new EventConsumer(store.db, streamFanOut(backend), consumerOptions),
@@ -114,6 +130,8 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     new EventConsumer(store.db, backend.fleetFeed.consumer(), consumerOptions),
   );
   for (const consumer of consumers) await consumer.start();
+  await standings.start();
+  consumers.push(standings.consumer);
   wakeups.subscribe(() => {
     for (const consumer of consumers) consumer.wake();
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseChallenge } from '@postern/agent';
 import { databaseKinds } from '@postern/testkit/databases';
 import { FakeDevice } from '@postern/testkit/fake-device';
 import { unencryptedLinuxPosture, windowsPostureWithPublicFirewallOff } from '@postern/testkit/postures';
@@ -12,7 +13,8 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
   let authz: string;
 
   beforeAll(async () => {
-    server = await ServerProcess.start(kind);
+    // Behind a trusted Traefik: its X-Forwarded-* headers name the original request.
+    server = await ServerProcess.start(kind, { POSTERN_TRUST_PROXY: '1', POSTERN_GATEWAY: 'traefik' });
     gatewayKey = await server.gatewayKey();
     authz = `${server.url}/v1/authz`;
   });
@@ -89,7 +91,7 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
     const refused = await ask({ authorization: `DPoP ${unsigned}`, dpop: await device.dpopProof(authz, unsigned) });
     expect(refused.status).toBe(401);
-    expect(refused.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token", error_description="[^"]+", algs="ES256"$/);
+    expect(parseChallenge(refused.headers.get('www-authenticate'))).toEqual({ scheme: 'DPoP', params: { error: 'invalid_token', error_description: expect.any(String), algs: 'ES256' } });
     expect(await refused.json()).toMatchObject({ code: 'invalid_token', type: 'urn:postern:problem:invalid_token' });
     const selfSigned = await new SignJWT(JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as Record<string, unknown>)
       .setProtectedHeader(JSON.parse(Buffer.from(header ?? '', 'base64url').toString()) as { alg: string })
@@ -126,9 +128,14 @@ describe.each(databaseKinds)('gateways asking the backend on %s', (kind) => {
 
   it('answers the compliance API only to gateways with a key', async () => {
     const { device } = await deviceWithResult();
-    expect((await fetch(`${server.url}/v1/devices/${device.deviceId}/compliance`)).status).toBe(401);
+    const keyless = await fetch(`${server.url}/v1/devices/${device.deviceId}/compliance`);
+    expect(keyless.status).toBe(401);
+    // RFC 6750 §3: no credentials, a bare challenge; a key that is not one, invalid_token.
+    expect(parseChallenge(keyless.headers.get('www-authenticate'))).toEqual({ scheme: 'Bearer', params: {} });
     const forged = `pgk_${randomUUID().replaceAll('-', '')}_${'0'.repeat(64)}`;
-    expect((await server.compliance(device.deviceId, forged)).status).toBe(401);
+    const wrongKey = await fetch(`${server.url}/v1/devices/${device.deviceId}/compliance`, { headers: { authorization: `Bearer ${forged}` } });
+    expect(wrongKey.status).toBe(401);
+    expect(parseChallenge(wrongKey.headers.get('www-authenticate'))).toEqual({ scheme: 'Bearer', params: { error: 'invalid_token', error_description: expect.any(String) } });
     const ok = await server.compliance(device.deviceId, gatewayKey);
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ device_id: device.deviceId, verdict: 'compliant', score: 100, policy: 'default@1' });

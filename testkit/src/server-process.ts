@@ -16,7 +16,11 @@ export class ServerProcess {
   ) {}
 
   static async start(kind: DatabaseKind, env: Record<string, string> = {}): Promise<ServerProcess> {
-    const db = await testDatabase(kind);
+    return ServerProcess.startOn(await testDatabase(kind), env);
+  }
+
+  /** A server on a database the test provides (e.g. a PostgreSQL cluster it stops and starts); `stop()` runs its cleanup. */
+  static async startOn(db: TestDatabase, env: Record<string, string> = {}): Promise<ServerProcess> {
     const { child, url } = await ServerProcess.spawnServer(db, env, '0');
     const adminToken = (await readFile(join(db.dataDir, 'admin-token'), 'utf8')).trim();
     return new ServerProcess(child, url, db, adminToken, env);

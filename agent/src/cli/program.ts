@@ -102,5 +102,37 @@ export function buildProgram(): Command {
     )
     .action(lazy(async () => (await import('./commands/token.js')).tokenCommand));
 
+  program
+    .command('proof')
+    .description('print the two headers (Authorization and DPoP) another HTTP client sends to make one request as this device')
+    .requiredOption('--url <url>', 'URL of the request the DPoP proof is for')
+    .option('--method <method>', 'HTTP method of that request', 'GET')
+    .option('--nonce <nonce>', 'the DPoP-Nonce the server answered with, when it asked for one (use_dpop_nonce)')
+    .option('--json', 'print {authorization, dpop, expires_at} as JSON')
+    .addOption(stateOption())
+    .addHelpText(
+      'after',
+      '\nA proof is good for one request. Example:\n  postern-agent proof --url https://app.example.com/ --json > h.json\n' +
+        '  curl -H "Authorization: $(jq -r .authorization h.json)" -H "DPoP: $(jq -r .dpop h.json)" https://app.example.com/',
+    )
+    .action(lazy(async () => (await import('./commands/proof.js')).proofCommand));
+
+  program
+    .command('fetch')
+    .description("make an HTTP request as this device: its result token and a fresh DPoP proof for exactly that method and URL; prints the body")
+    .argument('<url>', 'the full URL to request, e.g. https://app.example.com/reports')
+    .option('-X, --request <method>', 'HTTP method (default GET, or POST with --data)')
+    .option('-H, --header <header>', "a request header 'Name: value' (repeat for more)", (value: string, previous: string[] = []) => [...previous, value])
+    .option('--data <body>', 'request body: the text itself, or @FILE for the bytes of a file')
+    .addOption(caOption(', instead of the one saved at enrollment'))
+    .addOption(stateOption())
+    .addHelpText(
+      'after',
+      '\nThe body goes to stdout; a status other than 2xx is printed on stderr and exits 1 (3 when the device is revoked).\n' +
+        'When the server asks for a DPoP nonce (401 use_dpop_nonce), the request is made once more with it.\n\n' +
+        "Example:\n  postern-agent fetch https://app.example.com/api/items -X POST -H 'Content-Type: application/json' --data @item.json",
+    )
+    .action(lazy(async () => (await import('./commands/fetch.js')).fetchCommand));
+
   return program;
 }

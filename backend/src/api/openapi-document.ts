@@ -52,13 +52,14 @@ interface Operation {
 const deviceId = z.object({ id: z.string().meta({ description: 'the device id (a UUID)' }) });
 const exceptionId = z.object({ id: z.string().meta({ description: 'the exception id (a UUID)' }) });
 const group = z.object({ group: groupName });
+const envoyPath = z.object({ path: z.string().meta({ description: "the original request's path, without its leading slash (Envoy's path_prefix is /v1/authz)" }) });
 const adminNameParam = z.object({ name: z.string().meta({ description: 'the admin account name' }) });
 const BODY_ERRORS: ErrorCode[] = ['malformed', 'too_large', 'unsupported_media_type'];
 /** Forward-auth answers whatever method the gateway forwards (HEAD is implied by GET). */
 const AUTHZ_METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete', 'options', 'trace'];
 
 const operations: Operation[] = [
-  { method: 'get', path: '/healthz', summary: 'Liveness: the database answers', response: healthResponse, errors: ['database_unavailable'] },
+  { method: 'get', path: '/healthz', summary: 'Readiness: the database answers', response: healthResponse, errors: ['database_unavailable'] },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', response: z.string(), responseType: 'text/plain' },
   { method: 'get', path: '/openapi.json', summary: 'This document', response: z.record(z.string(), z.unknown()) },
   { method: 'get', path: '/.well-known/jwks.json', summary: 'Keys that verify attestation results offline', response: jwksResponse },
@@ -81,16 +82,18 @@ const operations: Operation[] = [
     errors: [...BODY_ERRORS, 'bad_signature', 'unknown_key', 'schema', 'stale_nonce', 'clock_skew', 'revoked', 'replayed_seq', 'rate_limited'],
   },
   { method: 'get', path: '/v1/devices/{id}/compliance', summary: "A device's current verdict, for a gateway", security: 'gatewayKey', params: deviceId, response: complianceResponse, errors: ['unauthorized', 'unknown_device'] },
-  ...AUTHZ_METHODS.map(
-    (method): Operation => ({
+  ...AUTHZ_METHODS.flatMap((method): Operation[] => {
+    const authz = {
       method,
-      path: '/v1/authz',
-      summary: 'Forward-auth: may this device pass? 200 allows, 401 refuses the credentials, 403 denies a noncompliant device',
       security: 'dpop',
       response: authzAllowed,
-      errors: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'rate_limited'],
-    }),
-  ),
+      errors: ['unauthorized', 'invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce', 'rate_limited', 'unavailable'],
+    } satisfies Omit<Operation, 'path' | 'summary'>;
+    return [
+      { ...authz, path: '/v1/authz', summary: 'Forward-auth: may this device pass? 200 allows, 401 refuses the credentials, 403 denies a noncompliant device' },
+      { ...authz, path: '/v1/authz/{path}', params: envoyPath, summary: 'Forward-auth as Envoy ext_authz asks it: the original path after /v1/authz (POSTERN_GATEWAY=envoy)' },
+    ];
+  }),
   { method: 'post', path: '/v1/admin/enrollment-tokens', summary: 'Create an enrollment token', security: 'adminToken', body: newTokenBody, status: 201, response: admin.enrollmentTokenCreated, errors: BODY_ERRORS },
   { method: 'post', path: '/v1/admin/gateway-keys', summary: 'Create a gateway API key', security: 'adminToken', body: newGatewayKeyBody, status: 201, response: admin.gatewayKeyCreated, errors: BODY_ERRORS },
   { method: 'get', path: '/v1/admin/devices', summary: 'Every device with its verdict', security: 'adminToken', response: admin.deviceList },
@@ -173,7 +176,7 @@ const problem = problemDetails.meta({ id: 'Problem', description: 'RFC 9457 prob
 const denied = authzDenied.meta({ id: 'NotCompliant' });
 
 function route(op: Operation): RouteConfig {
-  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized', 'insufficient_role', 'csrf_failed'] as const) : []), 'internal']);
+  const codes = new Set<ErrorCode>([...(op.errors ?? []), ...(op.security === 'adminToken' ? (['unauthorized', 'insufficient_role', 'csrf_failed'] as const) : []), 'database_unavailable', 'internal']);
   const responses: Record<string, ResponseConfig> = {
     [op.status ?? 200]: { description: op.summary, content: { [op.responseType ?? 'application/json']: { schema: op.response } } },
     ...errorResponses([...codes]),

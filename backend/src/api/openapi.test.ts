@@ -45,7 +45,7 @@ function send(method: string, url: string, headers: Record<string, string>): Pro
   });
 }
 
-const openApiPath = (koaPath: string) => koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+const openApiPath = (koaPath: string) => koaPath.replace(/[:*]([A-Za-z0-9_]+)/g, '{$1}');
 
 /** The router inside a Koa app built as the server builds it: its layers are every registered route. */
 function routerOf(app: ReturnType<typeof createApp>): Router {
@@ -225,6 +225,11 @@ describe('the OpenAPI document', () => {
       const headers = { authorization: `DPoP ${result.token}`, dpop: await device.dpopProof(authz, result.token, { method }) };
       await send(method, authz, headers).then((r) => contract.check(r, method, '/v1/authz'));
       await send(method, authz, headers).then((r) => contract.check(r, method, '/v1/authz')); // the proof is spent
+      // As Envoy asks: the original path after /v1/authz (a direct call here, so the proof names this URL).
+      const envoy = `${authz}/app/reports`;
+      const envoyHeaders = { authorization: `DPoP ${result.token}`, dpop: await device.dpopProof(envoy, result.token, { method }) };
+      await send(method, envoy, envoyHeaders).then((r) => contract.check(r, method, '/v1/authz/{path}'));
+      await send(method, envoy, envoyHeaders).then((r) => contract.check(r, method, '/v1/authz/{path}'));
     }
 
     // At capacity, forward-auth answers 429 rate_limited with Retry-After, never a status gateways misread.

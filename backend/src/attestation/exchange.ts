@@ -3,6 +3,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
+import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { Overloaded } from '../store/micro-batch.js';
 import type { IngestItem, IngestResult } from './ingest.js';
 import { verifyEvidence } from './verify-evidence.js';
@@ -59,7 +60,9 @@ export async function exchangeAttestation(
     backend.metrics.ingestSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (result.changed) backend.log.info({ device: device.id, from: result.changed.from, to: result.changed.to, score: result.score }, 'verdict changed');
     return { device, result };
-  } catch (error) {
+  } catch (caught) {
+    // Not the report's fault: the agent keeps it and sends it again later.
+    const error = isDatabaseUnavailable(caught) ? new AttestationError('database_unavailable', 'the database is unreachable at the moment: the report was not stored; retry it in a few seconds') : caught;
     if (error instanceof AttestationError) backend.metrics.attestationsRejected.inc({ code: error.code });
     throw error;
   }

@@ -33,6 +33,9 @@ Environment:
   DATABASE_URL          use PostgreSQL at this URL instead of the embedded database (PGlite)
   POSTERN_PUBLIC_URL    public base URL of this server (issuer of signed results)
   POSTERN_TRUST_PROXY   1 to trust X-Forwarded-* headers from a reverse proxy
+  POSTERN_GATEWAY       nginx, caddy, traefik or envoy: with POSTERN_TRUST_PROXY=1, whose forward-auth
+                        headers name the original request a DPoP proof is for (docs/gateways/README.md)
+  POSTERN_DPOP_NONCE    1 to require a server nonce in forward-auth DPoP proofs (RFC 9449 §8)
   POSTERN_LOG_LEVEL     log level of the JSON log on stderr (default info)
   POSTERN_ATTESTATION_TIMEOUT_S       a new agent stream must attest within this (default 30)
   POSTERN_ENROLL_FAILURES_PER_MINUTE  refused enrollments allowed per address (default 10)

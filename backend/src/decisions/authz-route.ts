@@ -1,14 +1,19 @@
+import { TLSSocket } from 'node:tls';
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Middleware } from 'koa';
 import { checkResult, isAllowed, problemDetails, uuid, verdict } from '@postern/shared';
 import { z } from 'zod';
 import type { Backend } from '../context.js';
 import { credentialOf } from '../http/bearer.js';
+import { databaseUnavailable } from '../http/error-handler.js';
 import { HttpError } from '../http/http-error.js';
+import type { Logger } from '../logging/logger.js';
+import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
 import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
 import { EarInvalid, verifyEar } from './ear.js';
+import { ENVOY_PATH_PREFIX, originalRequest } from './original-request.js';
 
 const score = z.number().int().min(0).max(100);
 /** 200: the device may pass. */
@@ -25,7 +30,8 @@ export const authzDenied = problemDetails.extend({
 });
 
 /**
- * `GET /v1/authz`: forward-auth for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
+ * `GET /v1/authz`: forward-auth for nginx auth_request, Caddy forward_auth, Traefik ForwardAuth and Envoy
+ * ext_authz (which asks at `/v1/authz/<original path>`).
  * 200 allows, 401 means missing or invalid credentials, 403 not compliant: the statuses every
  * gateway understands. The one other status answered on purpose is 429 `rate_limited` (with
  * Retry-After) when the server is at capacity: `rate_limited` means 429 on every endpoint, and no
@@ -35,13 +41,16 @@ export const authzDenied = problemDetails.extend({
  */
 export function authzRoutes(router: Router, backend: Backend): void {
   // RFC 9449 §7.1: a challenge names the algorithms, and an error when credentials were presented.
-  const refuse = (code: 'unauthorized' | 'invalid_token' | 'invalid_dpop_proof', message: string): never => {
+  const refuse = (code: 'unauthorized' | 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', message: string): never => {
     backend.metrics.authz.inc({ outcome: 'unauthenticated' });
     throw new HttpError(code, message, { headers: { 'www-authenticate': dpopChallenge(code === 'unauthorized' ? null : code, message) } });
   };
 
-  router.all('/v1/authz', async (ctx) => {
-    ctx.set('cache-control', 'no-store');
+  const { forwarded, dpopNonces } = backend.forwardAuth;
+  // `/v1/authz/*path`: Envoy's ext_authz HTTP service asks at its path_prefix + the original path.
+  router.all(['/v1/authz', `${ENVOY_PATH_PREFIX}/*path`], failClosed(backend), async (ctx) => {
+    // RFC 9449 §8: every answer carries the nonce to put in the next proof.
+    if (dpopNonces) ctx.set('dpop-nonce', dpopNonces.current(backend.now()));
     const token = credentialOf(ctx, 'DPoP');
     const proof = ctx.get('dpop');
     if (!token) return refuse('unauthorized', 'present the device posture token as "Authorization: DPoP <token>" with a "DPoP" proof header (`postern-agent token`)');
@@ -51,11 +60,13 @@ export function authzRoutes(router: Router, backend: Backend): void {
     let decision;
     try {
       claims = await verifyEar(backend.keys, backend.issuer, token, now);
-      const spend = await checkDpopProof(proof, { method: originalMethod(ctx), url: originalUrl(ctx), accessToken: token, jkt: claims.cnf.jkt, now }, backend.publicKeys);
-      // The token proves who the device is; the verdict is today's, so revocation is immediate.
-      // It is read while the proof id is spent: two batched round trips at once.
+      const original = originalRequest({ method: ctx.method, target: ctx.url, headers: ctx.headers, encrypted: ctx.req.socket instanceof TLSSocket }, forwarded);
+      const spend = await checkDpopProof(proof, { ...original, accessToken: token, jkt: claims.cnf.jkt, now, nonces: dpopNonces }, backend.publicKeys);
+      // The token proves who the device is; the verdict is today's, from the standings the event
+      // stream keeps current (decisions/standing-cache.ts), so revocation is immediate. It is read
+      // while the proof id is spent.
       let fresh;
-      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.batches.decisions.submit({ deviceId: claims.sub })]);
+      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.standings.get(claims.sub)]);
       if (!fresh) throw replayedProof();
     } catch (error) {
       if (error instanceof EarInvalid || error instanceof DpopInvalid) return refuse(error.code, error.message);
@@ -86,19 +97,24 @@ export function authzRoutes(router: Router, backend: Backend): void {
   });
 }
 
-// Gateways pass the original request in forwarding headers; a direct call is its own original.
-function originalMethod(ctx: Context): string {
-  return (ctx.get('x-forwarded-method') || ctx.get('x-original-method') || ctx.method).toUpperCase();
-}
-
-function originalUrl(ctx: Context): string {
-  const forwardedUri = ctx.get('x-forwarded-uri') || ctx.get('x-original-uri');
-  const originalFull = ctx.get('x-original-url');
-  if (originalFull) return originalFull;
-  if (!forwardedUri) return `${ctx.protocol}://${ctx.host}${ctx.path}`;
-  const proto = ctx.get('x-forwarded-proto') || ctx.protocol;
-  const host = ctx.get('x-forwarded-host') || ctx.host;
-  return `${proto}://${host}${forwardedUri}`;
+/**
+ * Every answer is `no-store`, errors included. What the route cannot decide is a 503, never a
+ * 500: `database_unavailable` while the database is unreachable and the device's cached standing
+ * has expired, else `unavailable`. Gateways fail closed on both.
+ */
+function failClosed(backend: { metrics: Backend['metrics']; log: Logger }): Middleware {
+  return async (ctx, next) => {
+    ctx.set('cache-control', 'no-store');
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      backend.metrics.authz.inc({ outcome: 'unavailable' });
+      if (isDatabaseUnavailable(error)) throw databaseUnavailable();
+      backend.log.error({ err: error }, 'forward-auth failed');
+      throw new HttpError('unavailable', 'the server could not decide this request (its log says why): refuse it, and ask again in a moment', { headers: { 'retry-after': '1' } });
+    }
+  };
 }
 
 /** `DPoP algs="ES256"`, with `error` and `error_description` when credentials were refused. */

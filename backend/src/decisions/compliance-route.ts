@@ -1,21 +1,28 @@
 import type { Router } from '@koa/router';
 import type { ComplianceResponse } from '@postern/shared';
 import type { Backend } from '../context.js';
-import { authenticateGateway } from '../gateways/gateway-keys.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
-import { decide } from './decide.js';
+import { GatewayMemory } from './gateway-memory.js';
 
-/** `GET /v1/devices/{id}/compliance`: the background-check answer for a gateway holding an API key. */
+/**
+ * `GET /v1/devices/{id}/compliance`: the background-check answer for a gateway holding an API key.
+ * Decided from the standings in memory (decisions/standing-cache.ts), so it keeps answering through
+ * a database outage until a device's cached standing expires; then 503 `database_unavailable`.
+ */
 export function complianceRoutes(router: Router, backend: Backend): void {
+  const gateways = new GatewayMemory({ maxAgeS: backend.standings.maxAgeS, now: backend.now });
   router.get('/v1/devices/:id/compliance', async (ctx) => {
-    const key = credentialOf(ctx, 'Bearer');
-    if (!key || !(await authenticateGateway(backend.db, key))) {
-      throw new HttpError('unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', { headers: { 'www-authenticate': 'Bearer' } });
-    }
-    const decision = await decide(backend.db, ctx.params.id ?? '');
-    if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     ctx.set('cache-control', 'no-store');
+    const key = credentialOf(ctx, 'Bearer');
+    if (!key || !(await gateways.authenticate(backend.db, key))) {
+      // RFC 6750 §3: a bare challenge when no key came, invalid_token for a key that is not one.
+      throw new HttpError('unauthorized', 'a gateway API key is required as "Authorization: Bearer <key>" (create one with `postern-server gateway-key create`)', {
+        headers: { 'www-authenticate': key ? 'Bearer error="invalid_token", error_description="the gateway API key is unknown or revoked"' : 'Bearer' },
+      });
+    }
+    const decision = await backend.standings.get(ctx.params.id ?? '');
+    if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
     const body: ComplianceResponse = {
       device_id: decision.device.id,
       verdict: decision.verdict,

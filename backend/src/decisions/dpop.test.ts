@@ -5,7 +5,8 @@ import { accessTokenHash, deviceKid } from '@postern/shared';
 import { notPublicP256Jwks } from '@postern/testkit/fake-device';
 import { PublicKeyCache } from '../keys/public-key-cache.js';
 import { hashSecret } from '../secrets/secret.js';
-import { checkDpopProof, DpopInvalid, normalizeHtu, replayedProof, type JtiSpend } from './dpop.js';
+import { checkDpopProof, DpopInvalid, DpopNonceRequired, normalizeHtu, replayedProof, type JtiSpend } from './dpop.js';
+import { DpopNonces } from './dpop-nonce.js';
 
 const URL_ = 'https://app.example.com/reports/q3';
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJkZXZpY2UifQ.c2lnbmF0dXJl';
@@ -41,7 +42,7 @@ describe('checkDpopProof', () => {
       .sign(o.key ?? device.privateKey);
   }
 
-  const check = async (p: string | Promise<string>, expected: { method?: string; url?: string; accessToken?: string; jkt?: string; now?: number } = {}): Promise<JtiSpend> =>
+  const check = async (p: string | Promise<string>, expected: { method?: string; url?: string; accessToken?: string; jkt?: string; now?: number; nonces?: DpopNonces } = {}): Promise<JtiSpend> =>
     checkDpopProof(await p, { method: 'GET', url: URL_, accessToken: TOKEN, jkt: device.jkt, now: NOW, ...expected }, new PublicKeyCache());
 
   async function expectRefused(p: string | Promise<string>, words: RegExp, expected: Parameters<typeof check>[1] = {}): Promise<void> {
@@ -189,6 +190,26 @@ describe('checkDpopProof', () => {
       ['the default port spelled out', 'https://app.example.com:443/reports/q3', URL_],
     ])('accepting %s', async (_, htu, url) => {
       await expect(check(proof({ claims: { htu } }), { url })).resolves.toMatchObject({ jtiHash: expect.any(String) });
+    });
+  });
+
+  describe('with server nonces required (RFC 9449 §8)', () => {
+    const nonces = new DpopNonces(Buffer.alloc(32, 7));
+
+    it('accepts a proof carrying the current nonce', async () => {
+      await expect(check(proof({ claims: { nonce: nonces.current(NOW) } }), { nonces })).resolves.toHaveProperty('jtiHash');
+    });
+
+    it('answers use_dpop_nonce for a proof without a nonce, or with one that is not current', async () => {
+      for (const nonce of [undefined, nonces.current(NOW - 3600), new DpopNonces(Buffer.alloc(32, 8)).current(NOW)]) {
+        const refusal = check(proof({ claims: nonce === undefined ? {} : { nonce } }), { nonces });
+        await expect(refusal).rejects.toBeInstanceOf(DpopNonceRequired);
+        await expect(refusal).rejects.toMatchObject({ code: 'use_dpop_nonce', message: expect.stringMatching(/DPoP-Nonce header/) });
+      }
+    });
+
+    it('still refuses a bad proof as invalid_dpop_proof first, whatever its nonce', async () => {
+      await expectRefused(proof({ claims: { htm: 'POST' } }), /method POST/, { nonces });
     });
   });
 

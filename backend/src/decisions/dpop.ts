@@ -3,12 +3,18 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { accessTokenHash, DPOP_TYP, publicP256Jwk } from '@postern/shared';
 import type { PublicKeyCache } from '../keys/public-key-cache.js';
+import type { DpopNonces } from './dpop-nonce.js';
 import type { Outcome } from '../store/micro-batch.js';
 import { hashSecret } from '../secrets/secret.js';
 import type { Database } from '../store/schema.js';
 
 export class DpopInvalid extends Error {
-  readonly code = 'invalid_dpop_proof';
+  readonly code: 'invalid_dpop_proof' | 'use_dpop_nonce' = 'invalid_dpop_proof';
+}
+
+/** RFC 9449 §8: the proof lacks the server's current nonce; the answer carries one to sign in. */
+export class DpopNonceRequired extends DpopInvalid {
+  override readonly code = 'use_dpop_nonce';
 }
 
 const proofClaims = z.object({
@@ -17,6 +23,7 @@ const proofClaims = z.object({
   htu: z.string(),
   iat: z.number().int(),
   ath: z.string(),
+  nonce: z.string().max(256).optional(),
 });
 
 const IAT_WINDOW_S = 60;
@@ -24,12 +31,12 @@ const IAT_WINDOW_S = 60;
 /**
  * Checks an RFC 9449 DPoP proof for one request: ES256 only, signed by the key whose
  * thumbprint the access token is bound to, for this method and URL, recent, with the
- * token's hash. Returns the proof id to spend: the proof holds only if `spendJtis` finds it
+ * token's hash, and with the server's current nonce when `nonces` are required. Returns the proof id to spend: the proof holds only if `spendJtis` finds it
  * never seen before (recorded for every replica).
  */
 export async function checkDpopProof(
   proof: string,
-  expected: { method: string; url: string; accessToken: string; jkt: string; now: number },
+  expected: { method: string; url: string; accessToken: string; jkt: string; now: number; nonces?: DpopNonces | null },
   publicKeys: PublicKeyCache,
 ): Promise<JtiSpend> {
   let header: ReturnType<typeof decodeProtectedHeader>;
@@ -60,6 +67,9 @@ export async function checkDpopProof(
   if (normalizeHtu(claims.htu) !== normalizeHtu(expected.url)) throw new DpopInvalid(`the DPoP proof is for ${claims.htu}, not ${expected.url}`);
   if (Math.abs(expected.now - claims.iat) > IAT_WINDOW_S) throw new DpopInvalid(`the DPoP proof iat is more than ${IAT_WINDOW_S} s from the server's clock`);
   if (claims.ath !== accessTokenHash(expected.accessToken)) throw new DpopInvalid('the DPoP proof ath does not match the presented token');
+  if (expected.nonces && (claims.nonce === undefined || !expected.nonces.accepts(claims.nonce, expected.now))) {
+    throw new DpopNonceRequired(`${claims.nonce === undefined ? 'the DPoP proof has no nonce' : 'the DPoP proof nonce is not current'}: sign a new proof with the nonce in the DPoP-Nonce header of this answer`);
+  }
 
   return { jtiHash: hashSecret(`${expected.jkt}:${claims.jti}`), expiresAt: new Date((expected.now + 2 * IAT_WINDOW_S) * 1000) };
 }

@@ -44,6 +44,7 @@ export class EventConsumer {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastBeat = 0;
+  private caughtUp: number | null = null;
   private readonly batch: number;
 
   constructor(
@@ -62,6 +63,11 @@ export class EventConsumer {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  /** When (options.now() seconds) a read last reached the head of the stream; null before the first. What it handled was current then. */
+  get caughtUpAt(): number | null {
+    return this.caughtUp;
   }
 
   async start(): Promise<void> {
@@ -113,7 +119,9 @@ export class EventConsumer {
   }
 
   private async drain(): Promise<void> {
+    const started = this.options.now();
     while (!this.stopped && (await this.step()) === this.batch);
+    this.caughtUp = started;
   }
 
   private async step(): Promise<number> {

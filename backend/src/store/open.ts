@@ -43,7 +43,9 @@ export async function openStore(options: { databaseUrl?: string | undefined; dat
 async function openPostgres(url: string, max: number): Promise<Store> {
   // seq and ids are bigint; the protocol bounds them to safe integers, so read them as numbers.
   const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
-  const pool = new pg.Pool({ connectionString: url, max, types });
+  // A host that does not answer (lost, not refusing) fails a request after 10 s, a 503 the client
+  // may retry, instead of holding it until the kernel gives up on the connection.
+  const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: 10_000 });
   // An idle connection the database closed (restart, failover, admin) is dropped from the pool;
   // without a listener its error would end the process. The next query reconnects or fails clearly.
   pool.on('error', () => undefined);

@@ -96,8 +96,8 @@ function serve(backend: Backend, ws: WebSocket, authenticated: () => void): void
   const refuse = (error: AttestationError) => {
     nonce = newNonce();
     connection.send({ type: 'error', code: error.code, message: error.message, nonce });
-    // Too much load is not the agent's fault: it may try again on this stream with the new nonce.
-    if (error.code === 'rate_limited') return;
+    // Too much load or a database outage is not the agent's fault: it may try again on this stream with the new nonce.
+    if (error.code === 'rate_limited' || error.code === 'database_unavailable') return;
     if (error.code === 'revoked') return closeWith(CloseCode.revoked, 'device revoked or expired');
     if (device === null) return closeWith(CloseCode.authenticationFailed, 'authentication failed');
     if (++refusals >= MAX_REFUSALS_BEFORE_CLOSE) closeWith(CloseCode.authenticationFailed, 'too many refused attestations');

@@ -10,6 +10,7 @@ export const streamErrorCode = z.enum([
   'schema',
   'revoked',
   'rate_limited',
+  'database_unavailable',
 ]);
 export type StreamErrorCode = z.infer<typeof streamErrorCode>;
 
@@ -36,6 +37,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   invalid_token: 401,
   invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
   forbidden: 403,
   revoked: 403,
   not_compliant: 403,
@@ -56,6 +58,7 @@ export const ERROR_STATUS = {
   // load and failure
   rate_limited: 429,
   database_unavailable: 503,
+  unavailable: 503,
   internal: 500,
 } as const satisfies Record<string, number>;
 
@@ -79,6 +82,7 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   unauthorized: 'Unauthorized',
   invalid_token: 'Invalid token',
   invalid_dpop_proof: 'Invalid DPoP proof',
+  use_dpop_nonce: 'DPoP nonce required',
   forbidden: 'Forbidden',
   revoked: 'Device revoked',
   not_compliant: 'Device not compliant',
@@ -97,6 +101,7 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   not_implemented: 'Not implemented',
   rate_limited: 'Rate limited',
   database_unavailable: 'Database unavailable',
+  unavailable: 'Service unavailable',
   internal: 'Internal server error',
 };
 

@@ -49,6 +49,10 @@ export interface ThrowawayCluster {
   binaries: PostgresBinaries;
   /** Stops the server (`pg_ctl stop -m immediate`) and deletes its directory. Safe to call twice. */
   stop(): void;
+  /** Kills the server as a crash would (`pg_ctl stop -m immediate`), keeping its data: connections drop, the port refuses. */
+  halt(): void;
+  /** Starts a halted server again on the same data directory and port. */
+  resume(): void;
 }
 
 /** Directories where distributions and package managers put the PostgreSQL 15 server. */
@@ -245,6 +249,14 @@ export async function startThrowawayCluster(binaries: PostgresBinaries): Promise
           account: account?.name ?? userInfo().username,
           binaries,
           stop,
+          halt: () => {
+            const halted = run(pgCtl, ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '30']);
+            if (halted.status !== 0) throw describeFailure('pg_ctl stop', halted, logFile);
+          },
+          resume: () => {
+            const resumed = run(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60']);
+            if (resumed.status !== 0) throw describeFailure('pg_ctl start', resumed, logFile);
+          },
         };
       }
       const portTaken = existsSync(logFile) && /could not bind|Address already in use/i.test(readFileSync(logFile, 'utf8'));

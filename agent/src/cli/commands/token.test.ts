@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeEnrollment } from '../../testenv/fake-enrollment.js';
 import { rejectionOf } from '../../testenv/rejection.js';
 import type { StateStore } from '../../state/store.js';
+import { proofCommand } from './proof.js';
 import { tokenCommand } from './token.js';
 
 async function earToken(expiresIn: string): Promise<string> {
@@ -53,6 +54,25 @@ describe('postern-agent token', () => {
     expect(out).toBe('');
     await tokenCommand({ state: dir, url: 'http://127.0.0.1:8080/', json: true });
     expect(JSON.parse(out)).toHaveProperty('dpop');
+  });
+
+  it('signs in the nonce a server asked for (use_dpop_nonce)', async () => {
+    await saveToken(await earToken('1h'));
+    await tokenCommand({ state: dir, url: 'https://app.example.com/', nonce: 'n-0123_abc', json: true });
+    const { payload } = await jwtVerify(JSON.parse(out).dpop, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    expect(payload).toMatchObject({ htm: 'GET', nonce: 'n-0123_abc' });
+  });
+
+  it('as `proof`, prints the Authorization and DPoP header lines for exactly this method and URL', async () => {
+    const token = await earToken('1h');
+    await saveToken(token);
+    await proofCommand({ state: dir, url: 'https://app.example.com/api/items?page=2', method: 'delete' });
+    const [authorization, dpop, end] = out.split('\n');
+    expect(authorization).toBe(`Authorization: DPoP ${token}`);
+    expect(end).toBe('');
+    const { payload } = await jwtVerify(dpop?.replace(/^DPoP: /, '') ?? '', EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    expect(payload).toMatchObject({ htm: 'DELETE', htu: 'https://app.example.com/api/items', ath: accessTokenHash(token) });
+    expect(payload).not.toHaveProperty('nonce');
   });
 
   it('refuses an expired token and says how to get a fresh one', async () => {

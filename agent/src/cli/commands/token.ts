@@ -1,13 +1,14 @@
-import { decodeJwt } from 'jose';
 import { createDpopProof } from '../../dpop/proof.js';
+import { storedDpopCredentials } from '../../dpop/stored-token.js';
 import { AgentError } from '../../errors.js';
 import { refuseClearText } from '../../net/clear-text.js';
-import { loadIdentity } from '../../stream/identity.js';
-import { formatTime, openState, printJson } from '../context.js';
+import { openState, printJson } from '../context.js';
 
 export interface TokenCommandOptions {
   url?: string;
   method?: string;
+  /** A `DPoP-Nonce` the server asked for, signed into the proof. */
+  nonce?: string;
   json?: boolean;
   state?: string;
 }
@@ -19,23 +20,10 @@ export interface TokenCommandOptions {
 export async function tokenCommand(opts: TokenCommandOptions): Promise<void> {
   // The token and its proof in clear text could be read on the way and used before they arrive.
   if (opts.url) refuseClearText(parseUrl(opts.url), { what: '--url', carries: 'the result token and its DPoP proof' });
-  const { store, keyStore } = openState(opts.state);
-  const { key } = await loadIdentity({ store, keyStore });
-  const last = await store.readLastResult();
-  if (!last) throw new AgentError('no_token', 'there is no attestation result yet: run `postern-agent run --once` first');
+  const { key, token, expiresAt: exp } = await storedDpopCredentials(openState(opts.state));
 
-  let exp: number | undefined;
-  try {
-    exp = decodeJwt(last.token).exp;
-  } catch {
-    throw new AgentError('bad_token', `the stored token in ${store.path('last-result.json')} is not a JWT: run \`postern-agent run --once\` to get a fresh one`);
-  }
-  if (exp !== undefined && exp * 1000 <= Date.now()) {
-    throw new AgentError('token_expired', `the stored token expired ${formatTime(exp)}: run \`postern-agent run --once\` to get a fresh one`);
-  }
-
-  const authorization = `DPoP ${last.token}`;
-  const dpop = opts.url ? await createDpopProof({ key, method: opts.method ?? 'GET', url: opts.url, accessToken: last.token }) : undefined;
+  const authorization = `DPoP ${token}`;
+  const dpop = opts.url ? await createDpopProof({ key, method: opts.method ?? 'GET', url: opts.url, accessToken: token, ...(opts.nonce ? { nonce: opts.nonce } : {}) }) : undefined;
   if (opts.json) {
     printJson({ authorization, ...(dpop ? { dpop } : {}), expires_at: exp ?? null });
     return;
