@@ -67,6 +67,12 @@ const prerequisites = [
     present: () => findExecutable('curl', ['/usr/bin', '/usr/local/bin']),
     debianPackage: 'curl',
   },
+  {
+    // The dashboard's end-to-end tests drive it in headless Chromium (playwright-core).
+    what: 'Chromium',
+    present: () => findExecutable('chromium', ['/usr/bin']),
+    debianPackage: 'chromium',
+  },
 ];
 
 function isExecutable(path) {

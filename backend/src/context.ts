@@ -4,6 +4,7 @@ import type { Batches } from './batches.js';
 import type { DpopNonces } from './decisions/dpop-nonce.js';
 import type { ForwardedTrust } from './decisions/original-request.js';
 import type { StandingCache } from './decisions/standing-cache.js';
+import type { FleetFeed } from './fleet/live-feed.js';
 import type { PublicKeyCache } from './keys/public-key-cache.js';
 import type { ServerKeys } from './keys/signing-keys.js';
 import type { Logger } from './logging/logger.js';
@@ -33,6 +34,8 @@ export interface Backend {
   metrics: Metrics;
   log: Logger;
   connections: ConnectionRegistry;
+  /** The dashboard's live updates (server-sent events) of the browsers connected to this replica. */
+  fleetFeed: FleetFeed;
   /** Seconds since the epoch; injected so tests can move the clock. */
   now(): number;
   settings: { maxSkewS: number; attestationTimeoutS: number; pendingExpiryS: number; keyMaxAgeS: number | null };

@@ -6,3 +6,4 @@ export { evaluatePosture, verdictAt, scoreOf } from './policy/evaluate.js';
 export { parsePolicySource, compilePolicy, formatProblem, type PolicyDocument, type PolicyProblem } from './policy/document.js';
 export { catalog } from './policy/catalog.js';
 export { verifyAuditChain } from './audit/verify.js';
+export type * from './dashboard/api-types.js';

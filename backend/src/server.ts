@@ -14,8 +14,10 @@ import type { Backend } from './context.js';
 import { decidePage } from './decisions/decide.js';
 import { StandingCache } from './decisions/standing-cache.js';
 import { EventConsumer } from './events/consumer.js';
+import { FleetFeed } from './fleet/live-feed.js';
 import { createWakeups } from './events/wakeups.js';
 import { createApp } from './api/app.js';
+import { dashboardDir, loadDashboard } from './dashboard/static-files.js';
 import { PublicKeyCache } from './keys/public-key-cache.js';
 import { loadServerKeys } from './keys/signing-keys.js';
 import { createLogger, type Logger } from './logging/logger.js';
@@ -98,6 +100,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     metrics: createMetrics(),
     log,
     connections: new ConnectionRegistry(),
+    fleetFeed: new FleetFeed(),
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     settings: { maxSkewS: 120, attestationTimeoutS: settings.attestationTimeoutS, pendingExpiryS: settings.pendingExpiryS, keyMaxAgeS: settings.keyMaxAgeS },
     // Limits of the unauthenticated endpoints (ratelimit/limits.ts).
@@ -126,6 +129,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     new EventConsumer(store.db, policyReload(policies), consumerOptions),
     new EventConsumer(store.db, streamFanOut(backend), consumerOptions),
     new EventConsumer(store.db, eventMetrics(backend.metrics, store.db, () => consumers), consumerOptions),
+    new EventConsumer(store.db, backend.fleetFeed.consumer(), consumerOptions),
   );
   for (const consumer of consumers) await consumer.start();
   await standings.start();
@@ -134,7 +138,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     for (const consumer of consumers) consumer.wake();
   });
   const ssf = new SsfTransmitter(backend, config.ssf ?? ssfSettingsFromEnv());
-  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, oidc: config.oidc, ssf, packagesDir: config.packagesDir });
+  const app = createApp(backend, { trustProxy: config.trustProxy, hsts: tls !== null, oidc: config.oidc, ssf, packagesDir: config.packagesDir, dashboard: await loadDashboard(dashboardDir()) });
   const stream = createAgentStream(backend);
   const http: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ...HTTP_SERVER_TIMEOUTS }, app.callback()) : createServer(HTTP_SERVER_TIMEOUTS, app.callback());
   http.on('upgrade', (request, socket, head) => {
@@ -205,6 +209,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
         await wakeups.close();
         await ssf.stop();
         for (const consumer of consumers) await consumer.stop();
+        backend.fleetFeed.close();
         await stream.close();
         await new Promise<void>((resolve) => {
           http.close(() => resolve());

@@ -8,6 +8,7 @@ import { killAll } from './lib/children.js';
 import { markdownTable, table } from './lib/stats.js';
 import { agentScenario } from './scenarios/agent.js';
 import { connectionsScenario } from './scenarios/connections.js';
+import { dashboardScenario } from './scenarios/dashboard.js';
 import { decisionsScenario } from './scenarios/decisions.js';
 import { ingestScenario } from './scenarios/ingest.js';
 import { profileScenario } from './scenarios/profile.js';
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, { run(ctx: RunContext): Promise<ScenarioReport>;
   connections: { run: connectionsScenario, byDefault: true, about: 'idle authenticated agent connections held, memory per connection, heartbeat CPU' },
   agent: { run: agentScenario, byDefault: true, about: 'the real agent: collection wall time, resident memory, CPU over a reporting interval' },
   scale: { run: scaleScenario, byDefault: true, about: 'ingest and decisions at 1k, 10k and 100k enrolled devices' },
+  dashboard: { run: dashboardScenario, byDefault: true, about: 'device search and overview over 100k seeded devices, through the HTTP API' },
   profile: { run: profileScenario, byDefault: false, about: 'CPU profile (--cpu-prof) of the server during ingest and forward-auth: where the time goes' },
 };
 

@@ -14,7 +14,9 @@ import type { OidcSettings } from '../config.js';
 import type { Backend } from '../context.js';
 import { authzRoutes } from '../decisions/authz-route.js';
 import { complianceRoutes } from '../decisions/compliance-route.js';
+import { dashboardFiles, type DashboardFiles } from '../dashboard/static-files.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
+import { fleetRoutes } from '../fleet/routes.js';
 import { jwksRoutes } from '../keys/jwks-route.js';
 import { requestDuration } from '../metrics/request-duration.js';
 import { myDeviceRoutes } from '../my-device/routes.js';
@@ -30,7 +32,7 @@ import { SsfTransmitter } from '../ssf/transmitter.js';
 import { openApiRoutes } from './openapi-route.js';
 
 /** The whole HTTP surface, in order. Read this first. */
-export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined; ssf?: SsfTransmitter; packagesDir?: string | undefined }): Koa {
+export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined; ssf?: SsfTransmitter; packagesDir?: string | undefined; dashboard?: DashboardFiles | null }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
 
@@ -54,6 +56,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   signInRoutes(router, backend); //      /auth/link, /auth/sign-out, /v1/admin/session, /v1/admin/sign-in-links
   ssfRoutes(router, options.ssf ?? new SsfTransmitter(backend, ssfSettingsFromEnv({}))); // /.well-known/ssf-configuration, /ssf/* (Shared Signals)
   installRoutes(router, backend, options.packagesDir ?? DEFAULT_PACKAGES_DIR); // /install/*.sh|ps1, /install/artefacts/:file
+  fleetRoutes(router, backend); //       /v1/admin/fleet/... (the dashboard's reads and live feed)
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(accessLog(backend.log)); //          debug level: method, route, status, ms
@@ -64,6 +67,7 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
     if (options.hsts) ctx.set('strict-transport-security', 'max-age=31536000');
     await next();
   });
+  app.use(dashboardFiles(options.dashboard ?? null, backend.log)); // GET / and the client routes: the built dashboard
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -31,6 +31,7 @@ import { oidcStartQuery } from '../auth/oidc-routes.js';
 import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
 import { artefactParams } from '../install/routes.js';
+import * as fleet from '../fleet/schemas.js';
 import { jwksResponse } from '../keys/jwks-route.js';
 import { myDeviceQuery, pageLinkBody, pageLinkCreated } from '../my-device/routes.js';
 import { groupName } from '../policy/document.js';
@@ -140,6 +141,11 @@ const operations: Operation[] = [
   { method: 'get', path: '/install/windows.ps1', summary: 'The Windows installer (PowerShell), defaulting to this server', response: z.string(), responseType: 'text/plain' },
   { method: 'get', path: '/install/artefacts/{file}', summary: 'An agent package, or SHA256SUMS of them all (POSTERN_PACKAGES_DIR)', params: artefactParams, response: z.string(), responseType: 'application/octet-stream', errors: ['malformed', 'not_found'] },
   { method: 'get', path: '/v1/admin/audit/verify', summary: "Verify the audit log's hash chain", security: 'adminToken', response: admin.auditChainReport },
+  { method: 'get', path: '/v1/admin/fleet/overview', summary: 'The fleet at a glance: devices by verdict, compliance over time, checks failing most, OS versions, silent devices, pending approvals, end dates near (role viewer)', security: 'adminToken', query: fleet.overviewQuery, response: fleet.fleetOverview, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices', summary: 'Search devices: filters, sort and keyset pagination (role viewer)', security: 'adminToken', query: fleet.deviceSearchQuery, response: fleet.deviceSearchResult, errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices.csv', summary: 'The filtered devices as CSV, streamed (role viewer)', security: 'adminToken', query: fleet.deviceSearchFilters, response: z.string(), responseType: 'text/csv', errors: ['malformed'] },
+  { method: 'get', path: '/v1/admin/fleet/devices/{id}', summary: 'One device: identity, checks with remediation, timeline, latest attestation (role viewer)', security: 'adminToken', params: deviceId, response: fleet.fleetDeviceDetail, errors: ['unknown_device'] },
+  { method: 'get', path: '/v1/admin/fleet/events', summary: 'Live changes as server-sent events, id = seq, Last-Event-ID resumes (role viewer)', security: 'adminToken', query: fleet.feedQuery, response: z.string(), responseType: 'text/event-stream', errors: ['malformed'] },
   {
     method: 'post',
     path: '/v1/my-device/links',

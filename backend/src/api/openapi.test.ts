@@ -366,6 +366,23 @@ describe('the OpenAPI document', () => {
     await asAdmin('GET', '/v1/admin/audit', '/v1/admin/audit?limit=0');
     await asAdmin('GET', '/v1/admin/audit/verify', '/v1/admin/audit/verify');
 
+    // The fleet, as the dashboard reads it; the live feed's first frame stands for its open-ended body.
+    const F = '/v1/admin/fleet';
+    await asAdmin('GET', `${F}/overview`, `${F}/overview?range=24h`);
+    await asAdmin('GET', `${F}/overview`, `${F}/overview?range=1y`);
+    await asAdmin('GET', `${F}/devices`, `${F}/devices?verdict=compliant,noncompliant&sort=last_seen&limit=2`);
+    await asAdmin('GET', `${F}/devices`, `${F}/devices?cursor=garbage`);
+    await asAdmin('GET', `${F}/devices.csv`, `${F}/devices.csv?platform=linux`);
+    await asAdmin('GET', `${F}/devices.csv`, `${F}/devices.csv?sort=nonsense`);
+    await asAdmin('GET', `${F}/devices/{id}`, `${F}/devices/${device.deviceId}`);
+    await asAdmin('GET', `${F}/devices/{id}`, `${F}/devices/not-a-device`);
+    const live = new AbortController();
+    const feed = await fetch(`${url}${F}/events?after=0`, { headers: admin, signal: live.signal });
+    const firstFrame = await feed.body?.getReader().read();
+    live.abort();
+    await contract.check(new Response(firstFrame?.value ?? null, { status: feed.status, headers: feed.headers }), 'GET', `${F}/events`);
+    await asAdmin('GET', `${F}/events`, `${F}/events?after=-1`);
+
     // Admin accounts, their tokens, and signing a browser in.
     const M = '/v1/admin/admins';
     await asAdmin('POST', M, M, { name: 'vera', role: 'viewer', email: 'vera@example.com' });

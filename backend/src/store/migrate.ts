@@ -6,6 +6,7 @@ import * as limits from './migrations/0004-limits.js';
 import * as ssf from './migrations/0005-ssf.js';
 import * as lifecycle from './migrations/0006-lifecycle.js';
 import * as admins from './migrations/0007-admins.js';
+import * as fleetIndexes from './migrations/0008-fleet-indexes.js';
 import type { Database } from './schema.js';
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
 
@@ -17,6 +18,7 @@ const migrations = {
   '0005-ssf': ssf,
   '0006-lifecycle': lifecycle,
   '0007-admins': admins,
+  '0008-fleet-indexes': fleetIndexes,
 } satisfies Record<string, Migration>;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Timestamps are `timestamptz`: read as Date, written as Date. */
 type Timestamp = ColumnType<Date, Date | undefined, Date>;
@@ -78,6 +78,8 @@ export interface DevicePostureTable {
   attested_at: Date;
   received_at: Date;
   posture: Json<unknown>;
+  /** posture.os.version, kept by the database (migration 0008). */
+  os_version: GeneratedAlways<string | null>;
 }
 
 /** A device's current standing as the judge decided it; one row per device from enrollment on. */
@@ -91,6 +93,8 @@ export interface DeviceStandingTable {
   verdict_since: Date;
   /** When the verdict may next change by itself; the due-time sweep's queue. */
   next_change_at: Date | null;
+  /** Ids of the checks that fail now, kept by the database from `checks` (migration 0008). */
+  failing: GeneratedAlways<string[]>;
 }
 
 /** The durable, append-only event stream; `seq` is gap-free across the cluster. */

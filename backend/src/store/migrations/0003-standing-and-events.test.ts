@@ -40,7 +40,8 @@ describe.each(databaseKinds)('migration 0003 on %s', (kind) => {
       ]);
       expect(standings.every((s) => s.next_change_at !== null && s.next_change_at.getTime() <= Date.now())).toBe(true);
       const columns = await sql<{ column_name: string }>`select column_name from information_schema.columns where table_name = 'device_posture' order by column_name`.execute(store.db);
-      expect(columns.rows.map((r) => r.column_name)).toEqual(['attested_at', 'device_id', 'posture', 'received_at', 'seq']);
+      // The judgement columns are gone; os_version is migration 0008's, derived from the posture by the database.
+      expect(columns.rows.map((r) => r.column_name)).toEqual(['attested_at', 'device_id', 'os_version', 'posture', 'received_at', 'seq']);
 
       await ensureDefaultPolicy(store.db);
       const policies = await PolicyCache.load(store.db);

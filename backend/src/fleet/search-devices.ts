@@ -1,0 +1,149 @@
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { HttpError } from '../http/http-error.js';
+import type { Database } from '../store/schema.js';
+import { FLEET_DEVICE_COLUMNS, fleetDeviceOf } from './device-row.js';
+import type { DeviceSearchFilters, DeviceSort, FleetDevice } from './schemas.js';
+
+/**
+ * The fleet's device search: filters, a sort, and keyset pagination (a page costs the same at
+ * device 100,000 as at device 1). The cursor is the last row's sort key and id, opaque to clients.
+ */
+const SORT_KEY: Record<DeviceSort, { expression: Expression<unknown>; kind: 'text' | 'number'; order: 'asc' | 'desc' }> = {
+  // The same expression as the devices_hostname_search index (migration 0008).
+  hostname: { expression: sql`lower(d.hostname) collate "C"`, kind: 'text', order: 'asc' },
+  last_seen: { expression: sql`extract(epoch from coalesce(d.last_seen_at, 'epoch'::timestamptz))::float8`, kind: 'number', order: 'desc' },
+  score: { expression: sql`s.score::float8`, kind: 'number', order: 'desc' },
+  verdict_since: { expression: sql`extract(epoch from s.verdict_since)::float8`, kind: 'number', order: 'desc' },
+  enrolled: { expression: sql`extract(epoch from d.enrolled_at)::float8`, kind: 'number', order: 'desc' },
+};
+
+interface Cursor {
+  key: string | number;
+  id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.key, cursor.id])).toString('base64url');
+}
+
+function decodeCursor(value: string, kind: 'text' | 'number'): Cursor {
+  const bad = () => new HttpError('malformed', 'the cursor is not one this server gave: pass `next` of the previous page unchanged, with the same sort');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw bad();
+  const [key, id] = parsed as [unknown, unknown];
+  if (typeof key !== (kind === 'text' ? 'string' : 'number') || typeof id !== 'string' || !UUID.test(id)) throw bad();
+  return { key: key as string | number, id };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `q` as the smallest and largest UUID it is a prefix of, or null when it cannot begin one. */
+export function uuidPrefixRange(q: string): [string, string] | null {
+  const digits = q.toLowerCase().replaceAll('-', '');
+  if (!/^[0-9a-f]{1,32}$/.test(digits)) return null;
+  const pad = (fill: string) => {
+    const all = digits.padEnd(32, fill);
+    return `${all.slice(0, 8)}-${all.slice(8, 12)}-${all.slice(12, 16)}-${all.slice(16, 20)}-${all.slice(20)}`;
+  };
+  const low = pad('0');
+  // Dashes only where a UUID has them.
+  return low.startsWith(q.toLowerCase()) ? [low, pad('f')] : null;
+}
+
+const likePrefix = (q: string) => `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The matching devices with their standing, as one query the search, the count and the CSV export share. */
+export function matchingDevices(db: Kysely<Database>, filters: DeviceSearchFilters, now: number): Joined {
+  return narrowed(joinedDevices(db), filters, now);
+}
+
+/**
+ * The count of the matching devices: the same query without the page's columns. Standing and
+ * posture are left-joined on their primary keys, so PostgreSQL drops them when no filter reads
+ * them, and counting 100,000 devices scans one narrow table. (Every device has a standing from
+ * enrollment on, so the left join finds the same devices an inner join would.)
+ */
+async function countMatching(db: Kysely<Database>, filters: DeviceSearchFilters, now: number): Promise<number> {
+  const row = await matchingDevices(db, filters, now)
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+type Joined = ReturnType<typeof joinedDevices>;
+const joinedDevices = (db: Kysely<Database>) =>
+  db.selectFrom('devices as d').leftJoin('device_standing as s', 's.device_id', 'd.id').leftJoin('device_posture as p', 'p.device_id', 'd.id');
+
+function narrowed(query: Joined, filters: DeviceSearchFilters, now: number): Joined {
+  const q = filters.q?.toLowerCase();
+  if (q) {
+    const range = uuidPrefixRange(q);
+    const pattern = likePrefix(q);
+    // The matches are looked up first, once (an InitPlan: one bitmap scan over the prefix indexes),
+    // then fetched by id: otherwise the planner walks the whole hostname index in sort order,
+    // testing each row against the OR, to fill one page.
+    query = query.where(
+      sql<SqlBool>`d.id = any(array(select x.id from devices x where lower(x.hostname) collate "C" like ${pattern} or lower(x.owner) collate "C" like ${pattern}${
+        // Change reference: matched here too once devices carry one (the lifecycle migration).
+        range ? sql` or x.id between ${range[0]}::uuid and ${range[1]}::uuid` : sql``
+      }))`,
+    );
+  }
+  if (filters.verdict?.length) query = query.where('s.verdict', 'in', filters.verdict);
+  if (filters.status?.length) query = query.where('d.status', 'in', filters.status);
+  if (filters.group) query = query.where('d.group_name', '=', filters.group);
+  if (filters.platform) query = query.where('d.platform', '=', filters.platform);
+  if (filters.os_version) query = query.where('p.os_version', '=', filters.os_version);
+  if (filters.failing) query = query.where(sql<SqlBool>`s.failing ? ${filters.failing}`);
+  if (filters.not_reporting_s) {
+    const before = new Date((now - filters.not_reporting_s) * 1000);
+    query = query.where('d.status', '=', 'active').where((eb) => eb.or([eb('d.last_seen_at', '<', before), eb.and([eb('d.last_seen_at', 'is', null), eb('d.enrolled_at', '<', before)])]));
+  }
+  return query;
+}
+
+export interface DevicePage {
+  devices: FleetDevice[];
+  total: number | null;
+  next: string | null;
+}
+
+/** One page of the search; `withTotal` false spares the count (the CSV export pages through without it). */
+export async function searchDevices(
+  db: Kysely<Database>,
+  filters: DeviceSearchFilters & { cursor?: string | undefined; limit: number },
+  now: number,
+  options: { withTotal: boolean } = { withTotal: true },
+): Promise<DevicePage> {
+  const sort = SORT_KEY[filters.sort];
+  const order = filters.order ?? sort.order;
+  const cursor = filters.cursor ? decodeCursor(filters.cursor, sort.kind) : null;
+  const base = matchingDevices(db, filters, now);
+  let page = base
+    .select([
+      ...FLEET_DEVICE_COLUMNS,
+      sql<string | number>`${sort.expression}`.as('sort_key'),
+    ])
+    .orderBy(sql`${sort.expression}`, order)
+    .orderBy('d.id', order)
+    .limit(filters.limit + 1);
+  if (cursor) {
+    const key = sort.kind === 'text' ? sql`${cursor.key}::text collate "C"` : sql`${cursor.key}::float8`;
+    page = page.where(sql<SqlBool>`(${sort.expression}, d.id) ${sql.raw(order === 'asc' ? '>' : '<')} (${key}, ${cursor.id}::uuid)`);
+  }
+  // The total is counted for the first page only: the client keeps it while it pages on.
+  const [rows, total] = await Promise.all([page.execute(), options.withTotal && !cursor ? countMatching(db, filters, now) : Promise.resolve(null)]);
+  const more = rows.length > filters.limit;
+  const shown = more ? rows.slice(0, filters.limit) : rows;
+  const last = shown[shown.length - 1];
+  return {
+    devices: shown.map(fleetDeviceOf),
+    total,
+    next: more && last ? encodeCursor({ key: sort.kind === 'number' ? Number(last.sort_key) : String(last.sort_key), id: last.id }) : null,
+  };
+}

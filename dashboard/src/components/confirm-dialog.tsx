@@ -1,0 +1,76 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { errorText } from './async.js';
+
+/**
+ * A change to a device or a policy: a native modal dialog (focus kept inside, Escape cancels)
+ * that says what will happen and will not go on without a reason, which the audit keeps.
+ */
+export function ConfirmDialog(props: {
+  title: string;
+  description: ComponentChildren;
+  confirmLabel: string;
+  danger?: boolean;
+  children?: ComponentChildren;
+  onConfirm(reason: string): Promise<void>;
+  onClose(): void;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    dialog.current?.showModal();
+  }, []);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!reason.trim()) {
+      setError('Say why: a reason is required, and it is kept in the audit log.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await props.onConfirm(reason.trim());
+      props.onClose();
+    } catch (e) {
+      setError(errorText(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <dialog ref={dialog} class="dialog" aria-labelledby="dialog-title" onClose={props.onClose}>
+      <form method="dialog" onSubmit={submit}>
+        <h2 id="dialog-title">{props.title}</h2>
+        <div class="dialog-body">{props.description}</div>
+        {props.children}
+        <label for="dialog-reason">Reason (required)</label>
+        <textarea
+          id="dialog-reason"
+          name="reason"
+          rows={3}
+          aria-required="true"
+          maxLength={500}
+          value={reason}
+          onInput={(e) => {
+            setReason((e.target as HTMLTextAreaElement).value);
+            setError(null);
+          }}
+        />
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="dialog-actions">
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" class={props.danger ? 'danger' : 'primary'} disabled={busy}>
+            {busy ? 'Working…' : props.confirmLabel}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}

@@ -1,0 +1,3 @@
+export function VerdictBadge({ verdict }: { verdict: string }) {
+  return <span class={`badge verdict-${verdict}`}>{verdict}</span>;
+}
