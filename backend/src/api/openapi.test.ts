@@ -468,10 +468,10 @@ describe('the OpenAPI document', () => {
     await asReceiver('DELETE', S, `${S}?stream_id=${ssfStream.stream_id}`);
     // Installers, each defaulting to this server, and the packages they fetch.
     for (const name of ['linux.sh', 'macos.sh', 'windows.ps1']) expect(await call('GET', `/install/${name}`, `/install/${name}`)).toContain(`'${url}'`);
-    const F = '/install/artefacts/{file}';
-    expect(await call('GET', F, '/install/artefacts/SHA256SUMS')).toMatch(/^0{64} {2}postern-agent_0\.1\.0_amd64\.deb$/m);
-    expect(await call('GET', F, '/install/artefacts/postern-agent_9.9.9_amd64.deb')).toMatchObject({ code: 'not_found' });
-    expect(await call('GET', F, '/install/artefacts/.SHA256SUMS')).toMatchObject({ code: 'malformed' });
+    const ART = '/install/artefacts/{file}';
+    expect(await call('GET', ART, '/install/artefacts/SHA256SUMS')).toMatch(/^0{64} {2}postern-agent_0\.1\.0_amd64\.deb$/m);
+    expect(await call('GET', ART, '/install/artefacts/postern-agent_9.9.9_amd64.deb')).toMatchObject({ code: 'not_found' });
+    expect(await call('GET', ART, '/install/artefacts/.SHA256SUMS')).toMatchObject({ code: 'malformed' });
 
     // Last: without a database, health says so and a route that reads it fails without echoing why.
     await server.store.db.destroy();
