@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most files wait on real processes and sockets rather than compute: two at a time on a
+    // two-core runner (vitest's default in a run is one fewer than the cores).
+    maxWorkers: 2,
   },
 });
