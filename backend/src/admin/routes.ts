@@ -42,8 +42,11 @@ export const newGatewayKeyBody = z.object({
 export const setGroupBody = z.object({
   group: name,
   create: z.boolean().default(false).describe('make the group when no enrollment token, policy or device names it yet (else 404 unknown_group)'),
+  reason: z.string().trim().min(1).max(B.denyReasonChars).optional().describe('why, for the audit log'),
 });
 export const denyBody = z.object({ reason: z.string().trim().min(1).max(B.denyReasonChars).describe('why, for the audit log: required') });
+/** Approve and revoke: a body is optional; its reason goes into the event and the audit log. */
+export const statusNoteBody = z.object({ reason: z.string().trim().min(1).max(B.denyReasonChars).optional().describe('why, for the audit log') });
 
 /** The admin API behind the `postern-server` admin commands: reads need the role viewer, device changes operator, tokens and keys admin. */
 export function adminRoutes(router: Router, backend: Backend): void {
@@ -82,7 +85,7 @@ export function adminRoutes(router: Router, backend: Backend): void {
 
   router.post('/v1/admin/devices/:id/group', operator, async (ctx) => {
     const body = await readJson(ctx, setGroupBody);
-    const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, create: body.create, actor: actorOf(ctx) }).catch((error: unknown) => {
+    const device = await setDeviceGroup(backend, { deviceId: ctx.params.id ?? '', group: body.group, create: body.create, actor: actorOf(ctx), ...(body.reason ? { reason: body.reason } : {}) }).catch((error: unknown) => {
       if (error instanceof GroupUnknown) throw new HttpError('unknown_group', error.message, { extra: { groups: error.known } });
       throw error;
     });
@@ -93,7 +96,8 @@ export function adminRoutes(router: Router, backend: Backend): void {
 
   for (const change of ['approve', 'deny', 'revoke'] as const) {
     router.post(`/v1/admin/devices/:id/${change}`, operator, async (ctx) => {
-      const body = change === 'deny' ? await readJson(ctx, denyBody) : { reason: undefined };
+      // Approve and revoke take an optional body (the CLI sends none without --reason).
+      const body = change === 'deny' ? await readJson(ctx, denyBody) : ctx.request.length || ctx.get('transfer-encoding') ? await readJson(ctx, statusNoteBody) : { reason: undefined };
       try {
         const device = await changeDeviceStatus(backend, { deviceId: ctx.params.id ?? '', change, actor: actorOf(ctx), ...(body.reason ? { reason: body.reason } : {}) });
         ctx.body = deviceView(device);

@@ -24,7 +24,7 @@ import { exceptionListQuery, grantExceptionBody } from '../admin/exception-route
 import { extendBody, groupRulesBody, setChangeRefBody, setOwnerBody, tokenListQuery } from '../admin/lifecycle-routes.js';
 import { applyPolicyBody, diffPolicyBody, policyListQuery, policyShowQuery, rollbackPolicyBody, validatePolicyBody } from '../admin/policy-routes.js';
 import * as admin from '../admin/response-schemas.js';
-import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody } from '../admin/routes.js';
+import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody, statusNoteBody } from '../admin/routes.js';
 import { adminList, adminTokenCreated, newAdminBody, newAdminTokenBody, adminAccount, setRoleBody } from '../admin/account-routes.js';
 import { linkQuery, sessionView, signedOut, signInLinkBody, signInLinkCreated } from '../admin/sign-in-routes.js';
 import { oidcStartQuery } from '../auth/oidc-routes.js';
@@ -50,6 +50,8 @@ interface Operation {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The body may be left out (approve, revoke). */
+  bodyOptional?: boolean;
   status?: 200 | 201 | 204 | 303;
   /** Absent for 204 No Content. */
   response?: z.ZodType;
@@ -122,8 +124,8 @@ const operations: Operation[] = [
   { method: 'get', path: '/v1/admin/devices', summary: 'Every device with its verdict', security: 'adminToken', response: admin.deviceList },
   { method: 'get', path: '/v1/admin/devices/{id}', summary: 'One device with its checks', security: 'adminToken', params: deviceId, response: admin.deviceDetail, errors: ['unknown_device'] },
   { method: 'post', path: '/v1/admin/devices/{id}/group', summary: 'Move a device to another group and judge it at once', security: 'adminToken', params: deviceId, body: setGroupBody, response: admin.deviceRegrouped, errors: [...BODY_ERRORS, 'unknown_device', 'unknown_group'] },
-  { method: 'post', path: '/v1/admin/devices/{id}/revoke', summary: 'Revoke a device; its streams close on every replica', security: 'adminToken', params: deviceId, response: admin.deviceView, errors: ['unknown_device'] },
-  { method: 'post', path: '/v1/admin/devices/{id}/approve', summary: 'Approve a pending device', security: 'adminToken', params: deviceId, response: admin.deviceView, errors: ['unknown_device', 'not_pending', 'relink_required'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/revoke', summary: 'Revoke a device; its streams close on every replica (the body, with the reason for the audit log, is optional)', security: 'adminToken', params: deviceId, body: statusNoteBody, bodyOptional: true, response: admin.deviceView, errors: [...BODY_ERRORS, 'unknown_device'] },
+  { method: 'post', path: '/v1/admin/devices/{id}/approve', summary: 'Approve a pending device (the body, with the reason for the audit log, is optional)', security: 'adminToken', params: deviceId, body: statusNoteBody, bodyOptional: true, response: admin.deviceView, errors: [...BODY_ERRORS, 'unknown_device', 'not_pending', 'relink_required'] },
   { method: 'post', path: '/v1/admin/devices/{id}/deny', summary: 'Deny a pending device; its streams close on every replica', security: 'adminToken', params: deviceId, body: denyBody, response: admin.deviceView, errors: [...BODY_ERRORS, 'unknown_device', 'not_pending'] },
   { method: 'post', path: '/v1/admin/policies/validate', summary: 'Validate a policy document; nothing is stored', security: 'adminToken', body: validatePolicyBody, response: admin.policyValidation, errors: BODY_ERRORS },
   { method: 'post', path: '/v1/admin/policies/diff', summary: 'Dry run: which devices a policy would change', security: 'adminToken', body: diffPolicyBody, response: admin.policyDiff, errors: [...BODY_ERRORS, 'invalid_policy', 'group_required'] },
@@ -244,7 +246,7 @@ function route(op: Operation): RouteConfig {
     request: {
       ...(op.params ? { params: op.params } : {}),
       ...(op.query ? { query: op.query } : {}),
-      ...(op.body ? { body: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+      ...(op.body ? { body: { required: !op.bodyOptional, content: { 'application/json': { schema: op.body } } } } : {}),
     },
     responses,
   };

@@ -131,6 +131,23 @@ describe.each(databaseKinds)('the device lifecycle on %s', (kind) => {
     expect((await call<{ groups: unknown[] }>('GET', '/v1/admin/groups')).body.groups).toEqual([{ group: 'servers', max_device_lifetime_s: null, require_owner: true, require_change_ref: true }]);
   });
 
+  it('keeps the reason an admin gives for approving, revoking or moving a device in its event, and none when none was given', async () => {
+    const approved = await enrolled({ approval: true });
+    expect((await call('POST', `/v1/admin/devices/${approved.deviceId}/approve`, { reason: 'asset tag checked' })).body).toMatchObject({ status: 'active' });
+    expect((await call('POST', `/v1/admin/devices/${approved.deviceId}/group`, { group: 'contractors', create: true, reason: 'joined the project' })).body).toMatchObject({ group: 'contractors' });
+    expect((await call('POST', `/v1/admin/devices/${approved.deviceId}/revoke`, { reason: '' })).body).toMatchObject({ code: 'malformed' });
+    expect((await call('POST', `/v1/admin/devices/${approved.deviceId}/revoke`, { reason: 'laptop stolen' })).body).toMatchObject({ status: 'revoked' });
+    const plain = await enrolled();
+    expect((await call('POST', `/v1/admin/devices/${plain.deviceId}/revoke`)).body).toMatchObject({ status: 'revoked' });
+    const mine = (await events(approved.deviceId)).filter((e) => ['device.approved', 'device.group_changed', 'device.revoked'].includes(e.type));
+    expect(mine.map((e) => e.data)).toEqual([
+      { from: 'pending_approval', to: 'active', note: 'asset tag checked' },
+      { from: 'employees', to: 'contractors', note: 'joined the project' },
+      { reason: 'admin', from: 'active', note: 'laptop stolen' },
+    ]);
+    expect((await events(plain.deviceId)).find((e) => e.type === 'device.revoked')?.data).toEqual({ reason: 'admin', from: 'active' });
+  });
+
   it('holds a second enrollment of a still-enrolled machine pending until relinked, then revokes the old device (reason relinked)', async () => {
     const old = await enrolled();
     const reinstalled = await FakeDevice.create();

@@ -25,7 +25,7 @@ export class GroupUnknown extends Error {
  * told to report by the stream fan-out, on the event. A group that nothing names yet is made
  * only with `create`, so a typo cannot silently put a device under the default policy.
  */
-export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string; group: string; actor: string; create?: boolean }): Promise<Device | null> {
+export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string; group: string; actor: string; create?: boolean; reason?: string }): Promise<Device | null> {
   if (!uuid.safeParse(input.deviceId).success) return null;
   return deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('devices').selectAll().where('id', '=', input.deviceId).forUpdate().executeTakeFirst();
@@ -40,7 +40,7 @@ export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string
       cause: 'group',
       actor: input.actor,
       reason: `group changed to ${input.group}`,
-      causes: [{ type: 'device.group_changed', actor: input.actor, deviceId: input.deviceId, data: { from: current.group_name, to: input.group } }],
+      causes: [{ type: 'device.group_changed', actor: input.actor, deviceId: input.deviceId, data: { from: current.group_name, to: input.group, ...(input.reason?.trim() ? { note: input.reason.trim() } : {}) } }],
     });
     return updated;
   });

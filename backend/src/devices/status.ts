@@ -48,12 +48,13 @@ export async function changeDeviceStatus(deps: PolicyDeps, input: { deviceId: st
       .where('id', '=', deviceId)
       .returningAll()
       .executeTakeFirstOrThrow();
+    const note = input.reason?.trim() ? { note: input.reason.trim() } : {};
     const event: NewEvent =
       change === 'approve'
-        ? { type: 'device.approved', actor, deviceId, data: { from: 'pending_approval', to: 'active' } }
+        ? { type: 'device.approved', actor, deviceId, data: { from: 'pending_approval', to: 'active', ...note } }
         : change === 'deny'
           ? { type: 'device.denied', actor, deviceId, data: { reason: input.reason?.trim() ?? null } }
-          : { type: 'device.revoked', actor, deviceId, data: { reason: 'admin', from: current.status } };
+          : { type: 'device.revoked', actor, deviceId, data: { reason: 'admin', from: current.status, ...note } };
     await rejudgeDevices(trx, deps.policies, [deviceId], { now, cause: 'admin', actor, reason: `device ${change === 'approve' ? 'approved' : change === 'deny' ? 'denied' : 'revoked'}`, causes: [event] });
     return updated;
   });

@@ -26,12 +26,15 @@ export const eventData = {
     /** Set when this machine's device was still enrolled: the new one waits for `device relink`. */
     relink_of: uuid.nullable().optional(),
   }),
-  'device.approved': z.object({ from: z.literal('pending_approval'), to: z.literal('active') }),
+  // `note`: the admin's words, when they gave some (the dashboard asks for them).
+  'device.approved': z.object({ from: z.literal('pending_approval'), to: z.literal('active'), note: z.string().optional() }),
   // Null only in events written before a reason was required.
   'device.denied': z.object({ reason: z.string().nullable() }),
   'device.revoked': z.object({
     reason: z.enum(['admin', 'expired', 'pending_expired', 'relinked', 'unenrolled']),
     from: z.string().optional(),
+    /** With `admin`: the admin's words, when they gave some. */
+    note: z.string().optional(),
     /** With `relinked`: the device that took this one's place. */
     replaced_by: uuid.optional(),
   }),
@@ -50,7 +53,7 @@ export const eventData = {
     policy: z.string(),
     reason: z.string().optional(),
   }),
-  'device.group_changed': z.object({ from: group, to: group }),
+  'device.group_changed': z.object({ from: group, to: group, note: z.string().optional() }),
   'policy.applied': z.object({
     group,
     version: z.number().int().positive(),

@@ -37,15 +37,16 @@ export function registerDevice(program: Command): void {
     ['revoke', 'revoke a device: its streams close and its tokens stop working at once'],
     ['approve', 'approve a device that enrolled with an approval-required token'],
   ] as const) {
-    device
+    const command = device
       .command(`${verb} <id>`)
       .description(description)
       .addOption(jsonOption())
       .addOption(dataOption())
-      .addOption(serverOption())
-      .action(async (id: string, flags: AdminFlags) => {
+      .addOption(serverOption());
+    if (verb !== 'show') command.option('--reason <text>', `why, for the audit log (up to ${B.denyReasonChars} characters)`, textUpTo(B.denyReasonChars));
+    command.action(async (id: string, flags: AdminFlags & { reason?: string }) => {
         const path = `/v1/admin/devices/${encodeURIComponent(id)}${verb === 'show' ? '' : `/${verb}`}`;
-        const result = await adminRequest<Record<string, unknown>>(await adminTarget(flags), verb === 'show' ? 'GET' : 'POST', path);
+        const result = await adminRequest<Record<string, unknown>>(await adminTarget(flags), verb === 'show' ? 'GET' : 'POST', path, flags.reason ? { reason: flags.reason } : undefined);
         if (flags.json || verb === 'show') return print(result);
         process.stdout.write(`device ${id} is now ${String(result.status)}\n`);
       });
@@ -68,11 +69,12 @@ export function registerDevice(program: Command): void {
     .command('set-group <id> <group>')
     .description("move a device to another group (audited); it is judged by that group's policy at once")
     .option('--create', 'make the group if no enrollment token, policy or device names it yet (without it, an unknown group is refused: a typo)', false)
+    .option('--reason <text>', `why, for the audit log (up to ${B.denyReasonChars} characters)`, textUpTo(B.denyReasonChars))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (id: string, group: string, flags: AdminFlags & { create: boolean }) => {
-      const result = await adminRequest<{ group: string; verdict: string; score: number; policy: string | null }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/group`, { group, create: flags.create });
+    .action(async (id: string, group: string, flags: AdminFlags & { create: boolean; reason?: string }) => {
+      const result = await adminRequest<{ group: string; verdict: string; score: number; policy: string | null }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/group`, { group, create: flags.create, ...(flags.reason ? { reason: flags.reason } : {}) });
       if (flags.json) return print(result);
       process.stdout.write(`device ${id} is now in group ${result.group}: ${result.verdict}, score ${result.score} (${result.policy ?? 'no report yet'})\n`);
     });
