@@ -56,6 +56,8 @@ const SETTINGS: Record<NumericSetting, { env: string; fallback: number }> = {
   decisionCacheEntries: { env: 'POSTERN_DECISION_CACHE_ENTRIES', fallback: 50_000 },
 };
 const positive = z.coerce.number().positive().finite();
+/** Counts (caps, hops, entries, per-minute budgets) are whole numbers: `POSTERN_TRUST_PROXY_HOPS=1.5` would index no address. */
+const WHOLE: ReadonlySet<NumericSetting> = new Set(['enrollFailuresPerMinute', 'enrollAttemptsPerMinute', 'noncesPerMinute', 'maxUnauthenticatedStreams', 'maxUnauthenticatedStreamsPerAddress', 'trustProxyHops', 'decisionCacheEntries']);
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const settings = {
@@ -68,8 +70,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSet
       settings[key] = fallback;
       continue;
     }
-    const parsed = positive.safeParse(raw);
-    if (!parsed.success) throw new Error(`${name}=${JSON.stringify(raw)} is not a positive number (default ${fallback})`);
+    const whole = WHOLE.has(key);
+    const parsed = (whole ? positive.int() : positive).safeParse(raw);
+    if (!parsed.success) throw new Error(`${name}=${JSON.stringify(raw)} is not a positive ${whole ? 'whole number' : 'number'} (default ${fallback})`);
     settings[key] = parsed.data;
   }
   return settings;

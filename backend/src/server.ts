@@ -116,7 +116,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     {
       read: (deviceId) => batches.decisions.submit({ deviceId }),
       readPage: (after, limit) => decidePage(store.db, after, limit),
-      maxEntries: Math.floor(settings.decisionCacheEntries),
+      maxEntries: settings.decisionCacheEntries,
       maxAgeS: settings.decisionCacheMaxS,
       now: base.now,
     },

@@ -1,6 +1,7 @@
 import { DEVICE_ALG, UNENROLL_TYP, unenrollResponse } from '@postern/shared';
 import { KeyStoreError } from '../errors.js';
 import { signCompact } from '../jws/sign-compact.js';
+import { deviceKeyFor } from '../keystore/device-key-for.js';
 import type { KeyStore } from '../keystore/key-store.js';
 import type { StateStore } from '../state/store.js';
 import { deviceRequest, type DeviceRequestOptions } from './device-request.js';
@@ -13,7 +14,7 @@ import { deviceRequest, type DeviceRequestOptions } from './device-request.js';
 export async function unenroll(o: { store: StateStore; keyStore: KeyStore; http: DeviceRequestOptions; localOnly?: boolean; now?: () => number }): Promise<{ deviceId: string; server: boolean }> {
   const device = await o.store.requireDevice();
   if (!o.localOnly) {
-    const key = await o.keyStore.load();
+    const key = await deviceKeyFor(o.keyStore, device.kid);
     if (!key || key.kid !== device.kid) throw new KeyStoreError('key_mismatch', `the device key in ${o.store.dir} is missing or not this device's: the server cannot be told; use --local to delete the state anyway`);
     await deviceRequest(
       o.http,

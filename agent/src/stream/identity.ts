@@ -1,6 +1,7 @@
 import { AGENT_STREAM_PATH } from '@postern/shared';
 import { agentStreamUrl, normalizeServerUrl } from '../enrollment/server-url.js';
 import { KeyStoreError } from '../errors.js';
+import { deviceKeyFor } from '../keystore/device-key-for.js';
 import type { DeviceKey, KeyStore } from '../keystore/key-store.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
@@ -20,12 +21,7 @@ export interface AgentIdentity {
 export async function loadIdentity(options: { store: StateStore; keyStore: KeyStore; server?: string | undefined; caFile?: string | undefined }): Promise<AgentIdentity> {
   const { store, keyStore } = options;
   const device = await store.requireDevice();
-  let key = await keyStore.load();
-  // A key rotation whose local switch was cut short after device.json named the new key: finish it.
-  if (key && key.kid !== device.kid && (await keyStore.loadNext())?.kid === device.kid) {
-    await keyStore.promoteNext();
-    key = await keyStore.load();
-  }
+  const key = await deviceKeyFor(keyStore, device.kid);
   if (!key) {
     throw new KeyStoreError('key_missing', `the device key is missing from ${store.dir}: enroll again with \`postern-agent enroll --force\``);
   }

@@ -47,9 +47,6 @@ export function requireRole(backend: Backend, role: AdminRole): Middleware {
   };
 }
 
-/** The strictest role: kept for callers that predate roles. */
-export const requireAdmin = (backend: Backend): Middleware => requireRole(backend, 'admin');
-
 async function authenticateCaller(ctx: Context, backend: Backend): Promise<Caller> {
   const presented = credentialOf(ctx, 'Bearer');
   if (presented) {

@@ -8,7 +8,7 @@ import { createGatewayKey, DEFAULT_GATEWAY_SCOPES, gatewayScope } from '../gatew
 import { GroupUnknown, setDeviceGroup } from '../devices/set-group.js';
 import { changeDeviceStatus, StatusRefused } from '../devices/status.js';
 import { HttpError } from '../http/http-error.js';
-import { readJson } from '../http/read-json.js';
+import { readJson, readOptionalJson } from '../http/read-json.js';
 import { groupName as name } from '../policy/document.js';
 import type { Device } from '../store/schema.js';
 import { actorOf, requireRole } from './require-admin.js';
@@ -97,7 +97,7 @@ export function adminRoutes(router: Router, backend: Backend): void {
   for (const change of ['approve', 'deny', 'revoke'] as const) {
     router.post(`/v1/admin/devices/:id/${change}`, operator, async (ctx) => {
       // Approve and revoke take an optional body (the CLI sends none without --reason).
-      const body = change === 'deny' ? await readJson(ctx, denyBody) : ctx.request.length || ctx.get('transfer-encoding') ? await readJson(ctx, statusNoteBody) : { reason: undefined };
+      const body = change === 'deny' ? await readJson(ctx, denyBody) : await readOptionalJson(ctx, statusNoteBody);
       try {
         const device = await changeDeviceStatus(backend, { deviceId: ctx.params.id ?? '', change, actor: actorOf(ctx), ...(body.reason ? { reason: body.reason } : {}) });
         ctx.body = deviceView(device);

@@ -61,7 +61,8 @@ export async function exchangeAttestation(
     if (result.changed) backend.log.info({ device: device.id, from: result.changed.from, to: result.changed.to, score: result.score }, 'verdict changed');
     return { device, result };
   } catch (caught) {
-    // Not the report's fault: the agent keeps it and sends it again later.
+    // Not the report's fault: the agent keeps it and sends it again later. The cause is logged once here, as no refusal path logs it.
+    if (isDatabaseUnavailable(caught)) backend.log.warn({ err: caught }, 'a report was refused: the database is unreachable');
     const error = isDatabaseUnavailable(caught) ? new AttestationError('database_unavailable', 'the database is unreachable at the moment: the report was not stored; retry it in a few seconds') : caught;
     if (error instanceof AttestationError) backend.metrics.attestationsRejected.inc({ code: error.code });
     throw error;

@@ -7,6 +7,7 @@ import { policyRef } from '../policy/evaluate.js';
 import type { Policy, PolicySource } from '../policy/types.js';
 import { judge } from '../standing/judge.js';
 import { recordStandings, type StandingWrite } from '../standing/record.js';
+import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { checksOf, enrolledPlatform, toSeconds, verdictOf } from '../store/rows.js';
 import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
@@ -103,20 +104,17 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
 }
 
 /**
- * Two batches holding reports of the same device (the HTTP fallback, or two replicas) may lock
- * its row in opposite orders; PostgreSQL then aborts one with a deadlock. Nothing of it was
- * stored, so it is run again rather than failing every report in it.
- */
-/**
  * One device's report must never fail another's: when a batch's transaction fails, its reports
  * are stored again one at a time, so only the one at fault is refused (and the rest commit). A
- * value the database cannot store is that report's `schema` error; a database that is down fails
- * each report with its own error.
+ * value the database cannot store is that report's `schema` error. A database that is down fails
+ * the whole batch at once: trying each report alone would only queue hundreds of doomed
+ * transactions behind the outage.
  */
 async function storeIsolating(deps: IngestDeps, items: readonly IngestItem[]): Promise<Stored[]> {
   try {
     return await storeWithRetry(deps, items);
   } catch (error) {
+    if (isDatabaseUnavailable(error)) return items.map((item) => ({ deviceId: item.device.id, failed: error }));
     const [only] = items;
     if (items.length === 1 && only) return [{ deviceId: only.device.id, failed: unstorable(error) ?? error }];
     const stored: Stored[] = [];
@@ -132,6 +130,11 @@ function unstorable(error: unknown): AttestationError | null {
   return new AttestationError('schema', `the report holds a value the database cannot store (${(error as Error).message}): send text without NUL characters`);
 }
 
+/**
+ * Two batches holding reports of the same device (the HTTP fallback, or two replicas) may lock
+ * its row in opposite orders; PostgreSQL then aborts one with a deadlock. Nothing of it was
+ * stored, so it is run again rather than failing every report in it.
+ */
 async function storeWithRetry(deps: IngestDeps, items: readonly IngestItem[]): Promise<Stored[]> {
   for (let attempt = 1; ; attempt++) {
     try {

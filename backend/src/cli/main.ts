@@ -45,6 +45,12 @@ Environment:
   POSTERN_EVENT_RETENTION_DAYS        how long events are kept once every consumer has passed them (default 30)
   POSTERN_PENDING_EXPIRY              a pending enrollment nobody decides on is revoked after this (default 7d)
   POSTERN_KEY_MAX_AGE                 agents rotate device keys older than this, e.g. 90d (default off)
+  POSTERN_DECISION_CACHE_ENTRIES      device standings kept in memory for forward-auth (default 50000)
+  POSTERN_DECISION_CACHE_MAX_S        a cached standing is read again, and outlives a database outage, this long (default 120)
+  POSTERN_SSF_PUSH_ALLOW_HOSTS        hosts or CIDRs an SSF push may reach although not public (default none)
+  POSTERN_SSF_MAX_ATTEMPTS, POSTERN_SSF_RETRY_MAX_S  SSF push attempts before a stream is failing (8), longest pause (300 s)
+  POSTERN_PACKAGES_DIR                the agent packages served under /install/artefacts/ (default dist/packages)
+  POSTERN_DASHBOARD_DIR               serve the dashboard from this build instead of the installed one
   POSTERN_SERVER_URL, POSTERN_ADMIN_TOKEN  for admin commands run elsewhere than the server's machine
   POSTERN_OIDC_ISSUER, POSTERN_OIDC_CLIENT_ID, POSTERN_OIDC_CLIENT_SECRET, POSTERN_OIDC_ROLES
                       OpenID Connect sign-in for the dashboard (roles: group=role,...)

@@ -121,7 +121,8 @@ export class EventConsumer {
   private async drain(): Promise<void> {
     const started = this.options.now();
     while (!this.stopped && (await this.step()) === this.batch);
-    this.caughtUp = started;
+    // Caught up only when the loop reached the head, not when a stop cut it short.
+    if (!this.stopped) this.caughtUp = started;
   }
 
   private async step(): Promise<number> {

@@ -42,7 +42,9 @@ export async function authenticateGateway(db: Kysely<Database>, presented: strin
   if (!parsed) return null;
   const row = await db.selectFrom('gateway_keys').select(['id', 'name', 'key_hash', 'scopes']).where('id', '=', parsed.id).where('revoked_at', 'is', null).executeTakeFirst();
   if (!row || !digestsEqual(row.key_hash, hashSecret(presented))) return null;
-  return { id: row.id, name: row.name, scopes: z.array(gatewayScope).catch([...DEFAULT_GATEWAY_SCOPES]).parse(row.scopes) };
+  // Fails closed: a scope this version does not know (a newer release wrote it) grants nothing, and never turns into authz.
+  const stored = z.array(z.string()).catch([]).parse(row.scopes);
+  return { id: row.id, name: row.name, scopes: stored.flatMap((scope) => { const known = gatewayScope.safeParse(scope); return known.success ? [known.data] : []; }) };
 }
 
 export function hasScope(gateway: Gateway, scope: GatewayScope): boolean {

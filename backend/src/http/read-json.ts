@@ -32,3 +32,12 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, lim
   if (!parsed.success) throw new HttpError('malformed', `the body does not match the API: ${describeIssues(parsed.error.issues)}`);
   return parsed.data;
 }
+
+/** As readJson, for a body a client may leave out (approve, revoke): no body reads as `{}`. */
+export async function readOptionalJson<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
+  const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+  if (hasBody) return readJson(ctx, schema);
+  const parsed = schema.safeParse({});
+  if (!parsed.success) throw new HttpError('malformed', `a body is required here: ${describeIssues(parsed.error.issues)}`);
+  return parsed.data;
+}

@@ -38,7 +38,8 @@ export function myDeviceRoutes(router: Router, backend: Backend): void {
     const proof = ctx.get('dpop');
     if (!proof) throw new HttpError('invalid_dpop_proof', 'the "DPoP" proof header is missing: sign a proof for this request with the device key');
     try {
-      const spend = await checkDpopProof(proof, { method: 'POST', url: `${ctx.protocol}://${ctx.host}${ctx.path}`, accessToken: body.nonce, jkt: device.kid, now }, backend.publicKeys);
+      // The agent signs the server URL it enrolled with, which is this server's public URL (the issuer), also behind a proxy.
+      const spend = await checkDpopProof(proof, { method: 'POST', url: `${backend.issuer}${MY_DEVICE_LINKS_PATH}`, accessToken: body.nonce, jkt: device.kid, now }, backend.publicKeys);
       const [fresh] = await spendJtis(backend.db, [spend]);
       if (!fresh?.ok || !fresh.value) throw replayedProof();
     } catch (error) {

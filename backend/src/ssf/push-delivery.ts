@@ -113,7 +113,10 @@ export class PushDelivery {
       await this.db.transaction().execute(async (trx) => {
         await trx.deleteFrom('ssf_outbox').where('id', '=', row.id).execute();
         const lastError = outcome.result === 'rejected' ? `the receiver refused SET ${row.jti} for good: ${outcome.err}${outcome.description ? `: ${outcome.description}` : ''}` : null;
-        await trx.updateTable('ssf_streams').set({ failing_since: null, last_error: lastError }).where('id', '=', row.stream_id).execute();
+        // A healthy stream's row is left alone: a delivery writes it only to clear a failure or record a refusal.
+        let health = trx.updateTable('ssf_streams').set({ failing_since: null, last_error: lastError }).where('id', '=', row.stream_id);
+        if (lastError === null) health = health.where((eb) => eb.or([eb('failing_since', 'is not', null), eb('last_error', 'is not', null)]));
+        await health.execute();
       });
       if (outcome.result === 'rejected') this.log.warn({ stream: row.stream_id, jti: row.jti, err: outcome.err }, 'an SSF receiver refused a SET for good (RFC 8935 400); it is not sent again');
       return;

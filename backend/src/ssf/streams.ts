@@ -97,6 +97,11 @@ export async function updateStream(db: Kysely<Database>, receiver: Gateway, row:
         min_verification_interval: input.min_verification_interval !== undefined ? input.min_verification_interval : row.min_verification_interval,
       };
   const columns = columnsOf(merged, receiver, allow);
+  // GET never shows the push authorization header, so a PUT or PATCH of what GET answered leaves
+  // it out: keep the stored one for a push stream unless the body sends a new one.
+  if (columns.delivery_method === DELIVERY.push && merged.delivery?.authorization_header === undefined && row.delivery_method === DELIVERY.push) {
+    columns.authorization_header = row.authorization_header;
+  }
   return db.updateTable('ssf_streams').set({ ...columns, updated_at: new Date() }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
 }
 

@@ -33,20 +33,21 @@ export function text(max: number, min = 0) {
  * null: for request bodies whose schemas take free text in many places.
  */
 export function unstorableTextAt(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return isStorableText(value) ? null : path || '(the value)';
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) {
-      const found = unstorableTextAt(item, `${path}[${i}]`);
-      if (found) return found;
-    }
-    return null;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const here = path ? `${path}.${key}` : key;
-      if (!isStorableText(key)) return here;
-      const found = unstorableTextAt(item, here);
-      if (found) return found;
+  // A stack, not recursion: a body of 20,000 nested arrays parses as JSON and must not overflow the call stack.
+  const pending: Array<[unknown, string]> = [[value, path]];
+  while (pending.length > 0) {
+    const [current, at] = pending.pop() as [unknown, string];
+    if (typeof current === 'string') {
+      if (!isStorableText(current)) return at || '(the value)';
+    } else if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) pending.push([current[i], `${at}[${i}]`]);
+    } else if (current !== null && typeof current === 'object') {
+      const entries = Object.entries(current);
+      for (const [key] of entries) if (!isStorableText(key)) return at ? `${at}.${key}` : key;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, item] = entries[i] as [string, unknown];
+        pending.push([item, at ? `${at}.${key}` : key]);
+      }
     }
   }
   return null;
