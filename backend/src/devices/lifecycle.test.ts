@@ -110,6 +110,23 @@ describe.each(databaseKinds)('the device lifecycle on %s', (kind) => {
     expect((await call('POST', `/v1/admin/devices/${device.deviceId}/extend`, { until: clock + 86400 })).body).toMatchObject({ code: 'enrollment_ended', detail: expect.stringMatching(/an ended enrollment stays ended/) });
   });
 
+  it("moves a device into a group only when it already meets the group's rules", async () => {
+    await call('POST', '/v1/admin/groups/servers/settings', { require_owner: true, require_change_ref: true, max_device_lifetime_s: 30 * 86400 });
+    const device = await enrolled({ group: 'employees' });
+    const move = () => call('POST', `/v1/admin/devices/${device.deviceId}/group`, { group: 'servers', create: true });
+    expect((await move()).body).toMatchObject({ code: 'group_requirement', detail: expect.stringMatching(/requires an owner, and device .* has none: set one first/) });
+    await call('POST', `/v1/admin/devices/${device.deviceId}/owner`, { owner: 'ops@example.com' });
+    expect((await move()).body).toMatchObject({ code: 'group_requirement', detail: expect.stringMatching(/change reference/) });
+    await call('POST', `/v1/admin/devices/${device.deviceId}/change-ref`, { change_ref: 'CHG-9' });
+    expect((await move()).body).toMatchObject({ code: 'group_requirement', detail: expect.stringMatching(/access never ends: give it an end first/) });
+    await call('POST', `/v1/admin/devices/${device.deviceId}/extend`, { until: clock + 40 * 86400 });
+    expect((await move()).body).toMatchObject({ code: 'group_requirement', detail: expect.stringMatching(/give it an earlier end first/) });
+    expect((await events(device.deviceId)).some((e) => e.type === 'device.group_changed')).toBe(false);
+    await call('POST', `/v1/admin/devices/${device.deviceId}/extend`, { until: clock + 20 * 86400 });
+    expect((await move()).body).toMatchObject({ group: 'servers' });
+    expect((await events(device.deviceId)).filter((e) => e.type === 'device.group_changed')).toEqual([{ type: 'device.group_changed', actor: 'admin:initial', data: { from: 'employees', to: 'servers' } }]);
+  });
+
   it('requires an owner email and a change reference where the group says so, keeps both on the device, and changes them audited', async () => {
     await call('POST', '/v1/admin/groups/servers/settings', { require_owner: true, require_change_ref: true });
     expect((await call('POST', '/v1/admin/enrollment-tokens', { group: 'servers', change_ref: 'CHG-1' })).body).toMatchObject({ code: 'group_requirement', detail: expect.stringMatching(/requires an owner/) });
@@ -149,7 +166,7 @@ describe.each(databaseKinds)('the device lifecycle on %s', (kind) => {
   });
 
   it('holds a second enrollment of a still-enrolled machine pending until relinked, then revokes the old device (reason relinked)', async () => {
-    const old = await enrolled();
+    const old = await enrolled({ owner: 'ops@example.com', change_ref: 'CHG-3' });
     const reinstalled = await FakeDevice.create();
     Object.assign(reinstalled, { hostname: old.hostname }); // the same machine id, a new key
     const answer = await reinstalled.enroll(server.url, (await token()).token);
@@ -159,7 +176,7 @@ describe.each(databaseKinds)('the device lifecycle on %s', (kind) => {
 
     const { session } = await old.report(server.url);
     const relinked = await call<{ device: Record<string, unknown>; replaced: Record<string, unknown> }>('POST', `/v1/admin/devices/${reinstalled.deviceId}/relink`);
-    expect(relinked.body).toMatchObject({ device: { device_id: reinstalled.deviceId, status: 'active', relink_of: old.deviceId }, replaced: { device_id: old.deviceId, status: 'revoked' } });
+    expect(relinked.body).toMatchObject({ device: { device_id: reinstalled.deviceId, status: 'active', relink_of: old.deviceId, owner: 'ops@example.com', change_ref: 'CHG-3' }, replaced: { device_id: old.deviceId, status: 'revoked' } });
     expect(await session.next(5000)).toMatchObject({ type: 'error', code: 'revoked', message: expect.stringMatching(/replaced by a new enrollment/) });
     expect((await events(old.deviceId)).find((e) => e.type === 'device.revoked')).toEqual({ type: 'device.revoked', actor: 'admin:initial', data: { reason: 'relinked', from: 'active', replaced_by: reinstalled.deviceId } });
     expect((await events(reinstalled.deviceId)).map((e) => e.type)).toEqual(['device.enrolled', 'device.relinked', 'device.verdict_changed']);

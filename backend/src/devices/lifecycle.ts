@@ -70,7 +70,9 @@ export async function setDeviceDetail(deps: PolicyDeps, input: { deviceId: strin
 /**
  * Confirms that a device enrolled from a reinstalled machine replaces the device that machine
  * had (`device relink NEW_ID`): the new one becomes active, the old one is revoked with reason
- * `relinked` (its streams close), and the link stays on the new record (`relink_of`).
+ * `relinked` (its streams close), and the link stays on the new record (`relink_of`). The owner
+ * and change reference carry over where the new enrollment's token gave none; the group and end
+ * date stay the new token's, which is the grant an administrator made for the reinstall.
  */
 export async function relinkDevice(deps: PolicyDeps, input: { deviceId: string; actor: string }): Promise<{ device: Device; replaced: Device }> {
   const now = deps.now();
@@ -87,7 +89,13 @@ export async function relinkDevice(deps: PolicyDeps, input: { deviceId: string; 
     }
     const oldId = first.relink_of;
     const old = both.get(oldId) as Device;
-    const device = await trx.updateTable('devices').set({ status: 'active', approved_at: at, pending_until: null }).where('id', '=', first.id).returningAll().executeTakeFirstOrThrow();
+    // The reinstalled machine keeps who answers for it and under which change, unless its new token said.
+    const device = await trx
+      .updateTable('devices')
+      .set({ status: 'active', approved_at: at, pending_until: null, owner: first.owner ?? old.owner, change_ref: first.change_ref ?? old.change_ref })
+      .where('id', '=', first.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
     const causes: NewEvent[] = [{ type: 'device.relinked', actor: input.actor, deviceId: first.id, data: { replaces: oldId } }];
     let replaced = old;
     if (old.status !== 'revoked') {

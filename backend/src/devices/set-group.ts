@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
 import { uuid } from '@postern/shared';
+import { checkDeviceRules, groupRules } from '../groups/settings.js';
 import type { PolicyDeps } from '../policy-lifecycle/apply.js';
 import { rejudgeDevices } from '../standing/rejudge.js';
 import type { Transaction } from 'kysely';
+import { toSeconds } from '../store/rows.js';
 import type { Database, Device } from '../store/schema.js';
 
 /** The target group is known nowhere: most likely a typo. */
@@ -23,7 +25,8 @@ export class GroupUnknown extends Error {
  * Moves a device to another group. In one transaction: the move, its `device.group_changed`
  * event, and the device judged again by the new group's policy (cause `group`). Its agent is
  * told to report by the stream fan-out, on the event. A group that nothing names yet is made
- * only with `create`, so a typo cannot silently put a device under the default policy.
+ * only with `create`, so a typo cannot silently put a device under the default policy. The
+ * device must meet the new group's rules (owner, change reference, longest access) first.
  */
 export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string; group: string; actor: string; create?: boolean; reason?: string }): Promise<Device | null> {
   if (!uuid.safeParse(input.deviceId).success) return null;
@@ -34,6 +37,7 @@ export async function setDeviceGroup(deps: PolicyDeps, input: { deviceId: string
       const known = await knownGroups(trx);
       if (!known.includes(input.group)) throw new GroupUnknown(input.group, known);
     }
+    checkDeviceRules(await groupRules(trx, input.group), { id: current.id, owner: current.owner, changeRef: current.change_ref, expiresAt: toSeconds(current.expires_at) }, deps.now());
     const updated = await trx.updateTable('devices').set({ group_name: input.group }).where('id', '=', input.deviceId).returningAll().executeTakeFirstOrThrow();
     await rejudgeDevices(trx, deps.policies, [input.deviceId], {
       now: deps.now(),

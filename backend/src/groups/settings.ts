@@ -64,18 +64,50 @@ export async function setGroupRules(db: Kysely<Database>, change: Partial<Omit<G
   });
 }
 
+type UnmetRule = 'owner' | 'owner_email' | 'change_ref' | 'no_end' | 'too_long';
+
+/** The first of the group's rules that a grant (a token, or a device moved into the group) breaks. */
+function unmetRule(rules: GroupRules, grant: { owner: string | null; changeRef: string | null; lifetimeS: number | null }): UnmetRule | null {
+  if (rules.requireOwner && grant.owner === null) return 'owner';
+  if (rules.requireOwner && grant.owner !== null && !email.safeParse(grant.owner).success) return 'owner_email';
+  if (rules.requireChangeRef && grant.changeRef === null) return 'change_ref';
+  if (rules.maxDeviceLifetimeS !== null && grant.lifetimeS === null) return 'no_end';
+  if (rules.maxDeviceLifetimeS !== null && grant.lifetimeS !== null && grant.lifetimeS > rules.maxDeviceLifetimeS) return 'too_long';
+  return null;
+}
+
 /** A token for this group must meet its rules: refused with `group_requirement`, saying which and how to fix it. */
 export function checkTokenRules(rules: GroupRules, token: { owner: string | null; changeRef: string | null; deviceTtlS: number | null }): void {
   const g = JSON.stringify(rules.group);
-  if (rules.requireOwner && token.owner === null) throw new HttpError('group_requirement', `group ${g} requires an owner on its tokens: give the email of the person responsible (--owner, "owner")`);
-  if (rules.requireOwner && token.owner !== null && !email.safeParse(token.owner).success) {
-    throw new HttpError('group_requirement', `group ${g} requires its owner to be a person's email, and ${JSON.stringify(token.owner)} is not one (--owner, "owner")`);
-  }
-  if (rules.requireChangeRef && token.changeRef === null) throw new HttpError('group_requirement', `group ${g} requires a change reference on its tokens, such as CHG-123 (--change-ref, "change_ref")`);
-  if (rules.maxDeviceLifetimeS !== null) {
-    if (token.deviceTtlS === null) throw new HttpError('group_requirement', `group ${g} gives devices at most ${rules.maxDeviceLifetimeS} s of access: give a device TTL within it (--device-ttl, "device_ttl_s")`);
-    if (token.deviceTtlS > rules.maxDeviceLifetimeS) throw new HttpError('group_requirement', `group ${g} gives devices at most ${rules.maxDeviceLifetimeS} s of access, and the device TTL asks ${token.deviceTtlS} s: give a shorter one`);
-  }
+  const max = rules.maxDeviceLifetimeS;
+  const messages: Record<UnmetRule, string> = {
+    owner: `group ${g} requires an owner on its tokens: give the email of the person responsible (--owner, "owner")`,
+    owner_email: `group ${g} requires its owner to be a person's email, and ${JSON.stringify(token.owner)} is not one (--owner, "owner")`,
+    change_ref: `group ${g} requires a change reference on its tokens, such as CHG-123 (--change-ref, "change_ref")`,
+    no_end: `group ${g} gives devices at most ${max} s of access: give a device TTL within it (--device-ttl, "device_ttl_s")`,
+    too_long: `group ${g} gives devices at most ${max} s of access, and the device TTL asks ${token.deviceTtlS} s: give a shorter one`,
+  };
+  const unmet = unmetRule(rules, { owner: token.owner, changeRef: token.changeRef, lifetimeS: token.deviceTtlS });
+  if (unmet) throw new HttpError('group_requirement', messages[unmet]);
+}
+
+/**
+ * A device moved into a group must already meet the rules its tokens must meet, or a move would
+ * be a way round them (an endless device in a group of 30-day grants).
+ */
+export function checkDeviceRules(rules: GroupRules, device: { id: string; owner: string | null; changeRef: string | null; expiresAt: number | null }, now: number): void {
+  const g = JSON.stringify(rules.group);
+  const max = rules.maxDeviceLifetimeS;
+  const ends = device.expiresAt === null ? 'never' : new Date(device.expiresAt * 1000).toISOString();
+  const messages: Record<UnmetRule, string> = {
+    owner: `group ${g} requires an owner, and device ${device.id} has none: set one first (\`device set-owner\`)`,
+    owner_email: `group ${g} requires its owner to be a person's email, and device ${device.id}'s owner ${JSON.stringify(device.owner)} is not one: set one first (\`device set-owner\`)`,
+    change_ref: `group ${g} requires a change reference, and device ${device.id} has none: set one first (\`device set-change-ref\`)`,
+    no_end: `group ${g} gives devices at most ${max} s of access, and device ${device.id}'s access never ends: give it an end first (\`device extend --until\`)`,
+    too_long: `group ${g} gives devices at most ${max} s of access from now, and device ${device.id}'s ends ${ends}: give it an earlier end first (\`device extend --until\`)`,
+  };
+  const unmet = unmetRule(rules, { owner: device.owner, changeRef: device.changeRef, lifetimeS: device.expiresAt === null ? null : device.expiresAt - now });
+  if (unmet) throw new HttpError('group_requirement', messages[unmet]);
 }
 
 /** An end date given at `now` must lie within the group's maximum lifetime from then. */
