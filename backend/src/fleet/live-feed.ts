@@ -70,7 +70,7 @@ export class FleetFeed {
         client.held = null;
         this.write(client, `event: reset\nid: ${head}\ndata: {"seq":${head}}\n\n`);
       } else {
-        void this.replay(db, client).catch(() => stream.destroy());
+        void this.replay(db, client).catch((error: unknown) => stream.destroy(error instanceof Error ? error : new Error(String(error))));
       }
     }
     return stream;

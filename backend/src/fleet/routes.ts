@@ -41,7 +41,7 @@ export function fleetRoutes(router: Router, backend: Backend): void {
     const now = backend.now();
     ctx.set('content-disposition', `attachment; filename="postern-devices-${new Date(now * 1000).toISOString().slice(0, 10)}.csv"`);
     ctx.type = 'text/csv; charset=utf-8';
-    sendStream(ctx, Readable.from(fleetCsv(backend.db, q, now)));
+    sendStream(ctx, Readable.from(fleetCsv(backend.db, q, now)), backend.log, 'the CSV export');
   });
 
   router.get('/v1/admin/fleet/devices/:id', viewer, async (ctx) => {
@@ -62,6 +62,6 @@ export function fleetRoutes(router: Router, backend: Backend): void {
     ctx.set('cache-control', 'no-store');
     ctx.set('x-accel-buffering', 'no');
     ctx.type = 'text/event-stream';
-    sendStream(ctx, backend.fleetFeed.open(backend.db, after, await streamHead(backend.db)));
+    sendStream(ctx, backend.fleetFeed.open(backend.db, after, await streamHead(backend.db)), backend.log, 'the dashboard feed');
   });
 }
