@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { JOURNAL_LOCK } from '../store/advisory-locks.js';
 import type { Database } from '../store/schema.js';
 import type { NewEvent } from './types.js';
+import { streamHead } from './read.js';
 
 /** The NOTIFY channel that wakes consumers: its payload is only the newest seq, never the event. */
 export const EVENTS_CHANNEL = 'postern_events';
@@ -16,8 +17,7 @@ export async function appendEvents(trx: Kysely<Database>, events: readonly NewEv
   if (events.length === 0) return [];
   if (!trx.isTransaction) throw new Error('appendEvents needs the transaction of the change it records');
   await sql`select pg_advisory_xact_lock(${JOURNAL_LOCK})`.execute(trx);
-  const head = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
-  const first = Number(head?.seq ?? 0) + 1;
+  const first = (await streamHead(trx)) + 1;
   const rows = events.map((event, i) => ({ seq: first + i, at, type: event.type, actor: event.actor, device_id: event.deviceId, data: JSON.stringify(event.data) }));
   await trx.insertInto('events').values(rows).execute();
   const last = first + events.length - 1;

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../logging/logger.js';
 import type { Database } from '../store/schema.js';
 import { parseEvent, type StreamEvent } from './types.js';
+import { streamHead } from './read.js';
 
 export interface ConsumerSpec {
   /** Stable name: a durable consumer's identity; a replica's own consumers get `@<replica id>` appended. */
@@ -71,9 +72,8 @@ export class EventConsumer {
   }
 
   async start(): Promise<void> {
-    const head = await this.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+    const start = await streamHead(this.db);
     const at = new Date(this.options.now() * 1000);
-    const start = Number(head?.seq ?? 0);
     await this.db
       .insertInto('event_consumers')
       .values({ name: this.id, last_seq: start, durable: this.spec.durable, heartbeat_at: at })

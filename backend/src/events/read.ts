@@ -11,3 +11,9 @@ export async function readEvents(db: Kysely<Database>, filter: { after: number; 
   const events = rows.flatMap((row) => parseEvent(row) ?? []);
   return { events, next: rows.length > 0 ? Number(rows[rows.length - 1]?.seq) : filter.after };
 }
+
+/** The seq of the newest event, 0 for an empty stream. */
+export async function streamHead(db: Kysely<Database>): Promise<number> {
+  const head = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  return Number(head?.seq ?? 0);
+}

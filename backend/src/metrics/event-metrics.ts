@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { EventConsumer, ConsumerSpec } from '../events/consumer.js';
 import type { Database } from '../store/schema.js';
 import type { Metrics } from './metrics.js';
+import { streamHead } from '../events/read.js';
 
 /** The fleet count is a scan of every device: at most one per this many milliseconds, however often Prometheus scrapes. */
 const FLEET_CACHE_MS = 10_000;
@@ -21,8 +22,8 @@ export function eventMetrics(metrics: Metrics, db: Kysely<Database>, consumers: 
     labelNames: ['consumer'],
     registers: [registry],
     async collect() {
-      const head = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
-      for (const consumer of consumers()) this.set({ consumer: consumer.name }, Math.max(0, Number(head?.seq ?? 0) - consumer.position));
+      const head = await streamHead(db);
+      for (const consumer of consumers()) this.set({ consumer: consumer.name }, Math.max(0, head - consumer.position));
     },
   });
   let fleet: { at: number; rows: Array<{ verdict: string; group_name: string; platform: string; n: number | string | bigint }> } | null = null;

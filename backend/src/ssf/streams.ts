@@ -8,6 +8,7 @@ import { DELIVERY, EVENTS_SUPPORTED, type DeliveryMethod } from './event-types.j
 import { pushUrlRefusal, type AllowList } from './push-address.js';
 import type { StreamConfig, StreamInput, StreamStatusValue } from './stream-schemas.js';
 import { subjectKey, type SubjectId } from './subjects.js';
+import { streamHead } from '../events/read.js';
 
 const isUuid = (value: string) => uuid.safeParse(value).success;
 
@@ -65,10 +66,10 @@ export async function createStream(db: Kysely<Database>, receiver: Gateway, inpu
   const columns = columnsOf(input, receiver, allow);
   return db.transaction().execute(async (trx) => {
     // Events already in the stream happened before this stream existed.
-    const head = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+    const head = await streamHead(trx);
     return trx
       .insertInto('ssf_streams')
-      .values({ id: randomUUID(), receiver_key_id: receiver.id, ...columns, status: 'enabled', after_seq: Number(head?.seq ?? 0) })
+      .values({ id: randomUUID(), receiver_key_id: receiver.id, ...columns, status: 'enabled', after_seq: head })
       .returningAll()
       .executeTakeFirstOrThrow();
   });
