@@ -108,6 +108,16 @@ export class BenchNginx {
 }
 
 /**
+ * The most files a process here may open: nginx starts with its soft limit raised that far
+ * (RAISE_FILE_LIMIT), and a worker holds a client's and a replica's socket per stream.
+ */
+function hardFileLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const hard = line?.split(/\s{2,}/)[2];
+  return hard === undefined || hard === 'unlimited' ? 1_048_576 : Math.min(1_048_576, Number(hard) || 1024);
+}
+
+/**
  * The load balancer's configuration. `least_conn` sends each new connection to the replica
  * holding the fewest: agents' streams are long-lived, so round robin would drift as they
  * come and go. Upstream keep-alive needs HTTP/1.1 and an empty Connection header, except on
@@ -117,12 +127,11 @@ export class BenchNginx {
  */
 function configuration({ dir, port, upstreams }: NginxOptions): string {
   return `worker_processes auto;
-worker_rlimit_nofile 200000;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 
 events {
-  worker_connections 100000;
+  worker_connections ${hardFileLimit()};
   multi_accept on;
 }
 

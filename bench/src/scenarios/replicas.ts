@@ -122,6 +122,14 @@ async function reportOnceEach(ctx: RunContext, cluster: Cluster, indices: number
   return tokens;
 }
 
+/** CPU of the deployment with no load: what every replica spends whatever it serves (sweeps, consumers, pool). */
+async function measureIdle(cluster: Cluster, seconds: number): Promise<CpuFigures> {
+  const meter = cpuMeter(cluster);
+  meter.start();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return meter.stop(0);
+}
+
 interface IngestPoint {
   connections: number;
   offeredPerSecond: number;
@@ -301,6 +309,7 @@ function balanceOf(entries: AccessLogEntry[], cluster: Cluster): Balance {
 interface ReplicasPoint {
   n: number;
   fleet: number;
+  idle: CpuFigures;
   ingest: IngestPoint;
   authz: AuthzPoint;
   replay: ReplayCheck;
@@ -333,6 +342,7 @@ async function measureReplicas(ctx: RunContext, n: number): Promise<ReplicasPoin
   try {
     const all = spread(fleet, fleet);
     const tokens = await reportOnceEach(ctx, cluster, all);
+    const idle = await measureIdle(cluster, ctx.options.quick ? 3 : 5);
     const ingest = await measureIngest(ctx, cluster, spread(fleet, connections));
     ctx.log(
       `replicas ${n} ingest: ${fmt(ingest.perSecond)}/s of ${fmt(ingest.offeredPerSecond)}/s offered, servers ${fmt(ingest.cpu.servers, 1)} CPU-s (${ingest.cpu.replicas.map((s) => fmt(s, 1)).join(' + ')}), db ${fmt(ingest.cpu.database, 1)}, nginx ${fmt(ingest.cpu.nginx, 1)} over ${fmt(ingest.cpu.wallSeconds, 1)} s`,
@@ -343,7 +353,7 @@ async function measureReplicas(ctx: RunContext, n: number): Promise<ReplicasPoin
     const replay = await replayAcrossReplicas(cluster, authzTokens);
     await cluster.nginx.stop();
     const balance = balanceOf(cluster.nginx.accessLog(), cluster);
-    const point = { n, fleet, ingest, authz, replay, balance };
+    const point = { n, fleet, idle, ingest, authz, replay, balance };
     const failures = failuresOf(point);
     ctx.log(`replicas ${n}: ${failures.length ? `correctness FAILED: ${failures.join('; ')}` : 'every correctness check held'}`);
     return { ...point, failures };
@@ -353,6 +363,11 @@ async function measureReplicas(ctx: RunContext, n: number): Promise<ReplicasPoin
 }
 
 const perCpuSecond = (perSecond: number, cpu: CpuFigures) => (cpu.servers > 0 ? (perSecond * cpu.wallSeconds) / cpu.servers : NaN);
+/** The same, charging only the server CPU above what the replicas spend idle: the cost of the work itself. */
+const perCpuSecondAboveIdle = (perSecond: number, cpu: CpuFigures, idle: CpuFigures) => {
+  const busy = cpu.servers - (idle.servers / idle.wallSeconds) * cpu.wallSeconds;
+  return busy > 0 ? (perSecond * cpu.wallSeconds) / busy : NaN;
+};
 const cores = (seconds: number, cpu: CpuFigures) => pct((100 * seconds) / cpu.wallSeconds);
 const spreadText = (counts: number[]) => counts.map((c) => fmt(c)).join(' / ');
 
@@ -370,18 +385,20 @@ export async function replicasScenario(ctx: RunContext): Promise<ScenarioReport>
         String(p.n),
         fmt(f.perSecond),
         `${cores(f.cpu.servers, f.cpu)} (${f.cpu.replicas.map((s) => cores(s, f.cpu)).join(' + ')})`,
+        cores(p.idle.servers, p.idle),
         cores(f.cpu.database, f.cpu),
         cores(f.cpu.nginx, f.cpu),
         pct(f.generatorPercent),
         pct(f.cpu.otherPercent),
         fmt(efficiency),
         ratio(efficiency, perCpuSecond(pick(base).perSecond, pick(base).cpu)),
+        fmt(perCpuSecondAboveIdle(f.perSecond, f.cpu, p.idle)),
         fmt((f.perSecond * f.cpu.wallSeconds) / (f.cpu.servers + f.cpu.database + f.cpu.nginx)),
         ms(f.latencyMs.p50),
         ms(f.latencyMs.p99),
       ];
     });
-  const header = (what: string) => ['replicas', `${what}/s`, 'server CPU (per replica)', 'database CPU', 'nginx CPU', 'generator CPU', 'other CPU', `${what} per server CPU-s`, `vs ${base.n} replica${base.n > 1 ? 's' : ''}`, `${what} per CPU-s of server + db + nginx`, 'p50', 'p99'];
+  const header = (what: string) => ['replicas', `${what}/s`, 'server CPU (per replica)', 'server CPU idle', 'database CPU', 'nginx CPU', 'generator CPU', 'other CPU', `${what} per server CPU-s`, `vs ${base.n} replica${base.n > 1 ? 's' : ''}`, `${what} per server CPU-s above idle`, `${what} per CPU-s of server + db + nginx`, 'p50', 'p99'];
   const correctness = points.map((p) => [
     String(p.n),
     `${fmt(p.ingest.answers.sent)} / ${fmt(p.ingest.answers.results)} + ${fmt(p.ingest.answers.errors)} / ${fmt(p.ingest.answers.unsolicited)}`,
@@ -408,6 +425,7 @@ export async function replicasScenario(ctx: RunContext): Promise<ScenarioReport>
       ...(last.n > base.n ? [`Efficiency of ${last.n} replicas against ${base.n}: ingest ${effRatio((p) => p.ingest)}, forward-auth ${effRatio((p) => p.authz)} per server CPU-second (1.00× would be no cost for splitting the work).`] : []),
       ...contentionNote(points.flatMap((p) => [{ label: `${p.n} ingest`, otherPercent: p.ingest.cpu.otherPercent }, { label: `${p.n} forward-auth`, otherPercent: p.authz.cpu.otherPercent }])),
       `CPU is a share of one core; the machine has ${ctx.machine.cpus}, shared by the replicas, PostgreSQL, nginx and the load generators. On a machine this small more replicas cannot add throughput: the figure to read is throughput per server CPU-second (docs/scale-out.md).`,
+      '"Server CPU idle": the replicas with no load (their sweeps, event consumers and pools), measured just before the load; "above idle" charges only what the load added to it, the cost of the work itself.',
       'Server CPU sums the replica processes; "per CPU-s of server + db + nginx" charges the deployment as a whole, the load balancer and the shared database included.',
       'Correctness: every device\'s first report got a result (checked before the load); during the ingest load every attestation sent got exactly one answer, and PostgreSQL stored one report per result; nginx answered no 5xx over the whole run; a 401 from forward-auth would be a token or proof that one replica did not accept from another; each replay check spends a proof on one replica, then presents it again through nginx and straight to the next replica.',
       `More replicas: \`pnpm bench replicas --replicas 1,2,4\` (or ${REPLICAS_ENV}=1,2,4).`,
