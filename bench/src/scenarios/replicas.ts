@@ -116,10 +116,15 @@ function lessGenerators(cpu: CpuFigures, generatorPercent: number): CpuFigures {
   return { ...cpu, otherPercent: Math.max(0, cpu.otherPercent - generatorPercent) };
 }
 
+/** The devices dealt round-robin to `workers` generator processes (fewer when there are fewer devices). */
+function dealt(indices: readonly number[], workers: number): number[][] {
+  return Array.from({ length: Math.max(1, workers) }, (_, w) => indices.filter((_, i) => i % workers === w)).filter((part) => part.length > 0);
+}
+
 /** Every device reports once through nginx (its first report, audited); the EAR tokens come back. */
 async function reportOnceEach(ctx: RunContext, cluster: Cluster, indices: number[]): Promise<Array<[number, string]>> {
   const { concurrency, workers } = ctx.sizes.warmUp;
-  const parts = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w)).filter((p) => p.length > 0);
+  const parts = dealt(indices, workers);
   const results = await Promise.all(parts.map((part, i) => startWorker<ReportOnceResult>(`report-once ${i}`, 'report-once', { url: cluster.nginx.url, indices: part, concurrency }).result));
   const tokens = results.flatMap((r) => r.tokens);
   for (const r of results) if (r.failureSamples.length) ctx.log(`report-once failures: ${r.failureSamples.join(' | ')}`);
@@ -135,17 +140,12 @@ async function measureIdle(cluster: Cluster, seconds: number): Promise<CpuFigure
   return meter.stop();
 }
 
-interface IngestPoint {
-  connections: number;
+/** What the generators counted, summed over them, and what the bench measured around them. */
+interface IngestPoint extends Pick<IngestLoadResult, 'connections' | 'perSecond' | 'refused' | 'closedByServer' | 'connectFailures' | 'answers'> {
   offeredPerSecond: number;
-  perSecond: number;
   latencyMs: LatencySummary;
   cpu: CpuFigures;
   generatorPercent: number;
-  refused: Record<string, number>;
-  closedByServer: Record<string, number>;
-  connectFailures: number;
-  answers: AnswerCounts;
   /** Report rows PostgreSQL stored during the run, and (device, seq) pairs stored more than once (ever). */
   stored: { rows: number; duplicates: number };
 }
@@ -164,7 +164,7 @@ async function attestationRows(databaseUrl: string): Promise<{ rows: number; dup
 /** Steady ingest through nginx: one stream per device, each reporting again `spacingMs` after the last. */
 async function measureIngest(ctx: RunContext, cluster: Cluster, indices: number[]): Promise<IngestPoint> {
   const { spacingMs, warmupMs, durationMs, workers } = ctx.sizes.ingest;
-  const parts = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w)).filter((p) => p.length > 0);
+  const parts = dealt(indices, workers);
   const before = await attestationRows(cluster.databaseUrl);
   const gens: Array<WorkerHandle<IngestLoadResult>> = parts.map((part, i) =>
     startWorker<IngestLoadResult>(`ingest ${i}`, 'ingest', { url: cluster.nginx.url, indices: part, spacingMs, warmupMs, durationMs, connectConcurrency: 100 }),
