@@ -30,6 +30,18 @@ export interface AccessLogEntry {
 }
 
 export class BenchNginx {
+  /** Its workers, by pid: they outlive a master killed with SIGKILL (an interrupted run), so the bench ends them on exit. */
+  private workers: number[] = [];
+  private readonly endWorkers = () => {
+    for (const pid of this.workers) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+
   private constructor(
     readonly child: ChildProcess,
     readonly url: string,
@@ -50,6 +62,12 @@ export class BenchNginx {
     track(child);
     const nginx = new BenchNginx(child, `http://127.0.0.1:${options.port}`, options.dir);
     await nginx.ready();
+    nginx.workers = nginx.pids().filter((pid) => pid !== nginx.pid);
+    process.once('exit', nginx.endWorkers);
+    // A master that dies without its workers leaves them holding the port: end them now.
+    child.once('exit', (_code, signal) => {
+      if (signal === 'SIGKILL') nginx.endWorkers();
+    });
     return nginx;
   }
 
@@ -84,6 +102,9 @@ export class BenchNginx {
   /** SIGTERM: the workers close their connections, write out the access log and exit, then the master. */
   async stop(): Promise<void> {
     await stopChild(this.child, 'SIGTERM', 15_000);
+    // The workers are gone now (a master killed after the grace took them along, above): their pids may be reused.
+    this.workers = [];
+    process.removeListener('exit', this.endWorkers);
   }
 
   private async ready(): Promise<void> {
