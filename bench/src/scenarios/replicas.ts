@@ -346,7 +346,10 @@ interface ReplicasPoint {
 function failuresOf(p: Omit<ReplicasPoint, 'failures'>): string[] {
   const { answers, stored } = p.ingest;
   const failures: string[] = [];
-  if (answers.sent !== answers.results + answers.errors) failures.push(`${fmt(answers.sent)} attestations sent, ${fmt(answers.results + answers.errors)} answered`);
+  if (answers.sent !== answers.results + answers.errors) {
+    const closed = Object.entries(p.ingest.closedByServer).map(([code, count]) => `${fmt(count)} closed with ${code}`);
+    failures.push(`${fmt(answers.sent)} attestations sent, ${fmt(answers.results + answers.errors)} answered${closed.length ? ` (streams: ${closed.join(', ')})` : ''}`);
+  }
   if (answers.unsolicited > 0) failures.push(`${fmt(answers.unsolicited)} answers came when none was awaited`);
   if (stored.rows !== answers.results) failures.push(`${fmt(stored.rows)} reports stored for ${fmt(answers.results)} results`);
   if (stored.duplicates > 0) failures.push(`${fmt(stored.duplicates)} reports stored twice`);
