@@ -12,6 +12,7 @@ import { dashboardScenario } from './scenarios/dashboard.js';
 import { decisionsScenario } from './scenarios/decisions.js';
 import { ingestScenario } from './scenarios/ingest.js';
 import { profileScenario } from './scenarios/profile.js';
+import { parseReplicaCounts, REPLICAS_ENV, replicasScenario } from './scenarios/replicas.js';
 import type { ScenarioReport } from './scenarios/report.js';
 import { scaleScenario } from './scenarios/scale.js';
 
@@ -22,10 +23,11 @@ const SCENARIOS: Record<string, { run(ctx: RunContext): Promise<ScenarioReport>;
   agent: { run: agentScenario, byDefault: true, about: 'the real agent: collection wall time, resident memory, CPU over a reporting interval' },
   scale: { run: scaleScenario, byDefault: true, about: 'ingest and decisions at 1k, 10k and 100k enrolled devices' },
   dashboard: { run: dashboardScenario, byDefault: true, about: 'device search and overview over 100k seeded devices, through the HTTP API' },
+  replicas: { run: replicasScenario, byDefault: true, about: '1 and 2 servers on one PostgreSQL behind nginx: ingest and forward-auth per server CPU-second' },
   profile: { run: profileScenario, byDefault: false, about: 'CPU profile (--cpu-prof) of the server during ingest and forward-auth: where the time goes' },
 };
 
-const USAGE = `usage: pnpm bench [scenario …] [--quick] [--no-durable] [--keep-temp]
+const USAGE = `usage: pnpm bench [scenario …] [--quick] [--no-durable] [--keep-temp] [--replicas 1,2,4]
 
 Scenarios (default: all but profile):
 ${Object.entries(SCENARIOS)
@@ -34,10 +36,23 @@ ${Object.entries(SCENARIOS)
 
   --quick       small sizes and short windows: a smoke run of about three minutes
   --no-durable  PostgreSQL with fsync and synchronous_commit off (default: on, as deployed)
-  --keep-temp   keep the scratch directory (server logs, profiles)`;
+  --keep-temp   keep the scratch directory (server logs, profiles)
+  --replicas    replica counts of the replicas scenario (default 1,2; or ${REPLICAS_ENV})`;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
+  // `--replicas 1,2,4` (or `--replicas=1,2,4`) is handed to the replicas scenario as its environment setting.
+  const replicasAt = args.findIndex((a) => a === '--replicas' || a.startsWith('--replicas='));
+  if (replicasAt >= 0) {
+    const [flag = ''] = args.splice(replicasAt, 1);
+    process.env[REPLICAS_ENV] = flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : (args.splice(replicasAt, 1)[0] ?? '');
+  }
+  try {
+    parseReplicaCounts(process.env[REPLICAS_ENV]);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${USAGE}\n`);
     return 0;

@@ -32,9 +32,22 @@ export function officeAddress(index: number): string {
   return `127.${10 + Math.floor(office / 250)}.${office % 250}.1`;
 }
 
+/** What one agent sent and got back: each attestation must get exactly one answer. */
+export interface AnswerCounts {
+  /** Attestations sent. */
+  sent: number;
+  /** `result` frames received. */
+  results: number;
+  /** `error` frames received. */
+  errors: number;
+  /** `result` or `error` frames that came while no attestation waited for one (a duplicate answer). */
+  unsolicited: number;
+}
+
 export class SimAgent {
   nonce: string | null = null;
   closedWith: number | null = null;
+  readonly answers: AnswerCounts = { sent: 0, results: 0, errors: 0, unsolicited: 0 };
   private ws: WebSocket | null = null;
   private waiter: { resolve(f: Frame): void; reject(e: Error): void } | null = null;
   private lastSeq = 0;
@@ -63,6 +76,10 @@ export class SimAgent {
       }
       if (typeof frame.nonce === 'string') this.nonce = frame.nonce;
       if (frame.type !== 'challenge' && frame.type !== 'result' && frame.type !== 'error') return;
+      if (frame.type !== 'challenge') {
+        this.answers[frame.type === 'result' ? 'results' : 'errors']++;
+        if (!this.waiter) this.answers.unsolicited++;
+      }
       const waiter = this.waiter;
       this.waiter = null;
       waiter?.resolve(frame);
@@ -115,6 +132,7 @@ export class SimAgent {
     const answer = this.next(timeoutMs);
     const sentAt = performance.now();
     this.ws.send(JSON.stringify({ type: 'attestation', token }));
+    this.answers.sent++;
     const frame = await answer;
     return { frame, sentAt, latencyMs: performance.now() - sentAt };
   }
@@ -241,6 +259,8 @@ export interface IngestLoadResult {
   /** CPU of this generator process during the window, % of one core. */
   generatorCpuPercent: number;
   failureSamples: string[];
+  /** Over the whole run (not only the window), summed over the agents. */
+  answers: AnswerCounts;
 }
 
 /**
@@ -328,7 +348,14 @@ export async function ingestLoad(
     latencySamples: latency.samples(),
     generatorCpuPercent: (100 * (cpu.user + cpu.system)) / 1e6 / windowSeconds,
     failureSamples,
+    answers: sumAnswers(agents),
   };
+}
+
+function sumAnswers(agents: readonly SimAgent[]): AnswerCounts {
+  const sum: AnswerCounts = { sent: 0, results: 0, errors: 0, unsolicited: 0 };
+  for (const { answers } of agents) for (const key of Object.keys(sum) as Array<keyof AnswerCounts>) sum[key] += answers[key];
+  return sum;
 }
 
 export interface HoldResult {
