@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 
 /**
  * Copies `text` to the clipboard and says so in a live region. The clipboard API needs a secure
@@ -6,6 +6,12 @@ import { useState } from 'preact/hooks';
  */
 export function CopyButton({ text, label }: { text: string; label: string }) {
   const [said, setSaid] = useState('');
+  // The note goes after a while, so a second copy says so again.
+  useEffect(() => {
+    if (!said) return;
+    const timer = setTimeout(() => setSaid(''), 4000);
+    return () => clearTimeout(timer);
+  }, [said]);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(text);

@@ -78,6 +78,8 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                 <dd data-testid="device-status">{d.device.status.replace('_', ' ')}</dd>
                 <dt>Owner</dt>
                 <dd>{d.device.owner ?? '—'}</dd>
+                <dt>Change</dt>
+                <dd>{d.device.change_ref ?? '—'}</dd>
                 <dt>Group</dt>
                 <dd>{d.device.group}</dd>
                 <dt>Platform</dt>
@@ -138,7 +140,7 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                     </span>
                   ) : (
                     <span>
-                      <strong>{t.event.type}</strong> by {t.event.actor} <EventData data={t.event.data} />
+                      <strong>{t.event.type}</strong> by {t.event.actor} <EventData type={t.event.type} data={t.event.data} />
                     </span>
                   )}
                 </li>
@@ -183,10 +185,14 @@ function endOfDay(value: string): number | null {
 
 const DAY_MS = 86_400_000;
 
-function EventData({ data }: { data: Record<string, unknown> }) {
+/** Members of an event's data that are moments (seconds since the epoch), shown as dates. */
+const timeKeys = (type: string) => (type === 'device.extended' ? ['from', 'to', 'until'] : ['until']);
+
+function EventData({ type, data }: { type: string; data: Record<string, unknown> }) {
+  const times = timeKeys(type);
   const parts = Object.entries(data)
     .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'number' && times.includes(k) ? when(v) : String(v)}`);
   return <span class="muted small">{parts.join('; ')}</span>;
 }
 

@@ -116,7 +116,7 @@ export function EnrollmentPage({ session }: { session: Session }) {
                     </td>
                     {isAdmin && (
                       <td>
-                        {t.state !== 'revoked' && (
+                        {t.state === 'usable' && (
                           <button type="button" class="danger small-button" aria-label={`Revoke token ${shortId(t.id)} of group ${t.group}`} onClick={() => setRevoking(t)}>
                             Revoke
                           </button>

@@ -130,7 +130,7 @@ function StreamsSection() {
                       {s.waiting}
                       {s.oldest_waiting_at !== null && <div class="muted small">oldest {ago(s.oldest_waiting_at)}</div>}
                     </td>
-                    <td class="small wrap">{s.last_error ?? <span class="muted">—</span>}</td>
+                    <td class="small wrap-words">{s.last_error ?? <span class="muted">—</span>}</td>
                     <td>{when(s.created_at)}</td>
                   </tr>
                 );
