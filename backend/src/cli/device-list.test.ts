@@ -1,37 +1,56 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminCli } from '@postern/testkit/cli';
+import { cli } from '@postern/testkit/cli';
+import { testDatabase, type TestDatabase } from '@postern/testkit/databases';
 import { FakeDevice } from '@postern/testkit/fake-device';
+import { serverBin } from '@postern/testkit/paths';
 import { fakePosture } from '@postern/testkit/postures';
-import { ServerProcess } from '@postern/testkit/server-process';
+import { settingsFromEnv } from '../config.js';
+import { createLogger } from '../logging/logger.js';
+import { startServer, type RunningServer } from '../server.js';
 
 interface Listed {
   devices: Array<{ device_id: string; group: string; verdict: string; change_ref: string | null }>;
 }
 
-describe('postern-server device list, narrowed by the fleet search', () => {
-  let server: ServerProcess;
+// Each case runs the CLI several times, a Node start each: more time than one request needs.
+describe('postern-server device list, narrowed by the fleet search', { timeout: 120_000 }, () => {
+  let database: TestDatabase;
+  let server: RunningServer;
+  let token: string;
   let laptop: FakeDevice;
   let host: FakeDevice;
+  /** The CLI as a real process, pointed at the server as an operator's laptop would be. */
+  const admin = (args: string[]) => cli(serverBin, [...args, '--server', server.url], { POSTERN_ADMIN_TOKEN: token });
+  const adminPost = async (path: string, body: unknown) => {
+    const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status, await response.clone().text()).toBeLessThan(300);
+    return (await response.json()) as { token: string };
+  };
+  const enrollmentToken = async (group: string) => (await adminPost('/v1/admin/enrollment-tokens', { group })).token;
   const list = async (args: string[]) => {
-    const run = await adminCli(server, ['device', 'list', ...args]);
+    const run = await admin(['device', 'list', ...args]);
     expect(run.code, run.stderr).toBe(0);
     return run.stdout;
   };
   const ids = async (args: string[]) => (JSON.parse(await list([...args, '--json'])) as Listed).devices.map((d) => d.device_id).sort();
 
   beforeAll(async () => {
-    server = await ServerProcess.start('pglite');
+    database = await testDatabase('pglite');
+    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: database.databaseUrl, publicUrl: undefined, trustProxy: false, settings: settingsFromEnv({}) }, { log: createLogger('silent') });
+    token = (await readFile(server.adminTokenPath, 'utf8')).trim();
     // A compliant laptop of employees, and a server with its firewall off under change CHG-9001.
     laptop = await FakeDevice.create({ platform: 'linux' });
-    expect((await laptop.enroll(server.url, await server.enrollmentToken({ group: 'employees' }))).status).toBe(201);
+    expect((await laptop.enroll(server.url, await enrollmentToken('employees'))).status).toBe(201);
     (await laptop.report(server.url, fakePosture({ platform: 'linux' }))).session.close();
     host = await FakeDevice.create({ platform: 'linux' });
-    expect((await host.enroll(server.url, await server.enrollmentToken({ group: 'servers' }))).status).toBe(201);
+    expect((await host.enroll(server.url, await enrollmentToken('servers'))).status).toBe(201);
     (await host.report(server.url, fakePosture({ platform: 'linux', failing: ['firewall'] }))).session.close();
-    expect((await adminCli(server, ['device', 'set-change-ref', host.deviceId, 'CHG-9001'])).code).toBe(0);
+    await adminPost(`/v1/admin/devices/${host.deviceId}/change-ref`, { change_ref: 'CHG-9001' });
   });
   afterAll(async () => {
-    await server?.stop();
+    await server?.close().catch(() => undefined);
+    await database?.cleanup();
   });
 
   it('finds a device by a prefix of its change reference, hostname or id, and prints the same table', async () => {
@@ -53,7 +72,7 @@ describe('postern-server device list, narrowed by the fleet search', () => {
   });
 
   it('refuses a verdict that does not exist before asking the server', async () => {
-    const run = await adminCli(server, ['device', 'list', '--verdict', 'compliant,green']);
+    const run = await admin(['device', 'list', '--verdict', 'compliant,green']);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/green is not a verdict: give compliant, grace, noncompliant/);
   });
