@@ -1,5 +1,6 @@
 // The answers of the admin API, typed by the backend's own schemas (backend/src/dashboard/api-types.ts).
 export type {
+  AdminSsfStream,
   AuditView,
   ChainReport,
   CheckResult,
@@ -10,8 +11,10 @@ export type {
   FleetDeviceDetail as DeviceDetail,
   FleetOverview as Overview,
   GatewayKeyCreated,
+  InstallLinesAnswer,
   PolicyVersionSource,
   SessionView as Session,
   StreamEvent,
+  TokenView,
   VersionSummary,
 } from '@postern/backend';

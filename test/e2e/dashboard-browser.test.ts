@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -29,6 +31,8 @@ describe('the dashboard in a real browser', () => {
   let profile: string;
   let device: FakeDevice;
   let session: StreamSession;
+  /** An SSF push receiver that refuses every SET, so its stream shows as failing. */
+  let receiver: Server;
   /** What the page reported that it should not have: CSP violations, script errors, failed requests. */
   const problems: string[] = [];
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -42,9 +46,15 @@ describe('the dashboard in a real browser', () => {
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    server = await ServerProcess.start('pglite');
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(503).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    server = await ServerProcess.start('pglite', { POSTERN_SSF_PUSH_ALLOW_HOSTS: '127.0.0.1', POSTERN_SSF_MAX_ATTEMPTS: '1' });
     profile = await mkdtemp(join(tmpdir(), 'postern-chromium-'));
     context = await launchChromium(profile);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10_000);
     page.on('console', (message) => {
@@ -69,11 +79,13 @@ describe('the dashboard in a real browser', () => {
     device = await FakeDevice.create({ platform: 'linux' });
     expect((await device.enroll(server.url, await server.enrollmentToken({ group: 'employees' }))).status).toBe(201);
     ({ session } = await device.report(server.url, fakePosture({ platform: 'linux' })));
+    expect((await adminCli(server, ['device', 'set-change-ref', device.deviceId, 'CHG-7781'])).code).toBe(0);
   });
   afterAll(async () => {
     session?.close();
     await context?.close();
     await server?.stop();
+    receiver?.close();
     if (profile) await rm(profile, { recursive: true, force: true });
   });
 
@@ -147,6 +159,39 @@ describe('the dashboard in a real browser', () => {
     await shot('device-firewall-off');
   });
 
+  it('extends the device\'s access after a confirmation with a reason: the end date shown changes', async () => {
+    expect(await page.getByTestId('device-ends').textContent()).toBe('never');
+    await page.getByRole('button', { name: 'Extend' }).click();
+    const dialog = page.getByRole('dialog');
+    const end = new Date(Date.now() + 45 * 86_400_000);
+    const day = `${end.getFullYear()}-${String(end.getMonth() + 1).padStart(2, '0')}-${String(end.getDate()).padStart(2, '0')}`;
+    await dialog.getByLabel('New end date').fill(day);
+    await dialog.getByRole('button', { name: 'Extend' }).click();
+    await dialog.getByText(/a reason is required/).waitFor();
+    await dialog.getByLabel('Reason (required)').fill('contract runs to the end of next month');
+    await shot('device-extend-dialog');
+    await dialog.getByRole('button', { name: 'Extend' }).click();
+    await expect.poll(() => page.getByTestId('device-ends').textContent()).not.toBe('never');
+    const shown = await page.getByTestId('device-ends').textContent();
+    expect(shown).toContain(String(end.getFullYear()));
+    const listed = JSON.parse((await adminCli(server, ['device', 'show', device.deviceId])).stdout) as { expires_at: number };
+    expect(new Date(listed.expires_at * 1000).toDateString()).toBe(end.toDateString());
+    await page.locator('.timeline', { hasText: 'device.extended' }).waitFor();
+    await shot('device-extended');
+  });
+
+  it('grants an exception for the failing check after a confirmation with a reason', async () => {
+    await page.getByRole('button', { name: 'Grant exception' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Check').selectOption({ label: 'firewall.enabled (fail)' });
+    await dialog.getByLabel('For how many hours').fill('48');
+    await dialog.getByLabel('Reason (required)').fill('firewall vendor fix lands on Friday');
+    await shot('device-exception-dialog');
+    await dialog.getByRole('button', { name: 'Grant exception' }).click();
+    await page.locator('.check', { hasText: 'firewall' }).locator('.badge.exception').waitFor();
+    await shot('device-exception');
+  });
+
   it('revokes the device after a confirmation that requires a reason', async () => {
     await page.getByRole('button', { name: 'Revoke' }).click();
     const dialog = page.getByRole('dialog');
@@ -158,6 +203,22 @@ describe('the dashboard in a real browser', () => {
     await expect.poll(() => page.getByTestId('device-status').textContent()).toBe('revoked');
     await expect.poll(() => page.locator('h1 .badge').textContent()).toBe('revoked');
     await shot('device-revoked');
+  });
+
+  it('finds the device by a prefix of its change reference, in any case', async () => {
+    await page.getByRole('link', { name: 'Devices', exact: true }).click();
+    await page.getByLabel('Search').fill('chg-778');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.getByTestId('device-total').textContent()).toMatch(/^1 device$/);
+    const row = page.locator('tbody tr', { hasText: 'CHG-7781' });
+    await row.getByRole('link', { name: device.hostname }).waitFor();
+    await page.getByLabel('Search').fill('CHG-779');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.getByTestId('device-total').textContent()).toMatch(/^0 devices$/);
+    await page.getByLabel('Search').fill('CHG-77');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.getByTestId('device-total').textContent()).toMatch(/^1 device$/);
+    await shot('devices-change-ref');
   });
 
   it('refuses a viewer a policy change: no Apply in the page, and the API answers insufficient_role', async () => {
@@ -209,13 +270,70 @@ describe('the dashboard in a real browser', () => {
     await shot('audit');
   });
 
-  it('creates an enrollment token and a gateway key', async () => {
+  it('creates an enrollment token with its install lines, lists it without its secret and revokes it', async () => {
     await page.getByRole('link', { name: 'Enrollment' }).click();
     await page.getByLabel('Owner').fill('Grace Hopper');
+    await page.getByLabel('Change reference').fill('CHG-9100');
     await page.getByRole('button', { name: 'Create token' }).click();
-    expect(await page.getByTestId('new-token').first().textContent()).toMatch(/^pet_/);
+    const secret = (await page.getByTestId('new-token').first().textContent()) ?? '';
+    expect(secret).toMatch(/^pet_/);
+    // The lines `token create --install` prints, for this server, without the token.
+    const linux = (await page.getByTestId('install-linux').textContent()) ?? '';
+    expect(linux).toBe(`curl -fsSL ${server.url}/install/linux.sh | sudo sh -s -- --server ${server.url}`);
+    expect(await page.getByTestId('install-windows').textContent()).toContain(`${server.url}/install/windows.ps1`);
+    expect(await page.getByTestId('install-lines').textContent()).not.toContain(secret);
+    await page.getByRole('button', { name: 'Copy the Linux install line' }).click();
+    await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).toBe(linux);
+    const table = page.getByTestId('token-table');
+    const row = table.locator('tr', { hasText: 'Grace Hopper' });
+    await row.getByText('usable').waitFor();
+    expect(await row.textContent()).toContain('CHG-9100');
+    expect(await table.textContent()).not.toContain(secret);
     await shot('enrollment');
+    await row.getByRole('button', { name: /^Revoke token/ }).click();
+    const dialog = page.getByRole('dialog');
+    await shot('enrollment-revoke-dialog');
+    await dialog.getByRole('button', { name: 'Revoke token' }).click();
+    // Gone from the usable tokens; listed as revoked, and by whom, with the others.
+    await row.waitFor({ state: 'detached' });
+    await page.getByLabel('also revoked, expired and used-up tokens').check();
+    await row.getByText('revoked', { exact: true }).waitFor();
+    expect(await row.textContent()).toContain('by admin:initial');
+    await shot('enrollment-revoked');
+  });
+
+  it('creates a gateway key and shows every SSF stream with its delivery health', async () => {
+    // A receiver sets up its streams through the SSF API with a key of scope ssf.
+    const { key } = await server.admin<{ key: string }>('POST', '/v1/admin/gateway-keys', { name: 'siem-eu', scopes: ['ssf'] });
+    const asReceiver = async (path: string, body: unknown) => {
+      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status, await response.clone().text()).toBeLessThan(300);
+      return response.status === 204 ? {} : ((await response.json()) as { stream_id: string });
+    };
+    await asReceiver('/ssf/streams', { description: 'SIEM, polling' });
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/caep?tenant=acme`;
+    const push = (await asReceiver('/ssf/streams', { description: 'IdP, pushed', delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: hook, authorization_header: 'Bearer idp-secret' } })) as { stream_id: string };
+    // A verification SET goes out at once; the receiver refuses it, so the stream turns failing.
+    await asReceiver('/ssf/verify', { stream_id: push.stream_id, state: 'browser-test' });
     await page.getByRole('link', { name: 'Gateways' }).click();
+    const streams = page.getByTestId('ssf-streams');
+    const polled = streams.locator('tr', { hasText: 'SIEM, polling' });
+    await polled.getByText('delivering').waitFor();
+    expect(await polled.textContent()).toContain('siem-eu');
+    const pushed = streams.locator('tr', { hasText: 'IdP, pushed' });
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return pushed.locator('.badge').textContent();
+      })
+      .toMatch(/^failing since /);
+    const text = (await pushed.textContent()) ?? '';
+    expect(text).toContain(`127.0.0.1:${(receiver.address() as AddressInfo).port}`);
+    expect(text).toMatch(/503/);
+    expect(text).not.toContain('idp-secret');
+    expect(text).not.toContain('tenant=acme');
+    await shot('gateways-ssf');
     await page.getByLabel('Name').fill('edge-proxy');
     await page.getByRole('button', { name: 'Create key' }).click();
     await page.getByText(/^pgk_/).waitFor();

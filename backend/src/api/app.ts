@@ -25,9 +25,11 @@ import { errorHandler } from '../http/error-handler.js';
 import { accessLog } from '../http/access-log.js';
 import { healthRoutes } from '../http/health-routes.js';
 import { installRoutes } from '../install/routes.js';
+import { installLinesRoute } from '../install/lines-route.js';
 import { DEFAULT_PACKAGES_DIR } from '../install/paths.js';
 import { ssfSettingsFromEnv } from '../ssf/settings.js';
 import { ssfRoutes } from '../ssf/routes.js';
+import { ssfAdminRoutes } from '../ssf/admin-routes.js';
 import { SsfTransmitter } from '../ssf/transmitter.js';
 import { openApiRoutes } from './openapi-route.js';
 
@@ -57,6 +59,8 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   ssfRoutes(router, options.ssf ?? new SsfTransmitter(backend, ssfSettingsFromEnv({}))); // /.well-known/ssf-configuration, /ssf/* (Shared Signals)
   installRoutes(router, backend, options.packagesDir ?? DEFAULT_PACKAGES_DIR); // /install/*.sh|ps1, /install/artefacts/:file
   fleetRoutes(router, backend); //       /v1/admin/fleet/... (the dashboard's reads and live feed)
+  ssfAdminRoutes(router, backend); //    GET /v1/admin/ssf/streams (every receiver's streams, delivery health)
+  installLinesRoute(router, backend); // GET /v1/admin/install-lines (what `token create --install` prints)
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
   app.use(accessLog(backend.log)); //          debug level: method, route, status, ms

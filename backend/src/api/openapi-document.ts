@@ -31,12 +31,14 @@ import { oidcStartQuery } from '../auth/oidc-routes.js';
 import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
 import { artefactParams } from '../install/routes.js';
+import { INSTALL_LINES_PATH, installLinesAnswer } from '../install/lines-route.js';
 import * as fleet from '../fleet/schemas.js';
 import { jwksResponse } from '../keys/jwks-route.js';
 import { myDeviceQuery, pageLinkBody, pageLinkCreated } from '../my-device/routes.js';
 import { groupName } from '../policy/document.js';
 import { healthResponse } from '../http/health-routes.js';
 import * as ssf from '../ssf/stream-schemas.js';
+import { ADMIN_SSF_STREAMS_PATH, adminSsfStreamList } from '../ssf/admin-routes.js';
 
 type Method = RouteConfig['method'];
 type Security = 'adminToken' | 'gatewayKey' | 'dpop';
@@ -148,6 +150,8 @@ const operations: Operation[] = [
   { method: 'get', path: '/v1/admin/fleet/devices.csv', summary: 'The filtered devices as CSV, streamed (role viewer)', security: 'adminToken', query: fleet.deviceSearchFilters, response: z.string(), responseType: 'text/csv', errors: ['malformed'] },
   { method: 'get', path: '/v1/admin/fleet/devices/{id}', summary: 'One device: identity, checks with remediation, timeline, latest attestation (role viewer)', security: 'adminToken', params: deviceId, response: fleet.fleetDeviceDetail, errors: ['unknown_device'] },
   { method: 'get', path: '/v1/admin/fleet/events', summary: 'Live changes as server-sent events, id = seq, Last-Event-ID resumes (role viewer)', security: 'adminToken', query: fleet.feedQuery, response: z.string(), responseType: 'text/event-stream', errors: ['malformed'] },
+  { method: 'get', path: ADMIN_SSF_STREAMS_PATH, summary: "Every receiver's SSF streams with delivery health: SETs waiting, failing since, last error; the push endpoint's host only (role viewer)", security: 'adminToken', response: adminSsfStreamList },
+  { method: 'get', path: INSTALL_LINES_PATH, summary: 'The one-line install per platform that `token create --install` prints, for this server\'s public URL (role viewer)', security: 'adminToken', response: installLinesAnswer, errors: ['conflict'] },
   {
     method: 'post',
     path: '/v1/my-device/links',

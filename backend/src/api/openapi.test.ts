@@ -464,10 +464,15 @@ describe('the OpenAPI document', () => {
     const polled = (await asReceiver('POST', '/ssf/poll/{id}', `/ssf/poll/${ssfStream.stream_id}`, { maxEvents: 10 })) as { sets: Record<string, string> };
     expect(Object.keys(polled.sets)).toHaveLength(1);
     await asReceiver('POST', '/ssf/poll/{id}', `/ssf/poll/${ssfStream.stream_id}`, { maxEvents: -1 });
+    // Every receiver's streams, as admins see them; without a credential, refused.
+    expect(await asAdmin('GET', '/v1/admin/ssf/streams', '/v1/admin/ssf/streams')).toMatchObject({ streams: [expect.objectContaining({ stream_id: ssfStream.stream_id, receiver: 'receiver' })] });
+    expect(await call('GET', '/v1/admin/ssf/streams', '/v1/admin/ssf/streams')).toMatchObject({ code: 'unauthorized' });
     await asReceiver('DELETE', S, `${S}?stream_id=${ssfStream.stream_id}`);
     await asReceiver('DELETE', S, `${S}?stream_id=${ssfStream.stream_id}`);
     // Installers, each defaulting to this server, and the packages they fetch.
     for (const name of ['linux.sh', 'macos.sh', 'windows.ps1']) expect(await call('GET', `/install/${name}`, `/install/${name}`)).toContain(`'${url}'`);
+    await asAdmin('GET', '/v1/admin/install-lines', '/v1/admin/install-lines');
+    expect(await call('GET', '/v1/admin/install-lines', '/v1/admin/install-lines')).toMatchObject({ code: 'unauthorized' });
     const ART = '/install/artefacts/{file}';
     expect(await call('GET', ART, '/install/artefacts/SHA256SUMS')).toMatch(/^0{64} {2}postern-agent_0\.1\.0_amd64\.deb$/m);
     expect(await call('GET', ART, '/install/artefacts/postern-agent_9.9.9_amd64.deb')).toMatchObject({ code: 'not_found' });

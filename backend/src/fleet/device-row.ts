@@ -7,6 +7,7 @@ export interface FleetDeviceRow {
   id: string;
   hostname: string;
   owner: string | null;
+  change_ref: string | null;
   platform: string;
   group_name: string;
   status: DeviceStatus;
@@ -22,7 +23,7 @@ export interface FleetDeviceRow {
 }
 
 export const FLEET_DEVICE_COLUMNS = [
-  'd.id', 'd.hostname', 'd.owner', 'd.platform', 'd.group_name', 'd.status', 'd.last_seen_at', 'd.enrolled_at', 'd.expires_at',
+  'd.id', 'd.hostname', 'd.owner', 'd.change_ref', 'd.platform', 'd.group_name', 'd.status', 'd.last_seen_at', 'd.enrolled_at', 'd.expires_at',
   's.verdict', 's.score', 's.failing', 's.verdict_since', 'p.os_version',
 ] as const;
 
@@ -31,6 +32,7 @@ export function fleetDeviceOf(r: FleetDeviceRow): FleetDevice {
     device_id: r.id,
     hostname: r.hostname,
     owner: r.owner,
+    change_ref: r.change_ref,
     platform: r.platform,
     os_version: r.os_version ?? null,
     group: r.group_name,

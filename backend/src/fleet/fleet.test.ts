@@ -162,6 +162,28 @@ describe.each(databaseKinds)('the fleet API on %s', (kind) => {
     expect((await get<Page>('/v1/admin/fleet/devices?group=employees&verdict=revoked')).total).toBe(0);
   });
 
+  it('finds devices by a prefix of their change reference, any case, page after page', async () => {
+    const [linux, windows] = devices as [FakeDevice, FakeDevice, FakeDevice];
+    for (const [device, ref] of [[linux, 'CHG-4711'], [windows, 'CHG-4712']] as const) expect((await post(`/v1/admin/devices/${device.deviceId}/change-ref`, { change_ref: ref })).status).toBe(200);
+    type Page = { devices: FleetDevice[]; total: number | null; next: string | null };
+    const both = await get<Page>('/v1/admin/fleet/devices?q=chg-471');
+    expect(both.total).toBe(2);
+    expect(both.devices.map((d) => d.change_ref).sort()).toEqual(['CHG-4711', 'CHG-4712']);
+    expect((await get<Page>('/v1/admin/fleet/devices?q=CHG-4711')).devices.map((d) => d.device_id)).toEqual([linux.deviceId]);
+    // A prefix only, and LIKE's wildcards are text: neither the middle of a reference nor "_" matches.
+    expect((await get<Page>('/v1/admin/fleet/devices?q=4711')).total).toBe(0);
+    expect((await get<Page>('/v1/admin/fleet/devices?q=CHG_471')).total).toBe(0);
+    expect((await get<Page>('/v1/admin/fleet/devices?q=chg-4711&verdict=noncompliant')).total).toBe(0);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await get(`/v1/admin/fleet/devices?q=chg&sort=hostname&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.devices.map((d) => d.device_id));
+      cursor = page.next;
+    } while (cursor);
+    expect(seen.sort()).toEqual([linux.deviceId, windows.deviceId].sort());
+  });
+
   it('pages through every device once, in order, whatever the sort', async () => {
     for (const [sort, order] of [['hostname', 'asc'], ['hostname', 'desc'], ['score', 'desc'], ['last_seen', 'desc'], ['enrolled', 'asc']] as const) {
       const seen: FleetDevice[] = [];

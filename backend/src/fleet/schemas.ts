@@ -14,7 +14,7 @@ export const deviceSorts = ['hostname', 'last_seen', 'score', 'verdict_since', '
 export type DeviceSort = (typeof deviceSorts)[number];
 
 export const deviceSearchFilters = z.object({
-  q: z.string().trim().max(200).optional().describe('prefix of a hostname, an owner or a device id (case-insensitive)'),
+  q: z.string().trim().max(200).optional().describe('prefix of a hostname, an owner, a change reference or a device id (case-insensitive)'),
   verdict: list(verdict).optional().describe('comma-separated verdicts'),
   status: list(z.enum(['active', 'pending_approval', 'revoked'])).optional(),
   group: z.string().max(100).optional(),
@@ -38,6 +38,7 @@ export const fleetDevice = z.object({
   device_id: uuid,
   hostname: z.string(),
   owner: z.string().nullable(),
+  change_ref: z.string().nullable().describe('the change (ticket) the device runs under'),
   platform: z.string(),
   os_version: z.string().nullable(),
   group: z.string(),

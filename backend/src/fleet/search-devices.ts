@@ -88,8 +88,7 @@ function narrowed(query: Joined, filters: DeviceSearchFilters, now: number): Joi
     // then fetched by id: otherwise the planner walks the whole hostname index in sort order,
     // testing each row against the OR, to fill one page.
     query = query.where(
-      sql<SqlBool>`d.id = any(array(select x.id from devices x where lower(x.hostname) collate "C" like ${pattern} or lower(x.owner) collate "C" like ${pattern}${
-        // Change reference: matched here too once devices carry one (the lifecycle migration).
+      sql<SqlBool>`d.id = any(array(select x.id from devices x where lower(x.hostname) collate "C" like ${pattern} or lower(x.owner) collate "C" like ${pattern} or lower(x.change_ref) collate "C" like ${pattern}${
         range ? sql` or x.id between ${range[0]}::uuid and ${range[1]}::uuid` : sql``
       }))`,
     );

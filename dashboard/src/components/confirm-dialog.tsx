@@ -5,12 +5,15 @@ import { errorText } from './async.js';
 /**
  * A change to a device or a policy: a native modal dialog (focus kept inside, Escape cancels)
  * that says what will happen and will not go on without a reason, which the audit keeps.
+ * `noReason`: for a change whose route keeps no note (revoking an enrollment token), so the
+ * dialog does not ask for words nobody will read.
  */
 export function ConfirmDialog(props: {
   title: string;
   description: ComponentChildren;
   confirmLabel: string;
   danger?: boolean;
+  noReason?: boolean;
   children?: ComponentChildren;
   onConfirm(reason: string): Promise<void>;
   onClose(): void;
@@ -24,7 +27,7 @@ export function ConfirmDialog(props: {
   }, []);
   const submit = async (event: Event) => {
     event.preventDefault();
-    if (!reason.trim()) {
+    if (!props.noReason && !reason.trim()) {
       setError('Say why: a reason is required, and it is kept in the audit log.');
       return;
     }
@@ -44,19 +47,23 @@ export function ConfirmDialog(props: {
         <h2 id="dialog-title">{props.title}</h2>
         <div class="dialog-body">{props.description}</div>
         {props.children}
-        <label for="dialog-reason">Reason (required)</label>
-        <textarea
-          id="dialog-reason"
-          name="reason"
-          rows={3}
-          aria-required="true"
-          maxLength={500}
-          value={reason}
-          onInput={(e) => {
-            setReason((e.target as HTMLTextAreaElement).value);
-            setError(null);
-          }}
-        />
+        {!props.noReason && (
+          <>
+            <label for="dialog-reason">Reason (required)</label>
+            <textarea
+              id="dialog-reason"
+              name="reason"
+              rows={3}
+              aria-required="true"
+              maxLength={500}
+              value={reason}
+              onInput={(e) => {
+                setReason((e.target as HTMLTextAreaElement).value);
+                setError(null);
+              }}
+            />
+          </>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}

@@ -7,7 +7,7 @@ import { ago, when } from '../format.js';
 import { liveFeed } from '../live.js';
 import type { DeviceDetail, Session } from '../types.js';
 
-type Action = 'approve' | 'deny' | 'revoke' | 'group' | 'exception';
+type Action = 'approve' | 'deny' | 'revoke' | 'group' | 'exception' | 'extend';
 
 export function DevicePage({ id, session }: { id: string; session: Session }) {
   const detail = useLoad(() => api<DeviceDetail>('GET', `/v1/admin/fleet/devices/${encodeURIComponent(id)}`), id);
@@ -50,6 +50,11 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                     <button type="button" onClick={() => setAction('exception')}>
                       Grant exception
                     </button>
+                    {!ended(d.device.expires_at) && (
+                      <button type="button" onClick={() => setAction('extend')}>
+                        Extend
+                      </button>
+                    )}
                     <button type="button" class="danger" onClick={() => setAction('revoke')}>
                       Revoke
                     </button>
@@ -73,6 +78,8 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                 <dd data-testid="device-status">{d.device.status.replace('_', ' ')}</dd>
                 <dt>Owner</dt>
                 <dd>{d.device.owner ?? '—'}</dd>
+                <dt>Change</dt>
+                <dd>{d.device.change_ref ?? '—'}</dd>
                 <dt>Group</dt>
                 <dd>{d.device.group}</dd>
                 <dt>Platform</dt>
@@ -92,7 +99,7 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                 <dt>Last report</dt>
                 <dd>{ago(d.device.last_seen_at)}</dd>
                 <dt>Enrollment ends</dt>
-                <dd>{d.device.expires_at ? when(d.device.expires_at) : 'never'}</dd>
+                <dd data-testid="device-ends">{d.device.expires_at ? when(d.device.expires_at) : 'never'}</dd>
                 {d.device.revoked_at && (
                   <>
                     <dt>Revoked</dt>
@@ -133,7 +140,7 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                     </span>
                   ) : (
                     <span>
-                      <strong>{t.event.type}</strong> by {t.event.actor} <EventData data={t.event.data} />
+                      <strong>{t.event.type}</strong> by {t.event.actor} <EventData type={t.event.type} data={t.event.data} />
                     </span>
                   )}
                 </li>
@@ -161,10 +168,31 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
   );
 }
 
-function EventData({ data }: { data: Record<string, unknown> }) {
+/** An enrollment whose end has passed stays ended: the server refuses to extend it. */
+const ended = (expiresAt: number | null) => expiresAt !== null && expiresAt * 1000 <= Date.now();
+
+/** `yyyy-mm-dd` of a moment, in the browser's time zone, as a date input reads it. */
+function dateInputValue(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** The end of the chosen day in the browser's time zone, as seconds; null when the input holds no date. */
+function endOfDay(value: string): number | null {
+  const at = new Date(`${value}T23:59:59`).getTime();
+  return Number.isNaN(at) ? null : Math.floor(at / 1000);
+}
+
+const DAY_MS = 86_400_000;
+
+/** Members of an event's data that are moments (seconds since the epoch), shown as dates. */
+const timeKeys = (type: string) => (type === 'device.extended' ? ['from', 'to', 'until'] : ['until']);
+
+function EventData({ type, data }: { type: string; data: Record<string, unknown> }) {
+  const times = timeKeys(type);
   const parts = Object.entries(data)
     .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'number' && times.includes(k) ? when(v) : String(v)}`);
   return <span class="muted small">{parts.join('; ')}</span>;
 }
 
@@ -176,6 +204,8 @@ function ActionDialog({ action, detail, onClose, onDone }: { action: Action; det
   const failing = detail.checks.filter((c) => c.status !== 'pass').map((c) => c.id);
   const [check, setCheck] = useState(failing[0] ?? detail.checks[0]?.id ?? '');
   const [hours, setHours] = useState(24);
+  // Extend: 30 days past the current end (or from today for a device without one).
+  const [until, setUntil] = useState(dateInputValue(Math.max(Date.now(), (detail.device.expires_at ?? 0) * 1000) + 30 * DAY_MS));
   const post = async (path: string, body: Record<string, unknown>) => {
     await api('POST', `/v1/admin/devices/${id}/${path}`, body);
     onDone();
@@ -198,6 +228,28 @@ function ActionDialog({ action, detail, onClose, onDone }: { action: Action; det
           <label class="inline">
             <input type="checkbox" checked={create} onChange={(e) => setCreate((e.target as HTMLInputElement).checked)} /> create the group if nothing names it yet
           </label>
+        </ConfirmDialog>
+      );
+    case 'extend':
+      return (
+        <ConfirmDialog
+          {...common}
+          title={`Extend ${name}'s access`}
+          description={
+            <>
+              Its enrollment {detail.device.expires_at ? `ends ${when(detail.device.expires_at)}` : 'has no end'}; from now on it ends at the end of the day chosen below. Gateways deny it after that, and the group's longest lifetime still applies.
+            </>
+          }
+          confirmLabel="Extend"
+          onConfirm={async () => {
+            const at = endOfDay(until);
+            if (at === null) throw new Error('Choose the new end date.');
+            // The route takes the end only; the audit keeps the change as device.extended (from, to).
+            await post('extend', { until: at });
+          }}
+        >
+          <label for="x-until">New end date</label>
+          <input id="x-until" type="date" required min={dateInputValue(Date.now())} value={until} onInput={(e) => setUntil((e.target as HTMLInputElement).value)} />
         </ConfirmDialog>
       );
     case 'exception':

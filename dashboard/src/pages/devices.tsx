@@ -116,7 +116,7 @@ export function DevicesPage({ search }: { search: URLSearchParams }) {
       >
         <div class="field grow">
           <label for="q">Search</label>
-          <input id="q" type="search" placeholder="hostname, owner or device id prefix" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+          <input id="q" type="search" placeholder="hostname, owner, change or device id prefix" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
         </div>
         <SelectFilter id="f-verdict" label="Verdict" value={filters.verdict ?? ''} options={[['', 'any'], ...VERDICTS.map((v): [string, string] => [v, v])]} onSet={(verdict) => set({ verdict })} />
         <SelectFilter id="f-status" label="Status" value={filters.status ?? ''} options={STATUSES} onSet={(status) => set({ status })} />
@@ -146,6 +146,7 @@ export function DevicesPage({ search }: { search: URLSearchParams }) {
                   <th scope="col" class="num">Score</th>
                   <th scope="col">Failing</th>
                   <th scope="col">Owner</th>
+                  <th scope="col">Change</th>
                   <th scope="col">Group</th>
                   <th scope="col">OS</th>
                   <th scope="col">Last report</th>
@@ -164,6 +165,7 @@ export function DevicesPage({ search }: { search: URLSearchParams }) {
                     <td class="num">{d.score}</td>
                     <td>{d.failing.length ? d.failing.join(', ') : <span class="muted">none</span>}</td>
                     <td>{d.owner ?? <span class="muted">—</span>}</td>
+                    <td>{d.change_ref ?? <span class="muted">—</span>}</td>
                     <td>{d.group}</td>
                     <td>
                       {d.platform} {d.os_version ?? ''}

@@ -1,7 +1,12 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Section, errorText } from '../components/async.js';
-import type { GatewayKeyCreated, Session } from '../types.js';
+import { ErrorNote, Section, errorText, useLoad } from '../components/async.js';
+import { ago, shortId, when } from '../format.js';
+import type { AdminSsfStream, GatewayKeyCreated, Session } from '../types.js';
+
+const METHOD_NAME: Record<string, string> = { 'urn:ietf:rfc:8935': 'push', 'urn:ietf:rfc:8936': 'poll' };
+/** The event type's last path segment: session-revoked, device-compliance-change. */
+const eventName = (uri: string) => uri.slice(uri.lastIndexOf('/') + 1);
 
 export function GatewaysPage({ session }: { session: Session }) {
   const [name, setName] = useState('');
@@ -54,7 +59,86 @@ export function GatewaysPage({ session }: { session: Session }) {
       ) : (
         <p class="muted">Creating gateway keys needs the admin role; you are signed in as {session.role}.</p>
       )}
-      <p class="muted small">Listing and revoking keys, and shared-signals (SSF) streams, come with their admin APIs.</p>
+      <StreamsSection />
+      <p class="muted small">Listing and revoking gateway keys come with their admin API.</p>
     </>
+  );
+}
+
+/** Health of one stream in words: what a person should look at first. */
+function health(s: AdminSsfStream): { label: string; tone: 'ok' | 'warn' | 'bad' } {
+  if (s.receiver_revoked) return { label: 'receiver key revoked', tone: 'bad' };
+  if (s.failing_since !== null) return { label: `failing since ${when(s.failing_since)}`, tone: 'bad' };
+  if (s.status !== 'enabled') return { label: s.status, tone: 'warn' };
+  if (s.last_error) return { label: 'retrying', tone: 'warn' };
+  return { label: 'delivering', tone: 'ok' };
+}
+
+function StreamsSection() {
+  const streams = useLoad(() => api<{ streams: AdminSsfStream[] }>('GET', '/v1/admin/ssf/streams'), 'streams');
+  const list = streams.data?.streams ?? [];
+  return (
+    <Section
+      title="Shared Signals (SSF) streams"
+      actions={
+        <button type="button" onClick={streams.reload}>
+          Refresh
+        </button>
+      }
+    >
+      <p class="muted small">
+        Receivers create and change their own streams at <code>/ssf/streams</code> with a gateway key of scope <code>ssf</code>; this is every receiver's, read-only.
+      </p>
+      <ErrorNote error={streams.error} />
+      {streams.data && list.length === 0 && <p class="muted">No receiver has created a stream yet.</p>}
+      {list.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="ssf-streams">
+            <caption class="sr-only">SSF streams with their delivery health</caption>
+            <thead>
+              <tr>
+                <th scope="col">Stream</th>
+                <th scope="col">Receiver</th>
+                <th scope="col">Delivery</th>
+                <th scope="col">Events</th>
+                <th scope="col">Health</th>
+                <th scope="col" class="num">Waiting</th>
+                <th scope="col">Last error</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((s) => {
+                const h = health(s);
+                return (
+                  <tr data-stream-id={s.stream_id}>
+                    <td>
+                      <code title={s.stream_id}>{shortId(s.stream_id)}</code>
+                      {s.description && <div class="muted small">{s.description}</div>}
+                    </td>
+                    <td>{s.receiver}</td>
+                    <td>
+                      {METHOD_NAME[s.delivery_method] ?? s.delivery_method}
+                      {s.endpoint_host && <div class="muted small">{s.endpoint_host}</div>}
+                    </td>
+                    <td class="small">{s.events_requested.map(eventName).join(', ') || <span class="muted">none</span>}</td>
+                    <td>
+                      <span class={`badge health-${h.tone}`}>{h.label}</span>
+                      {s.status_reason && <div class="muted small">{s.status_reason}</div>}
+                    </td>
+                    <td class="num">
+                      {s.waiting}
+                      {s.oldest_waiting_at !== null && <div class="muted small">oldest {ago(s.oldest_waiting_at)}</div>}
+                    </td>
+                    <td class="small wrap-words">{s.last_error ?? <span class="muted">—</span>}</td>
+                    <td>{when(s.created_at)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Section>
   );
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { verdict } from '@postern/shared';
 import { parseTimeOrDuration } from '../../time/duration.js';
-import { adminRequest } from '../admin-client.js';
+import { adminRequest, type AdminTarget } from '../admin-client.js';
 import { ADMIN_BOUNDS as B } from '../../admin/routes.js';
 import { adminTarget, dataOption, isoTime, jsonOption, print, printTable, serverOption, textUpTo, type AdminFlags } from '../common.js';
 
@@ -17,16 +18,45 @@ interface DeviceRow {
   last_seen_at: number | null;
 }
 
+/** `--verdict compliant,grace`: checked here so a typo fails before any request. */
+function verdictList(raw: string): string {
+  const items = raw.split(',').map((v) => v.trim()).filter(Boolean);
+  const unknown = items.filter((v) => !verdict.safeParse(v).success);
+  if (items.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`${unknown.join(', ') || 'nothing'} is not a verdict: give ${verdict.options.join(', ')}, comma-separated`);
+  return items.join(',');
+}
+
+const SEARCH_PAGE = 500;
+
+/** Every device the fleet search finds, page after page (keyset cursor), as the dashboard's Devices page searches. */
+async function searchFleet(target: AdminTarget, filters: { q: string | undefined; verdict: string | undefined; group: string | undefined }): Promise<DeviceRow[]> {
+  const devices: DeviceRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: String(SEARCH_PAGE) });
+    for (const [name, value] of Object.entries({ ...filters, cursor })) if (value) query.set(name, value);
+    const page: { devices: DeviceRow[]; next: string | null } = await adminRequest(target, 'GET', `/v1/admin/fleet/devices?${query.toString()}`);
+    devices.push(...page.devices);
+    cursor = page.next;
+  } while (cursor);
+  return devices;
+}
+
 export function registerDevice(program: Command): void {
   const device = program.command('device').description('enrolled devices');
   device
     .command('list')
-    .description('list enrolled devices with their current verdict')
+    .description('list enrolled devices with their current verdict; --search, --verdict and --group narrow it with the dashboard\'s fleet search (sorted by hostname)')
+    .option('--search <text>', 'prefix of a hostname, an owner, a change reference or a device id (case-insensitive)', textUpTo(200))
+    .option('--verdict <verdicts>', `comma-separated: ${verdict.options.join(', ')}`, verdictList)
+    .option('--group <group>', 'only devices of this group', textUpTo(100))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (flags: AdminFlags) => {
-      const result = await adminRequest<{ devices: DeviceRow[] }>(await adminTarget(flags), 'GET', '/v1/admin/devices');
+    .action(async (flags: AdminFlags & { search?: string; verdict?: string; group?: string }) => {
+      const target = await adminTarget(flags);
+      const narrowed = flags.search !== undefined || flags.verdict !== undefined || flags.group !== undefined;
+      const result = narrowed ? { devices: await searchFleet(target, { q: flags.search, verdict: flags.verdict, group: flags.group }) } : await adminRequest<{ devices: DeviceRow[] }>(target, 'GET', '/v1/admin/devices');
       if (flags.json) return print(result);
       const rows = result.devices.map((d) => [d.device_id, d.hostname, d.platform, d.group, d.owner ?? '-', d.change_ref ?? '-', d.status, d.verdict, String(d.score), isoTime(d.last_seen_at)]);
       printTable(['DEVICE', 'HOSTNAME', 'PLATFORM', 'GROUP', 'OWNER', 'CHANGE', 'STATUS', 'VERDICT', 'SCORE', 'LAST SEEN'], rows);
