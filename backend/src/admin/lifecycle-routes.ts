@@ -13,7 +13,10 @@ import { ADMIN_BOUNDS as B, deviceView } from './routes.js';
 import { actorOf, requireRole } from './require-admin.js';
 
 export const tokenListQuery = z.object({ all: z.enum(['0', '1']).default('0').describe('1: also tokens that can no longer enroll (revoked, expired, used up)') });
-export const extendBody = z.object({ until: z.number().int().positive().describe('when the device\'s access ends, seconds since the epoch') });
+export const extendBody = z.object({
+  until: z.number().int().positive().describe('when the device\'s access ends, seconds since the epoch'),
+  reason: z.string().trim().min(1).max(B.denyReasonChars).optional().describe('why, for the audit log'),
+});
 export const setOwnerBody = z.object({ owner: z.email().max(B.ownerChars).describe("the email of the person responsible for the device") });
 export const setChangeRefBody = z.object({ change_ref: z.string().trim().min(1).max(B.changeRefChars).describe('the change (ticket) the device runs under, e.g. CHG-123') });
 export const groupRulesBody = z.object({
@@ -47,7 +50,7 @@ export function lifecycleRoutes(router: Router, backend: Backend): void {
 
   router.post('/v1/admin/devices/:id/extend', operator, async (ctx) => {
     const body = await readJson(ctx, extendBody);
-    ctx.body = await withVerdict(await extendDevice(backend, { deviceId: ctx.params.id ?? '', until: body.until, actor: actorOf(ctx) }));
+    ctx.body = await withVerdict(await extendDevice(backend, { deviceId: ctx.params.id ?? '', until: body.until, actor: actorOf(ctx), ...(body.reason ? { reason: body.reason } : {}) }));
   });
 
   router.post('/v1/admin/devices/:id/owner', operator, async (ctx) => {

@@ -98,10 +98,10 @@ describe.each(databaseKinds)('the device lifecycle on %s', (kind) => {
     const device = await enrolled({ group: 'contractors', device_ttl_s: 86400 });
 
     const until = clock + 20 * 86400;
-    expect((await call('POST', `/v1/admin/devices/${device.deviceId}/extend`, { until })).body).toMatchObject({ expires_at: until, status: 'active', verdict: 'unknown' });
+    expect((await call('POST', `/v1/admin/devices/${device.deviceId}/extend`, { until, reason: 'contract renewed' })).body).toMatchObject({ expires_at: until, status: 'active', verdict: 'unknown' });
     expect((await call('POST', `/v1/admin/devices/${device.deviceId}/extend`, { until: clock + 40 * 86400 })).body).toMatchObject({ code: 'group_requirement', detail: expect.stringMatching(/choose an end before/) });
     expect((await call('POST', `/v1/admin/devices/${device.deviceId}/extend`, { until: clock - 1 })).body).toMatchObject({ code: 'malformed', detail: expect.stringMatching(/not in the future/) });
-    expect((await events(device.deviceId)).filter((e) => e.type === 'device.extended')).toEqual([{ type: 'device.extended', actor: 'admin:initial', data: { from: clock + 86400, to: until } }]);
+    expect((await events(device.deviceId)).filter((e) => e.type === 'device.extended')).toEqual([{ type: 'device.extended', actor: 'admin:initial', data: { from: clock + 86400, to: until, note: 'contract renewed' } }]);
     expect((await server.store.db.selectFrom('device_standing').select('next_change_at').where('device_id', '=', device.deviceId).executeTakeFirstOrThrow()).next_change_at).toEqual(new Date(until * 1000));
 
     clock = until;

@@ -30,7 +30,7 @@ async function lockDevices(trx: Transaction<Database>, ids: readonly string[]): 
  * a revoked or expired device stays so (it enrolls again). The end must lie in the future and
  * within the group's maximum lifetime counted from now.
  */
-export async function extendDevice(deps: PolicyDeps, input: { deviceId: string; until: number; actor: string }): Promise<Device> {
+export async function extendDevice(deps: PolicyDeps, input: { deviceId: string; until: number; actor: string; reason?: string }): Promise<Device> {
   const now = deps.now();
   return deps.db.transaction().execute(async (trx) => {
     const current = (await lockDevices(trx, [input.deviceId])).get(input.deviceId) as Device;
@@ -45,7 +45,7 @@ export async function extendDevice(deps: PolicyDeps, input: { deviceId: string; 
       cause: 'admin',
       actor: input.actor,
       reason: `access extended to ${new Date(input.until * 1000).toISOString()}`,
-      causes: [{ type: 'device.extended', actor: input.actor, deviceId: current.id, data: { from, to: input.until } }],
+      causes: [{ type: 'device.extended', actor: input.actor, deviceId: current.id, data: { from, to: input.until, ...(input.reason?.trim() ? { note: input.reason.trim() } : {}) } }],
     });
     return updated;
   });

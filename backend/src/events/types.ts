@@ -38,7 +38,7 @@ export const eventData = {
     /** With `relinked`: the device that took this one's place. */
     replaced_by: uuid.optional(),
   }),
-  'device.extended': z.object({ from: seconds.nullable(), to: seconds }),
+  'device.extended': z.object({ from: seconds.nullable(), to: seconds, note: z.string().optional() }),
   'device.owner_changed': z.object({ from: z.string().nullable(), to: z.string() }),
   'device.change_ref_changed': z.object({ from: z.string().nullable(), to: z.string() }),
   'device.relinked': z.object({ replaces: uuid }),

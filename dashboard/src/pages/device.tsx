@@ -241,11 +241,10 @@ function ActionDialog({ action, detail, onClose, onDone }: { action: Action; det
             </>
           }
           confirmLabel="Extend"
-          onConfirm={async () => {
+          onConfirm={async (reason) => {
             const at = endOfDay(until);
             if (at === null) throw new Error('Choose the new end date.');
-            // The route takes the end only; the audit keeps the change as device.extended (from, to).
-            await post('extend', { until: at });
+            await post('extend', { until: at, reason });
           }}
         >
           <label for="x-until">New end date</label>

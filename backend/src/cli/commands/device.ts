@@ -113,11 +113,12 @@ export function registerDevice(program: Command): void {
     .command('extend <id>')
     .description("set when a device's access ends (audited; judged again at once). A revoked or expired device stays so: enroll it again")
     .requiredOption('--until <time>', 'the new end: ISO 8601 such as 2026-06-30T18:00:00Z, or a duration from now such as 30d', futureTime)
+    .option('--reason <text>', `why, for the audit log (up to ${B.denyReasonChars} characters)`, textUpTo(B.denyReasonChars))
     .addOption(jsonOption())
     .addOption(dataOption())
     .addOption(serverOption())
-    .action(async (id: string, flags: AdminFlags & { until: number }) => {
-      const result = await adminRequest<{ expires_at: number; verdict: string }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/extend`, { until: flags.until });
+    .action(async (id: string, flags: AdminFlags & { until: number; reason?: string }) => {
+      const result = await adminRequest<{ expires_at: number; verdict: string }>(await adminTarget(flags), 'POST', `/v1/admin/devices/${encodeURIComponent(id)}/extend`, { until: flags.until, ...(flags.reason ? { reason: flags.reason } : {}) });
       if (flags.json) return print(result);
       process.stdout.write(`device ${id}'s access now ends ${isoTime(result.expires_at)} (${result.verdict})\n`);
     });
