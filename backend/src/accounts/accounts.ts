@@ -80,7 +80,7 @@ export const isLastAdmin = (admins: readonly string[], id: string): boolean => a
 
 export const LAST_ADMIN_REASON = 'the last enabled admin keeps the role admin, or nobody could manage accounts and policy';
 
-/** Changes one admin's role or disabled flag; a disabled admin's sessions end at once and its tokens stop working. */
+/** Changes one admin's role or disabled flag; a disabled admin's sessions and sign-in links end at once and its tokens stop working. */
 export async function updateAdmin(db: Kysely<Database>, input: { name: string; change: { role: AdminRole } | { disabled: boolean }; actor: string }): Promise<Admin> {
   return db.transaction().execute(async (trx) => {
     const admins = await lockEnabledAdmins(trx);
@@ -91,7 +91,11 @@ export async function updateAdmin(db: Kysely<Database>, input: { name: string; c
       throw new AccountRefused('conflict', `${input.name} is the last enabled admin with the role admin: give another account that role first, or nobody could manage accounts and policy`);
     }
     const after = await trx.updateTable('admins').set(input.change).where('id', '=', before.id).returning(ADMIN_COLUMNS).executeTakeFirstOrThrow();
-    if ('disabled' in input.change && input.change.disabled) await trx.deleteFrom('admin_sessions').where('admin_id', '=', before.id).execute();
+    if ('disabled' in input.change && input.change.disabled) {
+      // Unspent sign-in links too: enabled again within their ten minutes, they would still sign in.
+      await trx.deleteFrom('admin_sessions').where('admin_id', '=', before.id).execute();
+      await trx.deleteFrom('admin_sign_in_links').where('admin_id', '=', before.id).execute();
+    }
     const detail = 'role' in input.change ? { name: after.name, from: before.role, to: after.role } : { name: after.name, disabled: after.disabled };
     await appendAudits(trx, [{ actor: input.actor, kind: 'role' in input.change ? 'admin.role_changed' : after.disabled ? 'admin.disabled' : 'admin.enabled', detail }]);
     return after;

@@ -48,15 +48,17 @@ describe.each(databaseKinds)('sessions and sign-in links on %s', (kind) => {
     expect(await findSession(store.db, busy, t0 + SESSION_ABSOLUTE_S)).toBeNull();
   });
 
-  it('ends every session of an admin who is disabled, and a signed-out one', async () => {
+  it('ends every session and sign-in link of an admin who is disabled, and a signed-out session', async () => {
     const token = await startSession(store.db, adminId, t0);
     await endSession(store.db, token);
     expect(await findSession(store.db, token, t0 + 1)).toBeNull();
     const kept = await startSession(store.db, adminId, t0);
+    const link = await createSignInLink(store.db, { admin: sam, next: '/', ...own }, t0);
     await updateAdmin(store.db, { name: 'sam', change: { disabled: true }, actor: 'admin:root' });
     expect(await findSession(store.db, kept, t0 + 1)).toBeNull();
     await updateAdmin(store.db, { name: 'sam', change: { disabled: false }, actor: 'admin:root' });
     expect(await findSession(store.db, kept, t0 + 1)).toBeNull();
+    expect(await redeemSignInLink(store.db, link.secret, t0 + 1)).toBeNull();
   });
 
   it('spends a sign-in link once, within its ten minutes only', async () => {
