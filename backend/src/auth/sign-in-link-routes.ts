@@ -67,7 +67,8 @@ export function signInLinkRoutes(router: Router, backend: Backend): void {
   router.get(SIGN_IN_SCRIPT_PATH, (ctx) => {
     ctx.type = 'text/javascript; charset=utf-8';
     ctx.set('x-content-type-options', 'nosniff');
-    ctx.set('cache-control', 'public, max-age=3600');
+    // Revalidated: a copy cached from another version would fail the page's integrity check.
+    ctx.set('cache-control', 'no-cache');
     ctx.body = SIGN_IN_SCRIPT;
   });
 
