@@ -5,6 +5,14 @@ import { FakeDevice } from '@postern/testkit/fake-device';
 import { serverBin } from '@postern/testkit/paths';
 import { ServerProcess } from '@postern/testkit/server-process';
 
+/** Opens a sign-in link and sends its page's form, as a browser does: the GET leaves the link whole, the POST spends it. */
+async function spendLink(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  const page = await fetch(url, { headers });
+  expect(page.status).toBe(200);
+  const secret = /name="t" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  return fetch(new URL('link', url), { method: 'POST', redirect: 'manual', headers: { ...headers, origin: new URL(url).origin, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ t: secret }) });
+}
+
 const POLICY = 'postern_policy: 1\ngroup: employees\nchecks:\n  - id: firewall.enabled\n    severity: high\n    weight: 20\n    enforcement: block\n';
 
 describe.each(databaseKinds)('named admins with roles on %s', (kind) => {
@@ -109,7 +117,7 @@ describe.each(databaseKinds)('named admins with roles on %s', (kind) => {
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('needs the role admin');
     const own = await as('otto', ['admin', 'sign-in-link']);
-    const redeemed = await fetch(own.stdout.trim(), { redirect: 'manual' });
+    const redeemed = await spendLink(own.stdout.trim());
     const cookie = (redeemed.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
     const session = await fetch(`${server.url}/v1/admin/session`, { headers: { cookie } });
     expect(await session.json()).toMatchObject({ name: 'otto', email: 'otto@example.com', role: 'operator' });
@@ -126,7 +134,7 @@ describe('the session cookie behind a TLS proxy trusted with POSTERN_TRUST_PROXY
   it('is Secure when the proxy says the browser came over https, and not when it came over http', async () => {
     for (const [proto, secure] of [['https', true], ['http', false]] as const) {
       const link = await adminCli(server, ['admin', 'sign-in-link']);
-      const response = await fetch(link.stdout.trim(), { redirect: 'manual', headers: { 'x-forwarded-proto': proto } });
+      const response = await spendLink(link.stdout.trim(), { 'x-forwarded-proto': proto });
       expect(response.status).toBe(303);
       expect((response.headers.getSetCookie()[0] ?? '').toLowerCase().split('; ').includes('secure')).toBe(secure);
     }

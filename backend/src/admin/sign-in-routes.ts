@@ -2,7 +2,6 @@ import type { Router } from '@koa/router';
 import { z } from 'zod';
 import { adminName, findAdmin } from '../accounts/accounts.js';
 import { roleAllows } from '../accounts/roles.js';
-import { htmlMessage, signIn } from '../auth/sign-in.js';
 import type { Backend } from '../context.js';
 import { HttpError } from '../http/http-error.js';
 import { readJson } from '../http/read-json.js';
@@ -11,7 +10,8 @@ import { nextPath } from '../auth/next-path.js';
 import { securityHeaders } from '../auth/security-headers.js';
 import { clearSessionCookie, sessionCookieOf } from '../auth/session-cookie.js';
 import { endSession, findSession } from '../auth/sessions.js';
-import { createSignInLink, redeemSignInLink, SIGN_IN_LINK_PATH, SIGN_IN_LINK_TTL_S } from '../auth/sign-in-links.js';
+import { signInLinkRoutes } from '../auth/sign-in-link-routes.js';
+import { createSignInLink, SIGN_IN_LINK_PATH } from '../auth/sign-in-links.js';
 
 export const signInLinkBody = z.object({
   /** The admin to sign in as; the caller's own account when absent. */
@@ -27,7 +27,6 @@ export const sessionView = z.object({
   csrf: z.string().nullable(),
 });
 export const signedOut = z.object({ signed_out: z.literal(true) });
-export const linkQuery = z.object({ t: z.string().max(200).optional() });
 
 /** One-time sign-in links, the browser session, and signing out. */
 export function signInRoutes(router: Router, backend: Backend): void {
@@ -44,23 +43,14 @@ export function signInRoutes(router: Router, backend: Backend): void {
     const admin = await findAdmin(backend.db, { name });
     if (!admin) throw new HttpError('unknown_admin', `no admin named ${name}: \`postern-server admin list\` shows them`);
     if (admin.disabled) throw new HttpError('conflict', `the admin account ${name} is disabled: enable it first`);
-    const { secret, expiresAt } = await createSignInLink(backend.db, { adminId: admin.id, next: body.next }, backend.now());
+    const { secret, expiresAt } = await createSignInLink(backend.db, { admin, next: body.next, actor: actorOf(ctx) }, backend.now());
     backend.log.info({ actor: actorOf(ctx), for: admin.name }, 'made a sign-in link');
     ctx.status = 201;
     const created: z.infer<typeof signInLinkCreated> = { url: `${backend.issuer}${SIGN_IN_LINK_PATH}?t=${secret}`, name: admin.name, expires_at: expiresAt };
     ctx.body = created;
   });
 
-  router.get(SIGN_IN_LINK_PATH, headers, async (ctx) => {
-    const parsed = linkQuery.safeParse(ctx.query);
-    const link = parsed.success && parsed.data.t ? await redeemSignInLink(backend.db, parsed.data.t, backend.now()) : null;
-    if (!link) {
-      return htmlMessage(ctx, 401, 'This sign-in link does not work', `A sign-in link works once, for ${SIGN_IN_LINK_TTL_S / 60} minutes. Make a new one on the server with <code>postern-server admin sign-in-link</code>.`);
-    }
-    const admin = await findAdmin(backend.db, { id: link.adminId });
-    if (!admin || admin.disabled) return htmlMessage(ctx, 403, 'This account is disabled', 'Ask an admin to enable the account again.');
-    await signIn(ctx, backend, admin.id, link.next);
-  });
+  signInLinkRoutes(router, backend);
 
   router.get('/v1/admin/session', requireRole(backend, 'viewer'), (ctx) => {
     const caller = callerOf(ctx);

@@ -26,7 +26,8 @@ import { applyPolicyBody, diffPolicyBody, policyListQuery, policyShowQuery, roll
 import * as admin from '../admin/response-schemas.js';
 import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody, statusNoteBody } from '../admin/routes.js';
 import { adminList, adminTokenCreated, newAdminBody, newAdminTokenBody, adminAccount, setRoleBody } from '../admin/account-routes.js';
-import { linkQuery, sessionView, signedOut, signInLinkBody, signInLinkCreated } from '../admin/sign-in-routes.js';
+import { sessionView, signedOut, signInLinkBody, signInLinkCreated } from '../admin/sign-in-routes.js';
+import { linkForm, linkQuery } from '../auth/sign-in-link-routes.js';
 import { oidcStartQuery } from '../auth/oidc-routes.js';
 import { SESSION_COOKIE } from '../auth/session-cookie.js';
 import { authzAllowed, authzDenied } from '../decisions/authz-route.js';
@@ -52,6 +53,8 @@ interface Operation {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The body's media type when it is not JSON (a browser's form). */
+  bodyType?: string;
   /** The body may be left out (approve, revoke). */
   bodyOptional?: boolean;
   status?: 200 | 201 | 204 | 303;
@@ -171,7 +174,9 @@ const operations: Operation[] = [
   { method: 'post', path: '/v1/admin/admins/{name}/tokens', summary: 'Create an API token acting as this admin, shown once (role admin)', security: 'adminToken', params: adminNameParam, body: newAdminTokenBody, status: 201, response: adminTokenCreated, errors: [...BODY_ERRORS, 'unknown_admin'] },
   { method: 'post', path: '/v1/admin/sign-in-links', summary: 'A one-time sign-in link, 10 minutes (for another admin: role admin)', security: 'adminToken', body: signInLinkBody, status: 201, response: signInLinkCreated, errors: [...BODY_ERRORS, 'unknown_admin', 'conflict'] },
   { method: 'get', path: '/v1/admin/session', summary: 'Who is signed in, and the CSRF token of their changes', security: 'adminToken', response: sessionView },
-  { method: 'get', path: '/auth/link', summary: 'Redeem a sign-in link: sets the session cookie and redirects (303) to its path', query: linkQuery, status: 303, response: z.string(), responseType: 'text/html', pages: [401, 403] },
+  { method: 'get', path: '/auth/link', summary: 'A sign-in link: a page whose form (sent by /auth/link.js, or by its button) signs in; GET and HEAD never spend the link', query: linkQuery, response: z.string(), responseType: 'text/html', pages: [401, 403] },
+  { method: 'post', path: '/auth/link', summary: "Spend a sign-in link (the page's form): sets the session cookie and redirects (303) to its path; a browser's Origin must be this server's", body: linkForm, bodyType: 'application/x-www-form-urlencoded', status: 303, response: z.string(), responseType: 'text/html', pages: [400, 401, 403] },
+  { method: 'get', path: '/auth/link.js', summary: "The sign-in page's script: submits its form once the page is shown", response: z.string(), responseType: 'text/javascript' },
   { method: 'get', path: '/auth/oidc/start', summary: 'Start an OpenID Connect sign-in: redirects (303) to the provider', query: oidcStartQuery, status: 303, response: z.string(), responseType: 'text/html', pages: [400, 404, 502] },
   { method: 'get', path: '/auth/oidc/callback', summary: "The provider's answer: sets the session cookie and redirects (303), or a page saying why not", status: 303, response: z.string(), responseType: 'text/html', pages: [400, 403, 404, 502] },
   { method: 'post', path: '/auth/sign-out', summary: 'End the browser session (with x-csrf-token) and clear its cookie', response: signedOut, errors: ['csrf_failed'] },
@@ -250,7 +255,7 @@ function route(op: Operation): RouteConfig {
     request: {
       ...(op.params ? { params: op.params } : {}),
       ...(op.query ? { query: op.query } : {}),
-      ...(op.body ? { body: { required: !op.bodyOptional, content: { 'application/json': { schema: op.body } } } } : {}),
+      ...(op.body ? { body: { required: !op.bodyOptional, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } } : {}),
     },
     responses,
   };

@@ -29,7 +29,7 @@ interface OpenApi {
 /** The methods an OpenAPI path item can hold; HEAD is left out, as GET implies it and the router adds it to every GET. */
 const DOCUMENTED_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'];
 /** Routes that read memory or the server's own files only and have no input: nothing a client sends can make them fail. */
-const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json', 'GET /.well-known/ssf-configuration', 'GET /ssf/jwks.json', 'GET /install/linux.sh', 'GET /install/macos.sh', 'GET /install/windows.ps1']);
+const NO_ERROR_POSSIBLE = new Set(['GET /metrics', 'GET /openapi.json', 'GET /.well-known/jwks.json', 'GET /.well-known/ssf-configuration', 'GET /ssf/jwks.json', 'GET /install/linux.sh', 'GET /install/macos.sh', 'GET /install/windows.ps1', 'GET /auth/link.js']);
 
 /** fetch refuses to send TRACE, so every method goes out through node:http. */
 function send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
@@ -403,9 +403,14 @@ describe('the OpenAPI document', () => {
     const link = (await asAdmin('POST', L, L, { next: '/devices' })) as { url: string };
     await asAdmin('POST', L, L, { next: '//elsewhere.example' });
     const redeem = (path: string) => fetch(`${url}${path}`, { redirect: 'manual' });
-    const signedIn = await redeem(new URL(link.url).pathname + new URL(link.url).search);
+    // GET answers the page whose form spends the link with a POST.
+    await contract.check(await redeem(new URL(link.url).pathname + new URL(link.url).search), 'GET', '/auth/link');
+    await contract.check(await fetch(`${url}/auth/link.js`), 'GET', '/auth/link.js');
+    const spend = () => fetch(`${url}/auth/link`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url }, body: new URLSearchParams({ t: new URL(link.url).searchParams.get('t') ?? '' }) });
+    const signedIn = await spend();
     const cookie = (signedIn.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
-    await contract.check(signedIn, 'GET', '/auth/link');
+    await contract.check(signedIn, 'POST', '/auth/link');
+    await contract.check(await spend(), 'POST', '/auth/link'); // spent
     await contract.check(await redeem(new URL(link.url).pathname + new URL(link.url).search), 'GET', '/auth/link'); // spent
     const { csrf } = (await call('GET', '/v1/admin/session', '/v1/admin/session', { headers: { cookie } })) as { csrf: string };
     await call('GET', '/v1/admin/session', '/v1/admin/session');

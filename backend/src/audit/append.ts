@@ -7,7 +7,7 @@ import { entryHash, GENESIS_HASH } from '../store/audit-chain.js';
 /** Audit kinds: every event type (journal/record.ts writes both), and the changes that are audited only. */
 export type AuditKind = EventType | 'enrollment_token.created' | 'enrollment_token.revoked' | 'group_settings.changed' | 'gateway_key.created' | AccountAuditKind;
 /** Changes to admin accounts and their credentials (accounts/, admin/admin-token.ts). */
-type AccountAuditKind = 'admin.created' | 'admin.updated' | 'admin.role_changed' | 'admin.disabled' | 'admin.enabled' | 'admin_token.created';
+type AccountAuditKind = 'admin.created' | 'admin.updated' | 'admin.role_changed' | 'admin.disabled' | 'admin.enabled' | 'admin_token.created' | 'admin_sign_in_link.created';
 
 export interface AuditEntry {
   actor: string;

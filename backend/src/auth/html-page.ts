@@ -8,13 +8,21 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
-/** A whole page; `body` must already be escaped HTML. No script: the pages work without it. */
-export function htmlPage(title: string, body: string): string {
+export interface PageOptions {
+  /** The page's referrer policy; a page that posts a form to this server needs one that keeps the Origin header. */
+  referrer?: 'no-referrer' | 'strict-origin';
+  /** A script file of this server that only adds to a page working without it, with its SRI hash. */
+  script?: { src: string; integrity: string };
+}
+
+/** A whole page; `body` must already be escaped HTML. Never an inline script: the pages work without any. */
+export function htmlPage(title: string, body: string, options: PageOptions = {}): string {
+  const script = options.script ? `\n<script src="${escapeHtml(options.script.src)}" integrity="${escapeHtml(options.script.integrity)}"></script>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · Postern</title><style>${PAGE_STYLE}</style></head>
+<meta name="referrer" content="${options.referrer ?? 'no-referrer'}"><title>${escapeHtml(title)} · Postern</title><style>${PAGE_STYLE}</style></head>
 <body>
-${body}
+${body}${script}
 </body></html>
 `;
 }

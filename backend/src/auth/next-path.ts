@@ -14,7 +14,10 @@ export function sameOriginPath(raw: string): string | null {
   } catch {
     return null;
   }
-  return url.origin === BASE ? `${url.pathname}${url.search}${url.hash}` : null;
+  if (url.origin !== BASE) return null;
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  // Dot segments fold into a leading "//" (`/.//evil.example`): a browser reads that as another host.
+  return path.startsWith('//') || path.startsWith('/\\') ? null : path;
 }
 
 export const nextPath = z

@@ -47,7 +47,8 @@ export function oidcRoutes(router: Router, backend: Backend, settings: OidcSetti
     try {
       // The URL the provider was told to send the browser to, as the public URL spells it (a proxy may stand between).
       const callbackUrl = new URL(`${backend.issuer}${OIDC_CALLBACK_PATH}${ctx.querystring ? `?${ctx.querystring}` : ''}`);
-      const { admin, next } = await oidc.finish({ callbackUrl, boundState, now: backend.now() });
+      const { admin, claimedRole, next } = await oidc.finish({ callbackUrl, boundState, now: backend.now() });
+      if (admin.role !== claimedRole) backend.log.warn({ admin: admin.name, role: admin.role, claimed: claimedRole }, 'kept the role admin of the last enabled admin; the provider\'s groups give a lower one');
       backend.log.info({ admin: admin.name, role: admin.role }, 'signed in through OpenID Connect');
       await signIn(ctx, backend, admin.id, next);
     } catch (error) {

@@ -73,6 +73,6 @@ describe('where a browser goes after signing in', () => {
   });
 
   it('is never another origin, however it is spelled', () => {
-    for (const raw of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'evil.example', '/\t/evil.example', 'javascript:alert(1)', '']) expect(sameOriginPath(raw)).toBeNull();
+    for (const raw of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'evil.example', '/\t/evil.example', 'javascript:alert(1)', '', '/.//evil.example', '/..//evil.example', '/x/..//evil.example', '/%2e//evil.example', '/a/%2e%2e//evil.example']) expect(sameOriginPath(raw)).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import * as client from 'openid-client';
 import { isLoopbackHost } from '@postern/shared';
-import type { Admin } from '../accounts/accounts.js';
+import { ADMIN_COLUMNS, isLastAdmin, LAST_ADMIN_REASON, lockEnabledAdmins, type Admin } from '../accounts/accounts.js';
 import { ROLES } from '../accounts/roles.js';
 import { appendAudits } from '../audit/append.js';
 import type { OidcSettings } from '../config.js';
@@ -62,7 +62,7 @@ export class OidcSignIn {
    * URL spells it), `boundState` the state of the browser's cookie. Returns the account, made or
    * brought up to date from the provider's claims, and where to go.
    */
-  async finish(input: { callbackUrl: URL; boundState: string | null; now: number }): Promise<{ admin: Admin; next: string }> {
+  async finish(input: { callbackUrl: URL; boundState: string | null; now: number }): Promise<OidcAccount & { next: string }> {
     const state = input.callbackUrl.searchParams.get('state');
     if (!state || !input.boundState || state !== input.boundState) throw new OidcRefused(400, 'This sign-in did not start in this browser, or it started too long ago.');
     const flow = await this.db.deleteFrom('oidc_sign_ins').where('state_hash', '=', hashSecret(state)).returningAll().executeTakeFirst();
@@ -90,9 +90,9 @@ export class OidcSignIn {
         `${who} is in none of the groups that give access to Postern (the "${this.settings.roleClaim}" claim holds none of ${[...this.settings.roles.keys()].join(', ')}). Ask your administrator to add you to one of them.`,
       );
     }
-    const admin = await upsertAccount(this.db, { subject: `${String(claims.iss)} ${String(claims.sub)}`, claims, role });
-    if (admin.disabled) throw new OidcRefused(403, `The Postern account ${admin.name} is disabled. Ask an admin to enable it.`);
-    return { admin, next: flow.next_path };
+    const account = await upsertOidcAccount(this.db, { subject: `${String(claims.iss)} ${String(claims.sub)}`, claims, role });
+    if (account.admin.disabled) throw new OidcRefused(403, `The Postern account ${account.admin.name} is disabled. Ask an admin to enable it.`);
+    return { ...account, next: flow.next_path };
   }
 
   private discover(): Promise<client.Configuration> {
@@ -128,26 +128,56 @@ export function accountNameOf(claims: Record<string, unknown>): string {
   return name || 'oidc-user';
 }
 
-/** The provider decides the role at every sign-in; the address follows too. A first sign-in makes the account. */
-async function upsertAccount(db: Kysely<Database>, input: { subject: string; claims: Record<string, unknown>; role: AdminRole }): Promise<Admin> {
+/** The account as a sign-in through the provider made or brought up to date; `claimedRole` is the role the provider's groups gave. */
+export interface OidcAccount {
+  admin: Admin;
+  claimedRole: AdminRole;
+}
+
+/**
+ * The provider decides the role at every sign-in, except that the last enabled admin keeps the
+ * role admin (as `admin set-role` refuses); the address follows too. A first sign-in makes the
+ * account: two at once (two tabs, a double click) both end as that one account.
+ */
+export async function upsertOidcAccount(db: Kysely<Database>, input: { subject: string; claims: Record<string, unknown>; role: AdminRole }): Promise<OidcAccount> {
   const email = stringClaim(input.claims.email);
   return db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('admins').select(['id', 'name', 'email', 'role', 'disabled']).where('oidc_subject', '=', input.subject).forUpdate().executeTakeFirst();
-    if (existing) {
-      if (existing.role === input.role && existing.email === email) return existing;
-      const updated = await trx.updateTable('admins').set({ role: input.role, email }).where('id', '=', existing.id).returning(['id', 'name', 'email', 'role', 'disabled']).executeTakeFirstOrThrow();
-      await appendAudits(trx, [{ actor: `admin:${existing.name}`, kind: 'admin.updated', detail: { name: existing.name, via: 'oidc', role: { from: existing.role, to: updated.role }, email: updated.email } }]);
-      return updated;
-    }
-    let name = accountNameOf(input.claims);
-    // A local account of that name is somebody else's until an admin says otherwise.
-    if (await trx.selectFrom('admins').select('id').where('name', '=', name).executeTakeFirst()) name = `${name}-${hashSecret(input.subject).slice(0, 6)}`;
+    const admins = await lockEnabledAdmins(trx);
+    const existing = (await accountOfSubject(trx, input.subject)) ?? (await createOidcAccount(trx, { ...input, email }));
+    if ('created' in existing) return { admin: existing.created, claimedRole: input.role };
+    const kept = existing.role === 'admin' && input.role !== 'admin' && !existing.disabled && isLastAdmin(admins, existing.id);
+    const role = kept ? 'admin' : input.role;
+    if (!kept && existing.role === role && existing.email === email) return { admin: existing, claimedRole: input.role };
+    const updated = await trx.updateTable('admins').set({ role, email }).where('id', '=', existing.id).returning(ADMIN_COLUMNS).executeTakeFirstOrThrow();
+    const why = kept ? { role_claimed: input.role, reason: LAST_ADMIN_REASON } : {};
+    await appendAudits(trx, [{ actor: `admin:${existing.name}`, kind: 'admin.updated', detail: { name: existing.name, via: 'oidc', role: { from: existing.role, to: updated.role }, email: updated.email, ...why } }]);
+    return { admin: updated, claimedRole: input.role };
+  });
+}
+
+const accountOfSubject = (trx: Kysely<Database>, subject: string): Promise<Admin | undefined> => trx.selectFrom('admins').select(ADMIN_COLUMNS).where('oidc_subject', '=', subject).forUpdate().executeTakeFirst();
+
+/**
+ * A first sign-in's account, or the one the same person's other first sign-in made meanwhile.
+ * ON CONFLICT DO NOTHING waits for that other insert to commit and then yields to it, where a
+ * plain insert would fail on the unique subject.
+ */
+async function createOidcAccount(trx: Kysely<Database>, input: { subject: string; claims: Record<string, unknown>; role: AdminRole; email: string | null }): Promise<{ created: Admin } | Admin> {
+  const base = accountNameOf(input.claims);
+  // A local account of that name is somebody else's until an admin says otherwise.
+  for (const name of [base, `${base}-${hashSecret(input.subject).slice(0, 6)}`]) {
     const created = await trx
       .insertInto('admins')
-      .values({ id: randomUUID(), name, email, role: input.role, oidc_subject: input.subject })
-      .returning(['id', 'name', 'email', 'role', 'disabled'])
-      .executeTakeFirstOrThrow();
-    await appendAudits(trx, [{ actor: `admin:${created.name}`, kind: 'admin.created', detail: { name: created.name, email: created.email, role: created.role, via: 'oidc' } }]);
-    return created;
-  });
+      .values({ id: randomUUID(), name, email: input.email, role: input.role, oidc_subject: input.subject })
+      .onConflict((oc) => oc.doNothing())
+      .returning(ADMIN_COLUMNS)
+      .executeTakeFirst();
+    if (created) {
+      await appendAudits(trx, [{ actor: `admin:${created.name}`, kind: 'admin.created', detail: { name: created.name, email: created.email, role: created.role, via: 'oidc' } }]);
+      return { created };
+    }
+    const concurrent = await accountOfSubject(trx, input.subject);
+    if (concurrent) return concurrent;
+  }
+  throw new OidcRefused(403, `The Postern accounts ${base} and ${base}-${hashSecret(input.subject).slice(0, 6)} belong to somebody else. Ask an admin to rename one of them.`);
 }
