@@ -54,7 +54,11 @@ export class ServerProcess {
     child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
     const url = await new Promise<string>((resolveUrl, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`postern-server did not start within 30 s:\n${err}`)), 30_000);
+      // A server that does not come up is stopped, so a failed start leaves no process behind.
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`postern-server did not start within 30 s:\n${err}`));
+      }, 30_000);
       child.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /ready at (https?:\/\/\S+)/.exec(out);
