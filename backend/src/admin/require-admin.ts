@@ -41,7 +41,7 @@ export function requireRole(backend: Backend, role: AdminRole): Middleware {
     ctx.set('cache-control', 'no-store');
     await next();
     // One line per change an admin made (reads are in the debug access log); bodies are never logged.
-    if (ctx.method !== 'GET' && ctx.status < 400) {
+    if (!SAFE_METHODS.has(ctx.method) && ctx.status < 400) {
       backend.log.info({ actor: ctx.state.actor, action: `${ctx.method} ${routeTemplate(ctx) ?? ctx.path}`, target: ctx.params?.id ?? ctx.params?.group ?? ctx.params?.name ?? null, status: ctx.status }, 'admin action');
     }
   };
