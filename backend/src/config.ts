@@ -23,6 +23,8 @@ export interface ServerSettings {
   enrollAttemptsPerMinute: number;
   /** POSTERN_NONCES_PER_MINUTE: `GET /v1/nonce` per address, per replica. */
   noncesPerMinute: number;
+  /** POSTERN_SIGN_INS_PER_MINUTE: sign-in pages (`/auth/link`, `/auth/oidc/*`) per address, per replica. */
+  signInsPerMinute: number;
   /** POSTERN_MAX_UNAUTHENTICATED_STREAMS: agent streams open before their first valid attestation, per replica. */
   maxUnauthenticatedStreams: number;
   /** POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS: the same, per address. */
@@ -49,6 +51,7 @@ const SETTINGS: Record<NumericSetting, { env: string; fallback: number }> = {
   eventRetentionDays: { env: 'POSTERN_EVENT_RETENTION_DAYS', fallback: 30 },
   enrollAttemptsPerMinute: { env: 'POSTERN_ENROLL_ATTEMPTS_PER_MINUTE', fallback: 300 },
   noncesPerMinute: { env: 'POSTERN_NONCES_PER_MINUTE', fallback: 600 },
+  signInsPerMinute: { env: 'POSTERN_SIGN_INS_PER_MINUTE', fallback: 60 },
   maxUnauthenticatedStreams: { env: 'POSTERN_MAX_UNAUTHENTICATED_STREAMS', fallback: 2000 },
   maxUnauthenticatedStreamsPerAddress: { env: 'POSTERN_MAX_UNAUTHENTICATED_STREAMS_PER_ADDRESS', fallback: 256 },
   trustProxyHops: { env: 'POSTERN_TRUST_PROXY_HOPS', fallback: 1 },
@@ -57,7 +60,7 @@ const SETTINGS: Record<NumericSetting, { env: string; fallback: number }> = {
 };
 const positive = z.coerce.number().positive().finite();
 /** Counts (caps, hops, entries, per-minute budgets) are whole numbers: `POSTERN_TRUST_PROXY_HOPS=1.5` would index no address. */
-const WHOLE: ReadonlySet<NumericSetting> = new Set(['enrollFailuresPerMinute', 'enrollAttemptsPerMinute', 'noncesPerMinute', 'maxUnauthenticatedStreams', 'maxUnauthenticatedStreamsPerAddress', 'trustProxyHops', 'decisionCacheEntries']);
+const WHOLE: ReadonlySet<NumericSetting> = new Set(['enrollFailuresPerMinute', 'enrollAttemptsPerMinute', 'noncesPerMinute', 'signInsPerMinute', 'maxUnauthenticatedStreams', 'maxUnauthenticatedStreamsPerAddress', 'trustProxyHops', 'decisionCacheEntries']);
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const settings = {

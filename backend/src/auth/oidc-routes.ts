@@ -7,6 +7,7 @@ import { escapeHtml } from './html-page.js';
 import { nextPath } from './next-path.js';
 import { OIDC_CALLBACK_PATH, OidcRefused, OidcSignIn } from './oidc.js';
 import { securityHeaders } from './security-headers.js';
+import { signInLimit } from './sign-in-limit.js';
 import { htmlMessage, signIn } from './sign-in.js';
 
 export const OIDC_START_PATH = '/auth/oidc/start';
@@ -26,7 +27,8 @@ export function oidcRoutes(router: Router, backend: Backend, settings: OidcSetti
     htmlMessage(ctx, error.status, 'Sign-in refused', escapeHtml(error.message));
   };
 
-  router.get(OIDC_START_PATH, headers, async (ctx) => {
+  const limit = signInLimit(backend);
+  router.get(OIDC_START_PATH, headers, limit, async (ctx) => {
     if (!oidc) return unavailable(ctx);
     const query = oidcStartQuery.safeParse(ctx.query);
     if (!query.success) return htmlMessage(ctx, 400, 'Sign-in refused', 'The <code>next</code> address must be a path on this server.');
@@ -40,7 +42,7 @@ export function oidcRoutes(router: Router, backend: Backend, settings: OidcSetti
     }
   });
 
-  router.get(OIDC_CALLBACK_PATH, headers, async (ctx) => {
+  router.get(OIDC_CALLBACK_PATH, headers, limit, async (ctx) => {
     if (!oidc) return unavailable(ctx);
     const boundState = ctx.cookies.get(STATE_COOKIE) ?? null;
     ctx.cookies.set(STATE_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/auth/oidc', secure: ctx.secure, maxAge: 0, overwrite: true });

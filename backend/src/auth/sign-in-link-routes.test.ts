@@ -119,3 +119,35 @@ describe.each(databaseKinds)('signing in with a sign-in link on %s', (kind) => {
     expect(JSON.stringify(rows)).not.toContain(secret.split('_')[2]);
   });
 });
+
+describe('the sign-in pages per address', () => {
+  let database: TestDatabase;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    database = await testDatabase('pglite');
+    const { settingsFromEnv } = await import('../config.js');
+    server = await startServer(
+      { host: '127.0.0.1', port: 0, dataDir: database.dataDir, databaseUrl: undefined, publicUrl: undefined, trustProxy: false, settings: { ...settingsFromEnv({}), signInsPerMinute: 3 } },
+      { log: createLogger('silent') },
+    );
+  });
+  afterAll(async () => {
+    await server?.close();
+    await database?.cleanup();
+  });
+
+  it('answers 429 with Retry-After past POSTERN_SIGN_INS_PER_MINUTE, links and OpenID Connect starts counted together', async () => {
+    const statuses = [];
+    for (const path of ['/auth/link?t=nothing', '/auth/oidc/start', '/auth/link?t=nothing', '/auth/link?t=nothing', '/auth/oidc/start']) {
+      const response = await fetch(`${server.url}${path}`, { redirect: 'manual' });
+      statuses.push(response.status);
+      if (response.status === 429) {
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(await response.text()).toContain('Too many sign-in attempts');
+      }
+    }
+    // An unknown link is a 401 page, and no OpenID Connect provider is set up here (404).
+    expect(statuses).toEqual([401, 404, 401, 429, 429]);
+  });
+});

@@ -6,6 +6,7 @@ import { findAdmin } from '../accounts/accounts.js';
 import type { Backend } from '../context.js';
 import { escapeHtml, htmlPage } from './html-page.js';
 import { securityHeaders } from './security-headers.js';
+import { signInLimit } from './sign-in-limit.js';
 import { htmlMessage, signIn } from './sign-in.js';
 import { peekSignInLink, redeemSignInLink, SIGN_IN_LINK_PATH, SIGN_IN_LINK_TTL_S, type SignInLink } from './sign-in-links.js';
 
@@ -47,7 +48,8 @@ export function signInLinkRoutes(router: Router, backend: Backend): void {
   const accountOf = async (link: SignInLink | null) => (link ? await findAdmin(backend.db, { id: link.adminId }) : null);
 
   // The page keeps the Origin header on its POST (no-referrer would send "Origin: null") without ever sending the link in a Referer.
-  router.get(SIGN_IN_LINK_PATH, securityHeaders({ scripts: 'self', referrer: 'strict-origin' }), async (ctx) => {
+  const limit = signInLimit(backend);
+  router.get(SIGN_IN_LINK_PATH, securityHeaders({ scripts: 'self', referrer: 'strict-origin' }), limit, async (ctx) => {
     const parsed = linkQuery.safeParse(ctx.query);
     const secret = parsed.success ? parsed.data.t : undefined;
     const admin = secret ? await accountOf(await peekSignInLink(backend.db, secret, backend.now())) : null;
@@ -72,7 +74,7 @@ export function signInLinkRoutes(router: Router, backend: Backend): void {
     ctx.body = SIGN_IN_SCRIPT;
   });
 
-  router.post(SIGN_IN_LINK_PATH, securityHeaders(), async (ctx) => {
+  router.post(SIGN_IN_LINK_PATH, securityHeaders(), limit, async (ctx) => {
     const origin = ctx.get('origin');
     // Another site's page (or an opaque "null" origin) posting a link of its own would sign this browser in as somebody else.
     if (origin && origin !== new URL(backend.issuer).origin) {

@@ -40,6 +40,7 @@ Environment:
   POSTERN_LOG_LEVEL     log level of the JSON log on stderr (default info)
   POSTERN_ATTESTATION_TIMEOUT_S       a new agent stream must attest within this (default 30)
   POSTERN_ENROLL_FAILURES_PER_MINUTE  refused enrollments allowed per address (default 10)
+  POSTERN_SIGN_INS_PER_MINUTE         sign-in pages (/auth/link, /auth/oidc) per address and replica (default 60)
   POSTERN_SWEEP_S                     how often standings due to change by themselves are looked for (default 1)
   POSTERN_ATTESTATION_RETENTION_DAYS  how long report history is kept (default 30)
   POSTERN_EVENT_RETENTION_DAYS        how long events are kept once every consumer has passed them (default 30)

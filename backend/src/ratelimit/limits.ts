@@ -10,11 +10,13 @@ import { UnauthenticatedStreams } from './unauthenticated-streams.js';
  * spread over replicas are counted together; a memory limiter stands in when the database fails,
  * so an outage does not turn into "no limit". Nonce counters are per replica, in memory: their
  * job is to protect this replica, and a shared counter would put back the database write per
- * request that self-verifying nonces took away. PGlite serves one process: memory throughout.
+ * request that self-verifying nonces took away; sign-in page counters likewise. PGlite serves one process: memory throughout.
  */
 export interface Limits {
   /** `GET /v1/nonce`. */
   nonces: RateLimiterAbstract;
+  /** Sign-in pages: `/auth/link`, `/auth/oidc/*`. */
+  signIns: RateLimiterAbstract;
   /** Every enrollment attempt, generously: the work of checking a token. */
   enrollAttempts: RateLimiterAbstract;
   /** Refused enrollment attempts, strictly: guessing. */
@@ -24,7 +26,7 @@ export interface Limits {
   close(): Promise<void>;
 }
 
-type LimitSettings = Pick<ServerSettings, 'noncesPerMinute' | 'enrollAttemptsPerMinute' | 'enrollFailuresPerMinute' | 'maxUnauthenticatedStreams' | 'maxUnauthenticatedStreamsPerAddress'>;
+type LimitSettings = Pick<ServerSettings, 'noncesPerMinute' | 'signInsPerMinute' | 'enrollAttemptsPerMinute' | 'enrollFailuresPerMinute' | 'maxUnauthenticatedStreams' | 'maxUnauthenticatedStreamsPerAddress'>;
 
 export function createLimits(settings: LimitSettings, databaseUrl: string | undefined): Limits {
   const perMinute = (keyPrefix: string, points: number) => ({ keyPrefix, points, duration: 60 });
@@ -45,6 +47,7 @@ export function createLimits(settings: LimitSettings, databaseUrl: string | unde
   };
   return {
     nonces: new RateLimiterMemory(perMinute('nonce', settings.noncesPerMinute)),
+    signIns: new RateLimiterMemory(perMinute('sign-in', settings.signInsPerMinute)),
     enrollAttempts: shared('enroll-attempt', settings.enrollAttemptsPerMinute),
     enrollRefusals: shared('enroll-refused', settings.enrollFailuresPerMinute),
     unauthenticatedStreams: new UnauthenticatedStreams(settings.maxUnauthenticatedStreams, settings.maxUnauthenticatedStreamsPerAddress),
