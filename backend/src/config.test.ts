@@ -3,7 +3,7 @@ import { flagFromEnv, gatewayFromEnv, settingsFromEnv } from './config.js';
 
 describe('server settings from the environment', () => {
   it('uses the defaults when nothing is set, and the values that are', () => {
-    expect(settingsFromEnv({})).toEqual({ attestationTimeoutS: 30, enrollFailuresPerMinute: 10, sweepS: 1, attestationRetentionDays: 30, eventRetentionDays: 30, enrollAttemptsPerMinute: 300, noncesPerMinute: 600, maxUnauthenticatedStreams: 2000, maxUnauthenticatedStreamsPerAddress: 256, trustProxyHops: 1, decisionCacheMaxS: 120, decisionCacheEntries: 50_000, pendingExpiryS: 7 * 86400, keyMaxAgeS: null });
+    expect(settingsFromEnv({})).toEqual({ attestationTimeoutS: 30, enrollFailuresPerMinute: 10, sweepS: 1, attestationRetentionDays: 30, eventRetentionDays: 30, enrollAttemptsPerMinute: 300, noncesPerMinute: 600, signInsPerMinute: 60, maxUnauthenticatedStreams: 2000, maxUnauthenticatedStreamsPerAddress: 256, trustProxyHops: 1, decisionCacheMaxS: 120, decisionCacheEntries: 50_000, pendingExpiryS: 7 * 86400, keyMaxAgeS: null });
     expect(settingsFromEnv({ POSTERN_ATTESTATION_TIMEOUT_S: '2', POSTERN_ATTESTATION_RETENTION_DAYS: '7' })).toMatchObject({ attestationTimeoutS: 2, attestationRetentionDays: 7 });
   });
 
