@@ -57,9 +57,10 @@ export function authzRoutes(router: Router, backend: Backend): void {
   // shared by every replica) any replica could accept the proof, so its id is spent in the
   // database every replica shares, in one batched statement with the requests beside it.
   const spentHere = dpopNonces?.mode === 'replica' ? new SpentProofIds(REPLICA_REPLAY_CAPACITY) : null;
-  const spend = async (proof: JtiSpend): Promise<boolean> => {
+  // `now`: the clock the proof was checked by, which its record's expiry is counted on.
+  const spend = async (proof: JtiSpend, now: number): Promise<boolean> => {
     if (!spentHere) return backend.batches.dpopJtis.submit(proof);
-    const outcome = spentHere.spend(proof);
+    const outcome = spentHere.spend(proof, now * 1000);
     if (outcome === 'full') throw new Overloaded(`${spentHere.size} live DPoP proofs are recorded`);
     return outcome === 'fresh';
   };
@@ -82,7 +83,7 @@ export function authzRoutes(router: Router, backend: Backend): void {
       // stream keeps current (decisions/standing-cache.ts), so revocation is immediate. It is read
       // while the proof id is spent.
       let fresh;
-      [fresh, decision] = await Promise.all([spend(proofId), backend.standings.get(claims.sub)]);
+      [fresh, decision] = await Promise.all([spend(proofId, now), backend.standings.get(claims.sub)]);
       if (!fresh) throw replayedProof();
     } catch (error) {
       if (error instanceof EarInvalid || error instanceof DpopInvalid) return refuse(error.code, error.message);
