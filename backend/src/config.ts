@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { dpopNonceModeFromEnv, type DpopNonceMode } from './decisions/dpop-nonce.js';
 import { GATEWAY_KINDS, type GatewayKind } from './decisions/original-request.js';
 import type { TlsFiles } from './http/tls-files.js';
 import { ssfSettingsFromEnv, type SsfSettings } from './ssf/settings.js';
@@ -104,8 +105,8 @@ export interface ServerConfig {
   trustProxy: boolean;
   /** POSTERN_GATEWAY: the forward-auth gateway whose headers name the original request; needs trustProxy. */
   gateway?: GatewayKind | undefined;
-  /** POSTERN_DPOP_NONCE=1: forward-auth requires DPoP proofs to carry a server nonce (RFC 9449 §8). */
-  dpopNonce?: boolean;
+  /** POSTERN_DPOP_NONCE: forward-auth requires DPoP proofs to carry a server nonce (RFC 9449 §8), any replica's (1) or the answering replica's own (replica). */
+  dpopNonce?: DpopNonceMode | null;
   /** Serve HTTPS and WSS with this certificate (PEM chain) and key; reread on SIGHUP. */
   tls?: TlsFiles | undefined;
   /** From the environment when absent (settingsFromEnv). */
@@ -180,7 +181,7 @@ export function resolveServerConfig(flags: { port?: string; host?: string; data?
     publicUrl: process.env.POSTERN_PUBLIC_URL || undefined,
     trustProxy: process.env.POSTERN_TRUST_PROXY === '1',
     gateway: gatewayFromEnv(process.env),
-    dpopNonce: flagFromEnv(process.env, 'POSTERN_DPOP_NONCE'),
+    dpopNonce: dpopNonceModeFromEnv(process.env),
     tls: tlsFiles(flags.tlsCert ?? (process.env.POSTERN_TLS_CERT || undefined), flags.tlsKey ?? (process.env.POSTERN_TLS_KEY || undefined)),
     settings: settingsFromEnv(),
     oidc: oidcSettingsFromEnv(),

@@ -107,7 +107,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     httpNonces: await loadHttpNonces(store.db),
     limits: createLimits(settings, config.databaseUrl),
     clientAddress: (request) => clientAddress(request, { trust: config.trustProxy, hops: settings.trustProxyHops }),
-    forwardAuth: { forwarded: { trust: config.trustProxy, gateway: config.gateway ?? null }, dpopNonces: config.dpopNonce ? await loadDpopNonces(store.db) : null },
+    forwardAuth: { forwarded: { trust: config.trustProxy, gateway: config.gateway ?? null }, dpopNonces: config.dpopNonce ? await loadDpopNonces(store.db, config.dpopNonce) : null },
   };
   const batches = createBatches(base);
   const consumerOptions = { replicaId, log, now: base.now };

@@ -7,6 +7,7 @@ import { RunContext } from './context.js';
 import { killAll } from './lib/children.js';
 import { markdownTable, table } from './lib/stats.js';
 import { agentScenario } from './scenarios/agent.js';
+import { complianceScenario } from './scenarios/compliance.js';
 import { connectionsScenario } from './scenarios/connections.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
 import { decisionsScenario } from './scenarios/decisions.js';
@@ -18,7 +19,8 @@ import { scaleScenario } from './scenarios/scale.js';
 
 const SCENARIOS: Record<string, { run(ctx: RunContext): Promise<ScenarioReport>; byDefault: boolean; about: string }> = {
   ingest: { run: ingestScenario, byDefault: true, about: 'attestations/s over WebSocket on PostgreSQL and PGlite vs ES256 verifications/s on one core' },
-  decisions: { run: decisionsScenario, byDefault: true, about: 'forward-auth requests/s and latency with DPoP vs a bare Koa handler' },
+  decisions: { run: decisionsScenario, byDefault: true, about: 'forward-auth requests/s and latency with DPoP, replay record in memory and in the database, vs ES256 verifications/s on one core' },
+  compliance: { run: complianceScenario, byDefault: true, about: 'compliance API requests/s and latency with a gateway key vs a bare Koa handler' },
   connections: { run: connectionsScenario, byDefault: true, about: 'idle authenticated agent connections held, memory per connection, heartbeat CPU' },
   agent: { run: agentScenario, byDefault: true, about: 'the real agent: collection wall time, resident memory, CPU over a reporting interval' },
   scale: { run: scaleScenario, byDefault: true, about: 'ingest and decisions at 1k, 10k and 100k enrolled devices' },

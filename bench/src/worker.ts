@@ -20,6 +20,7 @@ const jobs: Record<string, () => Promise<Job>> = {
   ingest: async () => (await import('./load/agents.js')).ingestLoad as Job,
   hold: async () => (await import('./load/agents.js')).holdConnections as Job,
   authz: async () => (await import('./load/authz.js')).authzLoad as Job,
+  compliance: async () => (await import('./load/compliance.js')).complianceLoad as Job,
 };
 
 const send = (message: WorkerMessage) => new Promise<void>((resolve) => process.send?.(message, () => resolve()));

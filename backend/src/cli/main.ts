@@ -36,7 +36,9 @@ Environment:
   POSTERN_TRUST_PROXY   1 to trust X-Forwarded-* headers from a reverse proxy
   POSTERN_GATEWAY       nginx, caddy, traefik or envoy: with POSTERN_TRUST_PROXY=1, whose forward-auth
                         headers name the original request a DPoP proof is for (docs/gateways/README.md)
-  POSTERN_DPOP_NONCE    1 to require a server nonce in forward-auth DPoP proofs (RFC 9449 §8)
+  POSTERN_DPOP_NONCE    1 to require a server nonce in forward-auth DPoP proofs (RFC 9449 §8); replica
+                        for nonces only the replica that issued them accepts, which keeps the replay
+                        record in its memory (needs a load balancer that keeps a client on one replica)
   POSTERN_LOG_LEVEL     log level of the JSON log on stderr (default info)
   POSTERN_ATTESTATION_TIMEOUT_S       a new agent stream must attest within this (default 30)
   POSTERN_ENROLL_FAILURES_PER_MINUTE  refused enrollments allowed per address (default 10)

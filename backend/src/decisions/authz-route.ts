@@ -11,9 +11,10 @@ import type { Logger } from '../logging/logger.js';
 import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { isFailing } from '../policy/evaluate.js';
 import { Overloaded } from '../store/micro-batch.js';
-import { checkDpopProof, DpopInvalid, replayedProof } from './dpop.js';
+import { checkDpopProof, DpopInvalid, replayedProof, type JtiSpend } from './dpop.js';
 import { EarInvalid, verifyEar } from './ear.js';
 import { ENVOY_PATH_PREFIX, originalRequest } from './original-request.js';
+import { REPLICA_REPLAY_CAPACITY, SpentProofIds } from './replay-record.js';
 
 const score = z.number().int().min(0).max(100);
 /** 200: the device may pass. */
@@ -47,6 +48,22 @@ export function authzRoutes(router: Router, backend: Backend): void {
   };
 
   const { forwarded, dpopNonces } = backend.forwardAuth;
+  // The replay record. A proof must be refused everywhere, for its whole life, once it was accepted
+  // once. With replica-bound nonces (POSTERN_DPOP_NONCE=replica) only this process, in this run,
+  // accepts a proof at all: its nonce is keyed by a secret this process made at start and told no
+  // one. So the record can be this process's memory: another replica, or this one restarted after a
+  // crash, refuses the proof for its nonce (`use_dpop_nonce`, with a nonce of its own) before any
+  // record is asked. That takes the database write off every request. Otherwise (nonces off, or
+  // shared by every replica) any replica could accept the proof, so its id is spent in the
+  // database every replica shares, in one batched statement with the requests beside it.
+  const spentHere = dpopNonces?.mode === 'replica' ? new SpentProofIds(REPLICA_REPLAY_CAPACITY) : null;
+  // `now`: the clock the proof was checked by, which its record's expiry is counted on.
+  const spend = async (proof: JtiSpend, now: number): Promise<boolean> => {
+    if (!spentHere) return backend.batches.dpopJtis.submit(proof);
+    const outcome = spentHere.spend(proof, now * 1000);
+    if (outcome === 'full') throw new Overloaded(`${spentHere.size} live DPoP proofs are recorded`);
+    return outcome === 'fresh';
+  };
   // `/v1/authz/*path`: Envoy's ext_authz HTTP service asks at its path_prefix + the original path.
   router.all(['/v1/authz', `${ENVOY_PATH_PREFIX}/*path`], failClosed(backend), async (ctx) => {
     // RFC 9449 §8: every answer carries the nonce to put in the next proof.
@@ -61,12 +78,12 @@ export function authzRoutes(router: Router, backend: Backend): void {
     try {
       claims = await verifyEar(backend.keys, backend.issuer, token, now);
       const original = originalRequest({ method: ctx.method, target: ctx.url, headers: ctx.headers, encrypted: ctx.req.socket instanceof TLSSocket }, forwarded);
-      const spend = await checkDpopProof(proof, { ...original, accessToken: token, jkt: claims.cnf.jkt, now, nonces: dpopNonces }, backend.publicKeys);
+      const proofId = await checkDpopProof(proof, { ...original, accessToken: token, jkt: claims.cnf.jkt, now, nonces: dpopNonces }, backend.publicKeys);
       // The token proves who the device is; the verdict is today's, from the standings the event
       // stream keeps current (decisions/standing-cache.ts), so revocation is immediate. It is read
       // while the proof id is spent.
       let fresh;
-      [fresh, decision] = await Promise.all([backend.batches.dpopJtis.submit(spend), backend.standings.get(claims.sub)]);
+      [fresh, decision] = await Promise.all([spend(proofId, now), backend.standings.get(claims.sub)]);
       if (!fresh) throw replayedProof();
     } catch (error) {
       if (error instanceof EarInvalid || error instanceof DpopInvalid) return refuse(error.code, error.message);

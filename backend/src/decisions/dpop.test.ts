@@ -194,14 +194,14 @@ describe('checkDpopProof', () => {
   });
 
   describe('with server nonces required (RFC 9449 §8)', () => {
-    const nonces = new DpopNonces(Buffer.alloc(32, 7));
+    const nonces = new DpopNonces(Buffer.alloc(32, 7), 'shared');
 
     it('accepts a proof carrying the current nonce', async () => {
       await expect(check(proof({ claims: { nonce: nonces.current(NOW) } }), { nonces })).resolves.toHaveProperty('jtiHash');
     });
 
     it('answers use_dpop_nonce for a proof without a nonce, or with one that is not current', async () => {
-      for (const nonce of [undefined, nonces.current(NOW - 3600), new DpopNonces(Buffer.alloc(32, 8)).current(NOW)]) {
+      for (const nonce of [undefined, nonces.current(NOW - 3600), new DpopNonces(Buffer.alloc(32, 8), 'shared').current(NOW)]) {
         const refusal = check(proof({ claims: nonce === undefined ? {} : { nonce } }), { nonces });
         await expect(refusal).rejects.toBeInstanceOf(DpopNonceRequired);
         await expect(refusal).rejects.toMatchObject({ code: 'use_dpop_nonce', message: expect.stringMatching(/DPoP-Nonce header/) });

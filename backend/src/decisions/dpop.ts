@@ -27,6 +27,7 @@ const proofClaims = z.object({
 });
 
 const IAT_WINDOW_S = 60;
+const utf8 = new TextDecoder();
 
 /**
  * Checks an RFC 9449 DPoP proof for one request: ES256 only, signed by the key whose
@@ -59,7 +60,7 @@ export async function checkDpopProof(
   }
   let claims: z.infer<typeof proofClaims>;
   try {
-    claims = proofClaims.parse(JSON.parse(new TextDecoder().decode(payload)));
+    claims = proofClaims.parse(JSON.parse(utf8.decode(payload)));
   } catch {
     throw new DpopInvalid('the DPoP proof claims are incomplete (jti, htm, htu, iat, ath)');
   }
@@ -68,7 +69,7 @@ export async function checkDpopProof(
   if (Math.abs(expected.now - claims.iat) > IAT_WINDOW_S) throw new DpopInvalid(`the DPoP proof iat is more than ${IAT_WINDOW_S} s from the server's clock`);
   if (claims.ath !== accessTokenHash(expected.accessToken)) throw new DpopInvalid('the DPoP proof ath does not match the presented token');
   if (expected.nonces && (claims.nonce === undefined || !expected.nonces.accepts(claims.nonce, expected.now))) {
-    throw new DpopNonceRequired(`${claims.nonce === undefined ? 'the DPoP proof has no nonce' : 'the DPoP proof nonce is not current'}: sign a new proof with the nonce in the DPoP-Nonce header of this answer`);
+    throw new DpopNonceRequired(`${claims.nonce === undefined ? 'the DPoP proof has no nonce' : 'the DPoP proof nonce is not this server\'s current one'}: sign a new proof with the nonce in the DPoP-Nonce header of this answer`);
   }
 
   return { jtiHash: hashSecret(`${expected.jkt}:${claims.jti}`), expiresAt: new Date((expected.now + 2 * IAT_WINDOW_S) * 1000) };

@@ -1,34 +1,64 @@
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { authenticateGateway, type Gateway } from '../gateways/gateway-keys.js';
-import { hashSecret } from '../secrets/secret.js';
+import { digestsEqual, hashSecret, parseIdentifiedSecret } from '../secrets/secret.js';
 import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import type { Database } from '../store/schema.js';
 
+/** A key the database accepted is checked there again at most this often (per replica). */
+export const GATEWAY_RECHECK_MS = 1_000;
+
+interface Accepted {
+  gateway: Gateway;
+  keyHash: string;
+  /** When the database last accepted the key: ms on the monotonic clock, and s on the server clock. */
+  checkedMs: number;
+  checkedAt: number;
+}
+
 /**
- * Gateway API keys as the database last accepted them, for the compliance API during a database
- * outage. While the database answers, every request is checked there (a revoked key is refused at
- * once; nothing tells replicas about revocations). While it does not, a key the database accepted
- * within `maxAgeS` is still accepted; any other fails with the database's error (503). Only hashes
- * of keys are kept.
+ * Gateway API keys as the database last accepted them, so the compliance API reads no row per
+ * request. A key the database accepted less than {@link GATEWAY_RECHECK_MS} ago is compared with
+ * the hash kept here, in constant time; an older one is checked in the database again (once,
+ * however many requests ask meanwhile), so a revoked key is refused within about a second on
+ * every replica. An unknown key is asked of the database every time. While the database does
+ * not answer, a key it accepted within `maxAgeS` is still accepted; any other fails with the
+ * database's error (503). Only hashes of keys are kept.
  */
 export class GatewayMemory {
-  readonly #accepted = new LRUCache<string, Gateway & { at: number }>({ max: 1_000 });
+  readonly #accepted = new LRUCache<string, Accepted>({ max: 1_000 });
+  readonly #checks = new Map<string, Promise<Gateway | null>>();
 
-  constructor(private readonly options: { maxAgeS: number; now(): number }) {}
+  constructor(private readonly options: { maxAgeS: number; now(): number; recheckMs?: number }) {}
 
   async authenticate(db: Kysely<Database>, presented: string): Promise<Gateway | null> {
-    const hash = hashSecret(presented);
-    const now = this.options.now();
+    const id = parseIdentifiedSecret('pgk', presented)?.id;
+    if (!id) return null;
+    const keyHash = hashSecret(presented);
+    const known = this.#accepted.get(id);
+    const matches = known !== undefined && digestsEqual(known.keyHash, keyHash);
+    if (matches && performance.now() - known.checkedMs < (this.options.recheckMs ?? GATEWAY_RECHECK_MS)) return known.gateway;
     try {
-      const gateway = await authenticateGateway(db, presented);
-      if (gateway) this.#accepted.set(hash, { ...gateway, at: now });
-      else this.#accepted.delete(hash);
-      return gateway;
+      return await this.#check(db, id, presented, keyHash);
     } catch (error) {
-      const remembered = this.#accepted.get(hash);
-      if (isDatabaseUnavailable(error) && remembered && now < remembered.at + this.options.maxAgeS) return { id: remembered.id, name: remembered.name, scopes: remembered.scopes };
+      if (isDatabaseUnavailable(error) && matches && this.options.now() < known.checkedAt + this.options.maxAgeS) return known.gateway;
       throw error;
     }
+  }
+
+  #check(db: Kysely<Database>, id: string, presented: string, keyHash: string): Promise<Gateway | null> {
+    // Requests with the same key share one read; a different secret under the same id reads alone.
+    const slot = `${id}:${keyHash}`;
+    const pending = this.#checks.get(slot);
+    if (pending) return pending;
+    const check = authenticateGateway(db, presented)
+      .then((gateway) => {
+        if (gateway) this.#accepted.set(id, { gateway, keyHash, checkedMs: performance.now(), checkedAt: this.options.now() });
+        else if (this.#accepted.get(id)?.keyHash === keyHash) this.#accepted.delete(id);
+        return gateway;
+      })
+      .finally(() => this.#checks.delete(slot));
+    this.#checks.set(slot, check);
+    return check;
   }
 }

@@ -1,6 +1,7 @@
 import type { Outcome } from '../store/micro-batch.js';
 import { DatabaseUnavailableError } from '../store/open.js';
 import type { JtiSpend } from './dpop.js';
+import { SpentProofIds } from './replay-record.js';
 
 /**
  * DPoP proof ids spent on this replica while the database could not record them. Each proof
@@ -11,36 +12,27 @@ import type { JtiSpend } from './dpop.js';
  * database is back (it never heard of them), and checked before the database.
  */
 export class OutageReplaySet {
-  /** jti hash → expiry (ms). Proofs expire in the order they were spent: a Map keeps that order. */
-  readonly #spent = new Map<string, number>();
+  readonly #spent: SpentProofIds;
 
-  constructor(private readonly capacity = 200_000) {}
+  constructor(capacity = 200_000) {
+    this.#spent = new SpentProofIds(capacity);
+  }
 
   /** True for a proof id spent here during an outage and not expired. */
   has(jtiHash: string, nowMs = Date.now()): boolean {
-    this.#purge(nowMs);
-    return this.#spent.has(jtiHash);
+    return this.#spent.has(jtiHash, nowMs);
   }
 
   /** Spends proof ids here: true for each one not seen before. Full of live ids, it fails closed as the database would. */
   spend(spends: readonly JtiSpend[], nowMs = Date.now()): Array<Outcome<boolean>> {
-    this.#purge(nowMs);
     return spends.map((spend): Outcome<boolean> => {
-      if (this.#spent.has(spend.jtiHash)) return { ok: true, value: false };
-      if (this.#spent.size >= this.capacity) return { ok: false, error: new DatabaseUnavailableError(`${this.capacity} DPoP proofs were spent in memory during this database outage`) };
-      this.#spent.set(spend.jtiHash, spend.expiresAt.getTime());
-      return { ok: true, value: true };
+      const outcome = this.#spent.spend(spend, nowMs);
+      if (outcome === 'full') return { ok: false, error: new DatabaseUnavailableError(`${this.#spent.capacity} DPoP proofs were spent in memory during this database outage`) };
+      return { ok: true, value: outcome === 'fresh' };
     });
   }
 
   get size(): number {
     return this.#spent.size;
-  }
-
-  #purge(nowMs: number): void {
-    for (const [hash, expiresAt] of this.#spent) {
-      if (expiresAt > nowMs) break;
-      this.#spent.delete(hash);
-    }
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Forward-auth load: autocannon with a fresh DPoP proof on every request. Proofs are made
  * before the timed window by the agent's own `createDpopProof` (unique jti, htm, htu, iat,
- * ath), each signed by the key of the device whose EAR token it goes with, spread over all
- * the devices. Latency is recorded here from every response at full precision (autocannon's
+ * ath, and the server's DPoP nonce when it asks for one), each signed by the key of the device
+ * whose EAR token it goes with, spread over all the devices. Latency is recorded here from every response at full precision (autocannon's
  * own histogram rounds to whole milliseconds).
  */
 import { Agent, request as httpRequest } from 'node:http';
@@ -46,9 +46,9 @@ export interface AuthzLoadResult {
  * connection; latency runs from when it was written to when the answer ended. autocannon's own
  * rate limiting sends each second's quota in a burst, which measures its bursts, not the server.
  */
-async function paced(
-  params: AuthzLoadParams & { overallRate: number },
-  nextHeaders: () => Record<string, string>,
+export async function paced(
+  params: { target: string; connections: number; warmupS: number; durationS: number; overallRate: number },
+  next: () => { path?: string; headers: Record<string, string> },
   onResponse: (status: number, ms: number) => void,
   onError: () => void,
 ): Promise<void> {
@@ -60,10 +60,10 @@ async function paced(
   let sent = 0;
   const inFlight = new Set<Promise<void>>();
   const send = () => {
-    const headers = nextHeaders();
+    const { path, headers } = next();
     const p = new Promise<void>((resolve) => {
       const at = performance.now();
-      const request = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: 'GET', agent, headers }, (response) => {
+      const request = httpRequest({ host: target.hostname, port: target.port, path: path ?? target.pathname, method: 'GET', agent, headers }, (response) => {
         response.resume();
         response.on('end', () => {
           onResponse(response.statusCode ?? 0, performance.now() - at);
@@ -93,11 +93,16 @@ async function paced(
 
 export async function authzLoad(params: AuthzLoadParams, io: WorkerIO): Promise<AuthzLoadResult> {
   const keys = new Map(params.tokens.map(([index]) => [index, deviceKey(deriveDevice(index))]));
+  // A server that asks for DPoP nonces (POSTERN_DPOP_NONCE) names its current one in every answer,
+  // a refusal too: the proofs carry it, as a client told it would sign the next one with it.
+  const probe = await fetch(params.target);
+  const nonce = probe.headers.get('dpop-nonce') ?? undefined;
+  await probe.body?.cancel();
   const started = performance.now();
   const pool: Array<Record<string, string>> = [];
   for (let i = 0; i < params.proofs; i++) {
     const [index, token] = params.tokens[i % params.tokens.length] as [number, string];
-    const proof = await createDpopProof({ key: keys.get(index) as ReturnType<typeof deviceKey>, method: 'GET', url: params.target, accessToken: token });
+    const proof = await createDpopProof({ key: keys.get(index) as ReturnType<typeof deviceKey>, method: 'GET', url: params.target, accessToken: token, ...(nonce ? { nonce } : {}) });
     pool.push({ authorization: `DPoP ${token}`, dpop: proof });
   }
   const proofSeconds = (performance.now() - started) / 1000;
@@ -130,7 +135,7 @@ export async function authzLoad(params: AuthzLoadParams, io: WorkerIO): Promise<
   const done = new Promise<void>((resolve) => (finish = resolve));
   let stop: () => void = () => undefined;
   if (params.overallRate) {
-    void paced({ ...params, overallRate: params.overallRate }, nextHeaders, record, () => errors++).then(() => finish());
+    void paced({ ...params, overallRate: params.overallRate }, () => ({ headers: nextHeaders() }), record, () => errors++).then(() => finish());
   } else {
     const instance = autocannon(
       {
