@@ -7,6 +7,7 @@ import * as ssf from './migrations/0005-ssf.js';
 import * as lifecycle from './migrations/0006-lifecycle.js';
 import * as admins from './migrations/0007-admins.js';
 import * as fleetIndexes from './migrations/0008-fleet-indexes.js';
+import * as fleetRollup from './migrations/0010-fleet-rollup.js';
 import type { Database } from './schema.js';
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
 
@@ -19,6 +20,7 @@ const migrations = {
   '0006-lifecycle': lifecycle,
   '0007-admins': admins,
   '0008-fleet-indexes': fleetIndexes,
+  '0010-fleet-rollup': fleetRollup,
 } satisfies Record<string, Migration>;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
