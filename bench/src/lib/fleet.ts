@@ -162,6 +162,7 @@ export async function seedDevices(target: { databaseUrl?: string; dataDir: strin
     }
     if (indices.length < count) {
       // The posture kind as postureKind() draws it: the first byte of sha256("posture:<i>") mod 10.
+      // The keyed indices as a literal array (whole numbers only): PostgreSQL hashes `<> all` of a constant, not of an unnest.
       const kind = sql`case when h.k < 7 then 'linux' when h.k = 7 then 'mac' when h.k = 8 then 'windows' else 'unencrypted' end`;
       await sql`
         insert into devices (id, kid, public_jwk, ueid, machine_id, hostname, platform, serial, agent_version, group_name, owner, status, expires_at, enrollment_token_id)
@@ -170,7 +171,7 @@ export async function seedDevices(target: { databaseUrl?: string; dataDir: strin
                null, '0.1.0', ${FLEET_GROUP}, null, 'active', null, null
         from generate_series(0, ${count - 1}::int) i
         cross join lateral (select get_byte(sha256(convert_to('posture:' || i, 'UTF8')), 0) % 10 as k) h
-        where not exists (select 1 from unnest(${indices}::int[]) x(i) where x.i = i.i)`.execute(store.db);
+        where i <> all(${sql.raw(`'{${indices.join(',')}}'`)}::int[])`.execute(store.db);
     }
     // Enrollment gives every device its first standing: unknown until it reports.
     await sql`
