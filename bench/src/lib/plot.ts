@@ -29,7 +29,7 @@ export function panelsSpec(x: string, panels: readonly Panel[]): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     background: 'white',
     padding: 12,
-    config: { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { orient: 'bottom', columns: 1, labelFontSize: 11, labelLimit: 320 } },
+    config: { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { orient: 'bottom', columns: 1, labelFontSize: 11, labelLimit: 480 } },
     hconcat: panels.map((panel) => ({
       title: { text: panel.title, fontSize: 13 },
       width: 300,
