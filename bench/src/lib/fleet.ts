@@ -125,6 +125,7 @@ export interface SeedFigures {
 export async function seedDevices(target: { databaseUrl?: string; dataDir: string }, count: number, keyed?: readonly number[]): Promise<SeedFigures> {
   const started = performance.now();
   const indices = keyed ? [...new Set(keyed)].filter((i) => i < count) : Array.from({ length: count }, (_, i) => i);
+  if (!indices.every((i) => Number.isInteger(i) && i >= 0)) throw new Error('seedDevices: keyed devices are given by their index, a whole number from 0');
   const devices = indices.map((i) => deriveDevice(i));
   const keySeconds = (performance.now() - started) / 1000;
   const first = devices[0];
