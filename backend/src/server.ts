@@ -14,6 +14,7 @@ import type { Backend } from './context.js';
 import { decidePage } from './decisions/decide.js';
 import { StandingCache } from './decisions/standing-cache.js';
 import { EventConsumer } from './events/consumer.js';
+import { ensureFleetRollup, fleetRollupConsumer } from './fleet/fleet-rollup.js';
 import { FleetFeed } from './fleet/live-feed.js';
 import { createWakeups } from './events/wakeups.js';
 import { createApp } from './api/app.js';
@@ -130,7 +131,10 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     new EventConsumer(store.db, streamFanOut(backend), consumerOptions),
     new EventConsumer(store.db, eventMetrics(backend.metrics, store.db, () => consumers), consumerOptions),
     new EventConsumer(store.db, backend.fleetFeed.consumer(), consumerOptions),
+    new EventConsumer(store.db, fleetRollupConsumer(base.now), consumerOptions),
   );
+  // The overview's rollup starts from the tables when it has none, or fell behind the stream's retention.
+  await ensureFleetRollup(store.db, base.now());
   for (const consumer of consumers) await consumer.start();
   await standings.start();
   consumers.push(standings.consumer);

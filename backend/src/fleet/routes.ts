@@ -8,7 +8,7 @@ import { HttpError } from '../http/http-error.js';
 import { readQuery } from '../http/read-query.js';
 import { fleetCsv } from './csv-export.js';
 import { fleetDeviceDetail } from './device-detail.js';
-import { fleetOverview, streamHead } from './overview.js';
+import { fleetOverview, streamHead, type FleetScanFigures } from './overview.js';
 import { SharedResult } from './overview-cache.js';
 import { deviceSearchFilters, deviceSearchQuery, type deviceSearchResult, type fleetOverview as overviewSchema, feedQuery, overviewQuery } from './schemas.js';
 import { searchDevices } from './search-devices.js';
@@ -16,17 +16,21 @@ import { sendStream } from './send-stream.js';
 
 /** Overviews of the same stream position asked for within this long share one computation (silence and end dates move with the clock). */
 const OVERVIEW_MAX_AGE_MS = 5000;
+/** The overview's scan figures (failing checks, OS versions, silent devices) are read at most this often, and answer while a fresh read runs for this much longer. */
+const SCAN_MAX_AGE_MS = 30_000;
+const SCAN_STALE_MS = 5 * 60_000;
 
 /** The dashboard's read side: the fleet at a glance, device search and export, one device, live changes. */
 export function fleetRoutes(router: Router, backend: Backend): void {
   const viewer = requireRole(backend, 'viewer');
   const overviews = new SharedResult<z.infer<typeof overviewSchema>>(OVERVIEW_MAX_AGE_MS);
+  const scans = new SharedResult<FleetScanFigures>(SCAN_MAX_AGE_MS, { staleMs: SCAN_STALE_MS });
 
   router.get('/v1/admin/fleet/overview', viewer, async (ctx) => {
     const q = readQuery(ctx, overviewQuery);
     // Keyed by the stream's head too: a dashboard re-reading after an event never gets figures from before it.
     const key = `${q.range}|${q.not_reporting_s}|${q.ending_within_s}|${await streamHead(backend.db)}`;
-    const body = await overviews.get(key, () => fleetOverview(backend.db, { range: q.range, notReportingS: q.not_reporting_s, endingWithinS: q.ending_within_s, now: backend.now() }));
+    const body = await overviews.get(key, () => fleetOverview(backend.db, { range: q.range, notReportingS: q.not_reporting_s, endingWithinS: q.ending_within_s, now: backend.now(), scan: (compute) => scans.get(String(q.not_reporting_s), compute) }));
     ctx.body = body;
   });
 

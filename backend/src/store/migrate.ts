@@ -8,6 +8,7 @@ import * as lifecycle from './migrations/0006-lifecycle.js';
 import * as admins from './migrations/0007-admins.js';
 import * as fleetIndexes from './migrations/0008-fleet-indexes.js';
 import * as changeRefSearch from './migrations/0009-change-ref-search.js';
+import * as fleetRollup from './migrations/0010-fleet-rollup.js';
 import type { Database } from './schema.js';
 // Migrations are listed here, not read from a folder, so the compiled package carries them.
 
@@ -21,6 +22,7 @@ const migrations = {
   '0007-admins': admins,
   '0008-fleet-indexes': fleetIndexes,
   '0009-change-ref-search': changeRefSearch,
+  '0010-fleet-rollup': fleetRollup,
 } satisfies Record<string, Migration>;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

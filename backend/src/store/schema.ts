@@ -116,6 +116,27 @@ export interface EventConsumersTable {
   heartbeat_at: Date;
 }
 
+/** The overview's rollup of the event stream (migration 0010, fleet/fleet-rollup.ts): devices per verdict or status now. */
+export interface FleetCountsTable {
+  dimension: 'verdict' | 'status';
+  key: string;
+  devices: number;
+}
+
+/** Net devices a verdict gained in a five-minute bucket (floor(epoch / 300)). */
+export interface FleetVerdictMovesTable {
+  bucket: number;
+  verdict: string;
+  devices: number;
+}
+
+/** Set once the rollup was built from the tables, at stream position `built_seq`. */
+export interface FleetRollupTable {
+  name: string;
+  built_seq: number;
+  built_at: Date;
+}
+
 /** Attestation history, pruned by retention. */
 export interface AttestationsTable {
   id: Generated<number>;
@@ -330,6 +351,9 @@ export interface Database {
   device_standing: DeviceStandingTable;
   events: EventsTable;
   event_consumers: EventConsumersTable;
+  fleet_counts: FleetCountsTable;
+  fleet_verdict_moves: FleetVerdictMovesTable;
+  fleet_rollup: FleetRollupTable;
   attestations: AttestationsTable;
   gateway_keys: GatewayKeysTable;
   admin_tokens: AdminTokensTable;

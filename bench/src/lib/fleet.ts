@@ -105,21 +105,35 @@ export function spread(fleet: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => Math.floor(i * step));
 }
 
+/** What a seed wrote: how long it took, and how many devices have a key a load generator can sign with. */
+export interface SeedFigures {
+  keySeconds: number;
+  insertSeconds: number;
+  /** Devices with their own derived P-256 key (the ones that report); the rest have a placeholder key and never report. */
+  keyed: number;
+}
+
 /**
  * Writes `count` enrolled, active devices straight into the database, as enrollment would
- * (`backend/src/enrollment/enroll.ts` inserts the same columns, and a first standing), in batches. The server must
- * not be running on a PGlite data directory (PGlite has one process at a time).
+ * (`backend/src/enrollment/enroll.ts` inserts the same columns, and a first standing). Only
+ * the devices in `keyed` (default: all) get their derived key, the only ones load generators
+ * can sign for; the others are written by one `generate_series` statement with a placeholder
+ * key, the same id, hostname and posture kind as `deriveDevice` would give but never report.
+ * A million devices take seconds instead of the minutes a million key derivations would.
+ * The server must not be running on a PGlite data directory (PGlite has one process at a time).
  */
-export async function seedDevices(target: { databaseUrl?: string; dataDir: string }, count: number): Promise<{ keySeconds: number; insertSeconds: number }> {
+export async function seedDevices(target: { databaseUrl?: string; dataDir: string }, count: number, keyed?: readonly number[]): Promise<SeedFigures> {
   const started = performance.now();
-  const devices: FleetDevice[] = [];
-  for (let i = 0; i < count; i++) devices.push(deriveDevice(i));
+  const indices = keyed ? [...new Set(keyed)].filter((i) => i < count) : Array.from({ length: count }, (_, i) => i);
+  if (!indices.every((i) => Number.isInteger(i) && i >= 0)) throw new Error('seedDevices: keyed devices are given by their index, a whole number from 0');
+  const devices = indices.map((i) => deriveDevice(i));
   const keySeconds = (performance.now() - started) / 1000;
   const first = devices[0];
   if (first && (await deviceKid(first.publicJwk)) !== first.kid) throw new Error('the bench computes device kids differently from @postern/shared');
 
   // Loaded here only: the load generators import this module too and need none of the backend.
   const { openStore } = await import('@postern/backend');
+  const { sql } = await import('kysely');
   const store = await openStore({ databaseUrl: target.databaseUrl, dataDir: target.dataDir });
   const inserting = performance.now();
   try {
@@ -146,25 +160,41 @@ export async function seedDevices(target: { databaseUrl?: string; dataDir: strin
           })),
         )
         .execute();
-      // Enrollment gives every device its first standing: unknown until it reports.
-      const at = new Date();
-      await store.db
-        .insertInto('device_standing')
-        .values(devices.slice(from, from + batch).map((d) => ({ device_id: d.id, verdict: 'unknown', score: 0, checks: '[]', policy_id: 'default@1', evaluated_at: at, verdict_since: at, next_change_at: null })))
-        .execute();
     }
+    if (indices.length < count) {
+      // The posture kind as postureKind() draws it: the first byte of sha256("posture:<i>") mod 10.
+      // The keyed indices as a literal array (whole numbers only): PostgreSQL hashes `<> all` of a constant, not of an unnest.
+      const kind = sql`case when h.k < 7 then 'linux' when h.k = 7 then 'mac' when h.k = 8 then 'windows' else 'unencrypted' end`;
+      await sql`
+        insert into devices (id, kid, public_jwk, ueid, machine_id, hostname, platform, serial, agent_version, group_name, owner, status, expires_at, enrollment_token_id)
+        select md5(${FLEET_SEED} || ':unkeyed:' || i)::uuid, 'bench-unkeyed-' || i, '{"kty":"EC","crv":"P-256","x":"unkeyed","y":"unkeyed"}', 'bench-unkeyed-' || i,
+               md5('bench-' || i), 'bench-' || i || '-' || ${kind}, case when h.k = 7 then 'darwin' when h.k = 8 then 'win32' else 'linux' end,
+               null, '0.1.0', ${FLEET_GROUP}, null, 'active', null, null
+        from generate_series(0, ${count - 1}::int) i
+        cross join lateral (select get_byte(sha256(convert_to('posture:' || i, 'UTF8')), 0) % 10 as k) h
+        where i <> all(${sql.raw(`'{${indices.join(',')}}'`)}::int[])`.execute(store.db);
+    }
+    // Enrollment gives every device its first standing: unknown until it reports.
+    await sql`
+      insert into device_standing (device_id, verdict, score, checks, policy_id, evaluated_at, verdict_since, next_change_at)
+      select id, 'unknown', 0, '[]', 'default@1', now(), now(), null from devices d
+      where not exists (select 1 from device_standing s where s.device_id = d.id)`.execute(store.db);
+    // The rows came without their events: the overview's rollup is built again from the tables at the next start.
+    await store.db.deleteFrom('fleet_rollup').execute();
+    await sql`analyze`.execute(store.db);
   } finally {
     await store.close();
   }
-  return { keySeconds, insertSeconds: (performance.now() - inserting) / 1000 };
+  return { keySeconds, insertSeconds: (performance.now() - inserting) / 1000, keyed: indices.length };
 }
 
 /**
  * Gives every device that has not reported yet a stored posture, copied from a device of the
  * same posture kind that did (PostgreSQL only, while the server runs): a fleet of 100k devices
- * that have all reported, without 100k reports. One history row each, too.
+ * that have all reported, without 100k reports. One history row each too, unless `history` is
+ * false (no measure reads history, and at a million devices it is gigabytes).
  */
-export async function fillPostures(databaseUrl: string): Promise<{ filled: number; seconds: number }> {
+export async function fillPostures(databaseUrl: string, options: { history?: boolean } = {}): Promise<{ filled: number; seconds: number }> {
   const started = performance.now();
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -174,11 +204,13 @@ export async function fillPostures(databaseUrl: string): Promise<{ filled: numbe
       from device_posture p join devices d on d.id = p.device_id join device_standing s on s.device_id = p.device_id order by ${kind}`;
     const missing = `not exists (select 1 from device_posture x where x.device_id = d.id)`;
     await client.query('begin');
-    await client.query(
-      `insert into attestations (device_id, seq, attested_at, received_at, posture, verdict, score)
-       select d.id, 0, t.attested_at, t.received_at, t.posture, t.verdict, t.score
-       from devices d join (${templates}) t on t.k = ${kind} where ${missing}`,
-    );
+    if (options.history ?? true) {
+      await client.query(
+        `insert into attestations (device_id, seq, attested_at, received_at, posture, verdict, score)
+         select d.id, 0, t.attested_at, t.received_at, t.posture, t.verdict, t.score
+         from devices d join (${templates}) t on t.k = ${kind} where ${missing}`,
+      );
+    }
     // The standing as the judge gave it to the template device (the one writer's columns).
     await client.query(
       `update device_standing s set verdict = t.verdict, score = t.score, checks = t.checks, policy_id = t.policy_id, evaluated_at = t.evaluated_at, verdict_since = t.evaluated_at, next_change_at = t.next_change_at

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { RunContext } from '../context.js';
-import { fillPostures, seedDevices, spread } from '../lib/fleet.js';
+import { fillPostures, seedDevices, spread, type SeedFigures } from '../lib/fleet.js';
 import { CpuWindow, MachineWindow, memory } from '../lib/proc.js';
 import { BenchServer } from '../lib/server.js';
 import { Reservoir, summarize, type LatencySummary } from '../lib/stats.js';
@@ -24,18 +24,18 @@ export interface Deployment {
   server: BenchServer;
   databaseUrl: string | undefined;
   dataDir: string;
-  seed: { keySeconds: number; insertSeconds: number };
+  seed: SeedFigures;
   /** Processes of the database (PostgreSQL's cluster; PGlite lives inside the server). */
   dbPids(): number[];
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function deploy(ctx: RunContext, kind: DbKind, fleet: number, options: { label: string; nodeArgs?: string[]; raiseFileLimit?: boolean; inspect?: boolean; env?: Record<string, string> }): Promise<Deployment> {
+export async function deploy(ctx: RunContext, kind: DbKind, fleet: number, options: { label: string; nodeArgs?: string[]; raiseFileLimit?: boolean; inspect?: boolean; env?: Record<string, string>; keyed?: readonly number[] }): Promise<Deployment> {
   const dataDir = ctx.dir(options.label);
   const databaseUrl = kind === 'postgresql' ? await ctx.newDatabase(options.label) : undefined;
   const pg = kind === 'postgresql' ? await ctx.postgres() : undefined;
   ctx.log(`${options.label}: seeding ${fleet.toLocaleString('en-US')} devices into ${kind}`);
-  const seed = await seedDevices({ ...(databaseUrl ? { databaseUrl } : {}), dataDir }, fleet);
+  const seed = await seedDevices({ ...(databaseUrl ? { databaseUrl } : {}), dataDir }, fleet, options.keyed);
   ctx.log(`${options.label}: keys ${seed.keySeconds.toFixed(1)} s, rows ${seed.insertSeconds.toFixed(1)} s; starting postern-server`);
   const server = await BenchServer.start({
     ...(databaseUrl ? { databaseUrl } : {}),
