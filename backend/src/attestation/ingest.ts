@@ -1,6 +1,5 @@
 import type { CheckResult, EvidenceClaims, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { signEar } from '../decisions/ear.js';
 import { activeExceptions } from '../standing/active-exceptions.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 import { policyRef } from '../policy/evaluate.js';
@@ -13,6 +12,7 @@ import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
 import { valuesList } from '../store/values-list.js';
 import { AttestationError } from './attestation-error.js';
+import { issueResult } from './issue-result.js';
 
 export interface IngestDeps {
   db: Kysely<Database>;
@@ -82,7 +82,7 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
         return;
       }
       try {
-        const token = await signEar(deps.keys, deps.issuer, {
+        const token = await issueResult(deps.keys, deps.issuer, {
           deviceId: item.device.id,
           kid: item.device.kid,
           group: stored.group,
