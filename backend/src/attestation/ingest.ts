@@ -1,6 +1,5 @@
 import type { CheckResult, EvidenceClaims, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { signEar } from '../decisions/ear.js';
 import { activeExceptions } from '../standing/active-exceptions.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 import { policyRef } from '../policy/evaluate.js';
@@ -13,6 +12,7 @@ import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
 import { valuesList } from '../store/values-list.js';
 import { AttestationError } from './attestation-error.js';
+import { issueResult } from './issue-result.js';
 
 export interface IngestDeps {
   db: Kysely<Database>;
@@ -82,18 +82,7 @@ export async function ingestBatch(deps: IngestDeps, items: readonly IngestItem[]
         return;
       }
       try {
-        const token = await signEar(deps.keys, deps.issuer, {
-          deviceId: item.device.id,
-          kid: item.device.kid,
-          group: stored.group,
-          verdict: stored.verdict,
-          score: stored.score,
-          checks: stored.checks,
-          policyRef: policyRef(stored.policy),
-          nonce: item.claims.eat_nonce,
-          now: item.now,
-          lifetimeS: Math.min(stored.policy.max_age_s, 2 * stored.policy.report_interval_s),
-        });
+        const token = await stored.token;
         outcomes[i] = { ok: true, value: { seq: item.claims.seq, verdict: stored.verdict, score: stored.score, checks: stored.checks, token, changed: stored.changed, reportIntervalS: stored.policy.report_interval_s } };
       } catch (error) {
         outcomes[i] = refused(error);
@@ -138,7 +127,7 @@ function unstorable(error: unknown): AttestationError | null {
 async function storeWithRetry(deps: IngestDeps, items: readonly IngestItem[]): Promise<Stored[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.db.transaction().execute((trx) => storeBatch(trx, deps.policies, items));
+      return await deps.db.transaction().execute((trx) => storeBatch(trx, deps, items));
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
@@ -153,11 +142,11 @@ function refusalOf(item: IngestItem, stored: Stored | undefined, winner: IngestI
 }
 
 type Stored =
-  | { deviceId: string; verdict: Verdict; score: number; checks: CheckResult[]; changed: IngestResult['changed']; group: string; policy: Policy }
+  | { deviceId: string; verdict: Verdict; score: number; checks: CheckResult[]; changed: IngestResult['changed']; policy: Policy; token: Promise<string> }
   | { deviceId: string; revoked: boolean; lastSeq: number | null }
   | { deviceId: string; failed: unknown };
 
-async function storeBatch(trx: Kysely<Database>, policies: PolicySource, items: readonly IngestItem[]): Promise<Stored[]> {
+async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readonly IngestItem[]): Promise<Stored[]> {
   const advanced = await trx
     .updateTable('devices')
     .from(
@@ -195,11 +184,11 @@ async function storeBatch(trx: Kysely<Database>, policies: PolicySource, items: 
   const standingById = new Map(standings.map((p) => [p.device_id, p]));
 
   const writes: StandingWrite[] = [];
-  const policyByDevice = new Map<string, { group: string; policy: Policy }>();
+  const resultByDevice = new Map<string, { policy: Policy; token: Promise<string> }>();
   for (const { device, claims, now } of live) {
     const row = advancedById.get(device.id) as (typeof advanced)[number];
     // The group is read in this transaction, so an admin's group change is never judged by the old group's policy.
-    const policy: Policy = policies.forGroup(row.group_name);
+    const policy: Policy = deps.policies.forGroup(row.group_name);
     const previous = standingById.get(device.id);
     const judgement = judge({
       policy,
@@ -209,7 +198,22 @@ async function storeBatch(trx: Kysely<Database>, policies: PolicySource, items: 
       exceptions: (exceptionsByDevice.get(device.id) ?? []).filter((e) => e.until > now),
       now,
     });
-    policyByDevice.set(device.id, { group: row.group_name, policy });
+    // Signed on the thread pool while the batch is written; handed out only after the commit,
+    // and dropped unanswered when the transaction fails.
+    const token = issueResult(deps.keys, deps.issuer, {
+      deviceId: device.id,
+      kid: device.kid,
+      group: row.group_name,
+      verdict: judgement.verdict,
+      score: judgement.score,
+      checks: judgement.checks,
+      policyRef: policyRef(policy),
+      nonce: claims.eat_nonce,
+      now,
+      lifetimeS: Math.min(policy.max_age_s, 2 * policy.report_interval_s),
+    });
+    token.catch(() => undefined);
+    resultByDevice.set(device.id, { policy, token });
     writes.push({
       deviceId: device.id,
       previous: previous ? { verdict: verdictOf(previous.verdict), verdict_since: previous.verdict_since } : null,
@@ -222,8 +226,8 @@ async function storeBatch(trx: Kysely<Database>, policies: PolicySource, items: 
   const recorded = await recordStandings(trx, writes, Math.max(...live.map((item) => item.now)));
   recorded.forEach(({ deviceId, changed }, i) => {
     const { judgement } = writes[i] as StandingWrite;
-    const { group, policy } = policyByDevice.get(deviceId) as { group: string; policy: Policy };
-    stored.push({ deviceId, verdict: judgement.verdict, score: judgement.score, checks: judgement.checks, changed, group, policy });
+    const { policy, token } = resultByDevice.get(deviceId) as { policy: Policy; token: Promise<string> };
+    stored.push({ deviceId, verdict: judgement.verdict, score: judgement.score, checks: judgement.checks, changed, policy, token });
   });
   return stored;
 }

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EVIDENCE_PROFILE, publicP256Jwk, type StreamErrorCode } from '@postern/shared';
 import { FakeDevice, type EvidenceOverrides } from '@postern/testkit/fake-device';
 import { healthyLinuxPosture } from '@postern/testkit/postures';
+import { signCompactJws } from '../keys/compact-jws.js';
 import { PublicKeyCache } from '../keys/public-key-cache.js';
 import type { Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
@@ -118,6 +119,12 @@ describe('verifyEvidence', () => {
       ['x5c', () => ['MIIB']],
     ])('a header carrying its own key as %s', async (member, value) => {
       await expectRefused(evidence({ header: { [member]: value() } }), 'bad_signature', /must not carry its own key/);
+    });
+
+    it('a header naming critical extensions, even correctly signed', async () => {
+      // jose will not sign a crit it does not know: signed here under that header by hand.
+      const header = { alg: 'ES256', typ: 'eat+jwt', kid: device.kid, crit: ['b64'], b64: false } as unknown as Parameters<typeof signCompactJws>[1];
+      await expectRefused(signCompactJws(device.privateKey, header, honestClaims(device, now)), 'bad_signature', /must not name critical header extensions/);
     });
 
     it('a signature by another key under the right kid', async () => {

@@ -1,6 +1,6 @@
-import { compactVerify, decodeProtectedHeader } from 'jose';
 import { EVIDENCE_TYP, evidenceClaims, type EvidenceClaims } from '@postern/shared';
 import { describeIssues } from '../http/describe-issues.js';
+import { parseCompactJws, verifyCompactJws } from '../keys/compact-jws.js';
 import type { PublicKeyCache } from '../keys/public-key-cache.js';
 import type { Device } from '../store/schema.js';
 import { AttestationError } from './attestation-error.js';
@@ -20,16 +20,14 @@ export interface EvidenceContext {
  * AttestationError with the protocol's code; never touches stored state.
  */
 export async function verifyEvidence(token: string, ctx: EvidenceContext): Promise<{ device: Device; claims: EvidenceClaims }> {
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    throw new AttestationError('bad_signature', 'the attestation is not a readable JWS');
-  }
+  const jws = parseCompactJws(token);
+  if (!jws) throw new AttestationError('bad_signature', 'the attestation is not a readable JWS');
+  const { header } = jws;
   // Pinned: never `none`, never HMAC keyed with a public key, never a key from the token itself.
   if (header.alg !== 'ES256') throw new AttestationError('bad_signature', `algorithm ${JSON.stringify(header.alg)} is refused: attestations must be signed ES256`);
   if (header.typ !== EVIDENCE_TYP) throw new AttestationError('schema', `the JWS header typ must be "${EVIDENCE_TYP}"`);
   if (header.jwk !== undefined || header.jku !== undefined || header.x5c !== undefined) throw new AttestationError('bad_signature', 'an attestation must not carry its own key');
+  if (header.crit !== undefined) throw new AttestationError('bad_signature', 'an attestation must not name critical header extensions (crit): none is understood');
   if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 128) throw new AttestationError('unknown_key', 'the JWS header has no kid naming an enrolled device key');
 
   const device = await ctx.findDeviceByKid(header.kid);
@@ -37,15 +35,11 @@ export async function verifyEvidence(token: string, ctx: EvidenceContext): Promi
 
   const key = await ctx.publicKeys.get(device.kid, device.public_jwk);
   if (!key) throw new AttestationError('unknown_key', 'the enrolled key of this device does not match its kid: enroll the device again');
-  let payload: Uint8Array;
-  try {
-    ({ payload } = await compactVerify(token, key, { algorithms: ['ES256'] }));
-  } catch {
-    throw new AttestationError('bad_signature', 'the signature does not verify with the enrolled device key');
-  }
+  const payload = await verifyCompactJws(jws, key);
+  if (!payload) throw new AttestationError('bad_signature', 'the signature does not verify with the enrolled device key');
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(payload));
+    json = JSON.parse(payload.toString('utf8'));
   } catch {
     throw new AttestationError('schema', 'the attestation payload is not JSON');
   }

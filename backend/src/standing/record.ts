@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { NewEvent, VerdictCause } from '../events/types.js';
 import { recordEvents } from '../journal/record.js';
 import { fromSeconds } from '../store/rows.js';
+import { valuesList } from '../store/values-list.js';
 import type { Database } from '../store/schema.js';
 import type { Judgement } from './judge.js';
 
@@ -42,21 +43,39 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
       const r = report as NonNullable<StandingWrite['report']>;
       return { device_id: deviceId, seq: r.seq, attested_at: new Date(r.attestedAt * 1000), received_at: new Date(r.receivedAt * 1000), posture: JSON.stringify(r.posture) };
     });
+    // One statement: the history rows are the latest-posture rows just written, so each posture
+    // crosses the wire and is parsed into jsonb once (it is most of a report's bytes).
     await trx
-      .insertInto('device_posture')
-      .values(postureRows)
-      .onConflict((oc) =>
-        oc.column('device_id').doUpdateSet((eb) => ({
-          seq: eb.ref('excluded.seq'),
-          attested_at: eb.ref('excluded.attested_at'),
-          received_at: eb.ref('excluded.received_at'),
-          posture: eb.ref('excluded.posture'),
-        })),
+      .with('latest', (db) =>
+        db
+          .insertInto('device_posture')
+          .values(postureRows)
+          .onConflict((oc) =>
+            oc.column('device_id').doUpdateSet((eb) => ({
+              seq: eb.ref('excluded.seq'),
+              attested_at: eb.ref('excluded.attested_at'),
+              received_at: eb.ref('excluded.received_at'),
+              posture: eb.ref('excluded.posture'),
+            })),
+          )
+          .returning(['device_id', 'seq', 'attested_at', 'received_at', 'posture']),
       )
-      .execute();
-    await trx
       .insertInto('attestations')
-      .values(postureRows.map((row, i) => ({ ...row, verdict: (reports[i] as StandingWrite).judgement.verdict, score: (reports[i] as StandingWrite).judgement.score })))
+      .columns(['device_id', 'seq', 'attested_at', 'received_at', 'posture', 'verdict', 'score'])
+      .expression((eb) =>
+        eb
+          .selectFrom('latest')
+          .innerJoin(
+            valuesList(
+              reports.map(({ deviceId, judgement }) => ({ device_id: deviceId, verdict: judgement.verdict, score: judgement.score })),
+              'judged',
+              { device_id: 'uuid', verdict: 'text', score: 'int8' },
+            ),
+            'judged.device_id',
+            'latest.device_id',
+          )
+          .select(['latest.device_id', 'latest.seq', 'latest.attested_at', 'latest.received_at', 'latest.posture', 'judged.verdict', 'judged.score']),
+      )
       .execute();
   }
   if (writes.length > 0) {

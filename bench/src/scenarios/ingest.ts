@@ -32,7 +32,7 @@ export interface WarmDeployment {
 function describe(kind: string, label: string, i: IngestFigures): string {
   return (
     `ingest ${kind} ${label}: ${i.perSecond.toFixed(0)}/s of ${i.offeredPerSecond.toFixed(0)}/s offered, p50 ${i.latencyMs.p50.toFixed(1)} ms, p99 ${i.latencyMs.p99.toFixed(1)} ms, ` +
-    `server ${i.server.cpuPercent.toFixed(0)} % CPU ${i.server.rssMiB.toFixed(0)} MiB, db ${i.database.cpuPercent.toFixed(0)} %, generator ${i.generators.cpuPercent.map((c) => c.toFixed(0)).join('+')} %, ` +
+    `server ${i.server.cpuPercent.toFixed(0)} % CPU (${((1e6 * i.server.cpuSeconds) / Math.max(1, i.accepted)).toFixed(0)} µs per attestation) ${i.server.rssMiB.toFixed(0)} MiB, db ${i.database.cpuPercent.toFixed(0)} %, generator ${i.generators.cpuPercent.map((c) => c.toFixed(0)).join('+')} %, ` +
     `requests per round trip: ${describeBatchSizes(i.batchSizes)}`
   );
 }
