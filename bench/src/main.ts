@@ -11,6 +11,7 @@ import { connectionsScenario } from './scenarios/connections.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
 import { decisionsScenario } from './scenarios/decisions.js';
 import { ingestScenario } from './scenarios/ingest.js';
+import { memoryScenario } from './scenarios/memory.js';
 import { profileScenario } from './scenarios/profile.js';
 import type { ScenarioReport } from './scenarios/report.js';
 import { scaleScenario } from './scenarios/scale.js';
@@ -22,6 +23,7 @@ const SCENARIOS: Record<string, { run(ctx: RunContext): Promise<ScenarioReport>;
   agent: { run: agentScenario, byDefault: true, about: 'the real agent: collection wall time, resident memory, CPU over a reporting interval' },
   scale: { run: scaleScenario, byDefault: true, about: 'ingest and decisions at 1k, 10k and 100k enrolled devices' },
   dashboard: { run: dashboardScenario, byDefault: true, about: 'device search and overview over 100k seeded devices, through the HTTP API' },
+  memory: { run: memoryScenario, byDefault: true, about: 'resident memory of the embedded (PGlite) server with 1,000 devices, idle and under ingest, vs node + PGlite defaults' },
   profile: { run: profileScenario, byDefault: false, about: 'CPU profile (--cpu-prof) of the server during ingest and forward-auth: where the time goes' },
 };
 
