@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate.js';
-import { DEFAULT_PGLITE_MEMORY, pgliteStartParams, type PgliteMemory } from './pglite-memory.js';
+import { compileWasmForMemory, DEFAULT_PGLITE_MEMORY, pgliteStartParams, type PgliteMemory } from './pglite-memory.js';
 import { pglitePool } from './pglite-pool.js';
 import type { Database } from './schema.js';
 
@@ -70,6 +70,7 @@ async function openPostgres(url: string, max: number): Promise<Store> {
 async function openPglite(dataDir: string, memory: PgliteMemory): Promise<Store> {
   const dir = join(dataDir, 'pglite');
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  compileWasmForMemory();
   const { PGlite } = await import('@electric-sql/pglite');
   let instance;
   try {
