@@ -5,7 +5,7 @@
 // a module that fails as a missing one does, so they take their JavaScript paths, as without the
 // add-ons installed. (Left as real requires they would make the SEA runtime warn, and look for
 // native code on disk, which a root service must not load from wherever it is started.)
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -51,6 +51,20 @@ function shippedSource(version) {
   };
 }
 
+/**
+ * The bundle as ASCII. V8 holds a script's source for the life of the process, one byte a
+ * character when every character is Latin-1 and two otherwise: one "│" in a regular expression
+ * doubled the agent's 2 MB source in memory. esbuild escapes strings and identifiers, not the
+ * characters of regular expressions; outside comments (gone with minifyWhitespace) non-ASCII is
+ * left only in literals, where \uXXXX (one per UTF-16 unit, pairs included) means the same.
+ * A character right after a backslash would change meaning, so that stops the build instead.
+ */
+function asAscii(code) {
+  const escaped = /\\[^\x00-\x7f]/.exec(code);
+  if (escaped) throw new Error(`the agent bundle escapes a non-ASCII character (${JSON.stringify(code.slice(escaped.index - 40, escaped.index + 10))}): write it as \\uXXXX in the source`);
+  return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Writes the bundle to `outfile`; returns esbuild's metafile (inputs and sizes). */
 export async function bundleAgent({ outfile, version }) {
   const result = await build({
@@ -66,9 +80,14 @@ export async function bundleAgent({ outfile, version }) {
     conditions: ['node', 'import', 'default'],
     plugins: [withoutOptionalNative(), shippedSource(version)],
     legalComments: 'none',
+    // Whitespace and comments go (a smaller source to hold); names stay, for readable stack traces.
     minifySyntax: true,
+    minifyWhitespace: true,
     metafile: true,
+    write: false,
     logLevel: 'warning',
   });
+  const [output] = result.outputFiles;
+  await writeFile(outfile, asAscii(output.text));
   return result.metafile;
 }

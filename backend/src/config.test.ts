@@ -3,13 +3,14 @@ import { flagFromEnv, gatewayFromEnv, settingsFromEnv } from './config.js';
 
 describe('server settings from the environment', () => {
   it('uses the defaults when nothing is set, and the values that are', () => {
-    expect(settingsFromEnv({})).toEqual({ attestationTimeoutS: 30, enrollFailuresPerMinute: 10, sweepS: 1, attestationRetentionDays: 30, eventRetentionDays: 30, enrollAttemptsPerMinute: 300, noncesPerMinute: 600, signInsPerMinute: 60, maxUnauthenticatedStreams: 2000, maxUnauthenticatedStreamsPerAddress: 256, trustProxyHops: 1, decisionCacheMaxS: 120, decisionCacheEntries: 50_000, pendingExpiryS: 7 * 86400, keyMaxAgeS: null });
+    expect(settingsFromEnv({})).toEqual({ attestationTimeoutS: 30, enrollFailuresPerMinute: 10, sweepS: 1, attestationRetentionDays: 30, eventRetentionDays: 30, enrollAttemptsPerMinute: 300, noncesPerMinute: 600, signInsPerMinute: 60, maxUnauthenticatedStreams: 2000, maxUnauthenticatedStreamsPerAddress: 256, trustProxyHops: 1, decisionCacheMaxS: 120, decisionCacheEntries: 50_000, pgliteSharedBuffersMB: 16, pendingExpiryS: 7 * 86400, keyMaxAgeS: null });
     expect(settingsFromEnv({ POSTERN_ATTESTATION_TIMEOUT_S: '2', POSTERN_ATTESTATION_RETENTION_DAYS: '7' })).toMatchObject({ attestationTimeoutS: 2, attestationRetentionDays: 7 });
   });
 
   it('refuses a value that is not a positive number, naming the variable and its default', () => {
     expect(() => settingsFromEnv({ POSTERN_ATTESTATION_TIMEOUT_S: '30s' })).toThrow('POSTERN_ATTESTATION_TIMEOUT_S="30s" is not a positive number (default 30)');
     expect(() => settingsFromEnv({ POSTERN_SWEEP_S: '0' })).toThrow(/POSTERN_SWEEP_S/);
+    expect(() => settingsFromEnv({ POSTERN_PGLITE_SHARED_BUFFERS_MB: '16MB' })).toThrow('POSTERN_PGLITE_SHARED_BUFFERS_MB="16MB" is not a positive whole number (default 16)');
   });
 
   it('reads the lifecycle durations, with off for no key age limit, and refuses what is not a duration', () => {

@@ -5,6 +5,7 @@ import { dpopNonceModeFromEnv, type DpopNonceMode } from './decisions/dpop-nonce
 import { GATEWAY_KINDS, type GatewayKind } from './decisions/original-request.js';
 import type { TlsFiles } from './http/tls-files.js';
 import { ssfSettingsFromEnv, type SsfSettings } from './ssf/settings.js';
+import { DEFAULT_PGLITE_MEMORY } from './store/pglite-memory.js';
 import { parseDuration } from './time/duration.js';
 
 /** Tunables read from the environment; each is checked, so a typo fails the start instead of the fleet. */
@@ -36,6 +37,8 @@ export interface ServerSettings {
   decisionCacheMaxS: number;
   /** POSTERN_DECISION_CACHE_ENTRIES: device standings kept in memory for forward-auth and the compliance API (about 1.7 KB of heap each with the default policy's checks, measured). */
   decisionCacheEntries: number;
+  /** POSTERN_PGLITE_SHARED_BUFFERS_MB: the embedded database's page cache (PostgreSQL's shared_buffers), resident for the life of the process; unused with DATABASE_URL. */
+  pgliteSharedBuffersMB: number;
   /** POSTERN_PENDING_EXPIRY (a duration, default 7d): a pending enrollment nobody approves or denies is revoked after this. */
   pendingExpiryS: number;
   /** POSTERN_KEY_MAX_AGE (a duration, or `off`, the default): agents rotate a device key older than this. */
@@ -58,10 +61,11 @@ const SETTINGS: Record<NumericSetting, { env: string; fallback: number }> = {
   trustProxyHops: { env: 'POSTERN_TRUST_PROXY_HOPS', fallback: 1 },
   decisionCacheMaxS: { env: 'POSTERN_DECISION_CACHE_MAX_S', fallback: 120 },
   decisionCacheEntries: { env: 'POSTERN_DECISION_CACHE_ENTRIES', fallback: 50_000 },
+  pgliteSharedBuffersMB: { env: 'POSTERN_PGLITE_SHARED_BUFFERS_MB', fallback: DEFAULT_PGLITE_MEMORY.sharedBuffersMB },
 };
 const positive = z.coerce.number().positive().finite();
 /** Counts (caps, hops, entries, per-minute budgets) are whole numbers: `POSTERN_TRUST_PROXY_HOPS=1.5` would index no address. */
-const WHOLE: ReadonlySet<NumericSetting> = new Set(['enrollFailuresPerMinute', 'enrollAttemptsPerMinute', 'noncesPerMinute', 'signInsPerMinute', 'maxUnauthenticatedStreams', 'maxUnauthenticatedStreamsPerAddress', 'trustProxyHops', 'decisionCacheEntries']);
+const WHOLE: ReadonlySet<NumericSetting> = new Set(['enrollFailuresPerMinute', 'enrollAttemptsPerMinute', 'noncesPerMinute', 'signInsPerMinute', 'maxUnauthenticatedStreams', 'maxUnauthenticatedStreamsPerAddress', 'trustProxyHops', 'decisionCacheEntries', 'pgliteSharedBuffersMB']);
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   const settings = {

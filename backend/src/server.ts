@@ -83,7 +83,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock, options: StartOptions): Promise<RunningServer> {
   const settings = config.settings ?? settingsFromEnv();
   const tls = config.tls ? await loadTlsFiles(config.tls) : null;
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pglite: { sharedBuffersMB: settings.pgliteSharedBuffersMB } });
   const { path: adminTokenPath, created } = await ensureAdminToken(store.db, config.dataDir);
   if (created) log.info({ path: adminTokenPath }, 'wrote the initial admin token');
   if (await ensureDefaultPolicy(store.db)) log.info('stored the built-in default policy as default@1');

@@ -12,6 +12,7 @@ import { connectionsScenario } from './scenarios/connections.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
 import { decisionsScenario } from './scenarios/decisions.js';
 import { ingestScenario } from './scenarios/ingest.js';
+import { memoryScenario } from './scenarios/memory.js';
 import { profileScenario } from './scenarios/profile.js';
 import { parseReplicaCounts, REPLICAS_ENV, replicasScenario } from './scenarios/replicas.js';
 import type { ScenarioReport } from './scenarios/report.js';
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, { run(ctx: RunContext): Promise<ScenarioReport>;
   scale: { run: scaleScenario, byDefault: true, about: 'ingest and decisions at 1k, 10k and 100k enrolled devices' },
   dashboard: { run: dashboardScenario, byDefault: true, about: 'device search and overview over 100k seeded devices, through the HTTP API' },
   replicas: { run: replicasScenario, byDefault: true, about: '1 and 2 servers on one PostgreSQL behind nginx: ingest and forward-auth per server CPU-second' },
+  memory: { run: memoryScenario, byDefault: true, about: 'resident memory of the embedded (PGlite) server with 1,000 devices, idle and under ingest, vs node + PGlite defaults' },
   profile: { run: profileScenario, byDefault: false, about: 'CPU profile (--cpu-prof) of the server during ingest and forward-auth: where the time goes' },
 };
 

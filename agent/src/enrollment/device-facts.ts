@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { platform as platformSchema, type Platform } from '@postern/shared';
 import nodeMachineId from 'node-machine-id';
-import si from 'systeminformation';
 import { EnrollmentError } from '../errors.js';
 
 /** What the enrollment request says about the device besides its key. */
@@ -71,9 +70,13 @@ export async function readDeviceFacts(): Promise<DeviceFacts> {
   return facts;
 }
 
-/** The serial is optional: often root-only on Linux, absent in VMs and containers. */
+/**
+ * The serial is optional: often root-only on Linux, absent in VMs and containers.
+ * systeminformation is loaded here only: enrollment is its one user, and it is a large module.
+ */
 async function readSerial(): Promise<string | undefined> {
   try {
+    const { default: si } = await import('systeminformation');
     return usableSerial((await si.system()).serial);
   } catch {
     return undefined;

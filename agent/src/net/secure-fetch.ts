@@ -1,4 +1,4 @@
-import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import type { RequestInit as UndiciRequestInit } from 'undici';
 import type { TrustStore } from './trust-store.js';
 
 /**
@@ -8,9 +8,14 @@ import type { TrustStore } from './trust-store.js';
  *
  * undici's own `fetch` goes with its `Agent`: Node's built-in fetch is a bundled
  * undici of whatever version this Node has, which need not accept this one's Agent.
+ * undici is loaded on the first request: it is a large module with a WebAssembly HTTP parser,
+ * and a running agent reports over its WebSocket, so most runs never need it.
  */
 export function secureFetch(trust: TrustStore): typeof fetch {
-  const dispatcher = new Agent({ connect: { ca: [...trust.certificates] } });
-  return (input, init) =>
-    undiciFetch(input as string | URL, { ...(init as UndiciRequestInit | undefined), redirect: 'manual', dispatcher }) as unknown as Promise<Response>;
+  let client: Promise<{ undiciFetch: typeof import('undici').fetch; dispatcher: import('undici').Agent }> | undefined;
+  return async (input, init) => {
+    client ??= import('undici').then(({ Agent, fetch: undiciFetch }) => ({ undiciFetch, dispatcher: new Agent({ connect: { ca: [...trust.certificates] } }) }));
+    const { undiciFetch, dispatcher } = await client;
+    return undiciFetch(input as string | URL, { ...(init as UndiciRequestInit | undefined), redirect: 'manual', dispatcher }) as unknown as Promise<Response>;
+  };
 }

@@ -50,6 +50,7 @@ Environment:
   POSTERN_KEY_MAX_AGE                 agents rotate device keys older than this, e.g. 90d (default off)
   POSTERN_DECISION_CACHE_ENTRIES      device standings kept in memory for forward-auth (default 50000)
   POSTERN_DECISION_CACHE_MAX_S        a cached standing is read again, and outlives a database outage, this long (default 120)
+  POSTERN_PGLITE_SHARED_BUFFERS_MB    the embedded database's page cache, resident for the life of the server (default 16)
   POSTERN_SSF_PUSH_ALLOW_HOSTS        hosts or CIDRs an SSF push may reach although not public (default none)
   POSTERN_SSF_MAX_ATTEMPTS, POSTERN_SSF_RETRY_MAX_S  SSF push attempts before a stream is failing (8), longest pause (300 s)
   POSTERN_PACKAGES_DIR                the agent packages served under /install/artefacts/ (default dist/packages)

@@ -62,6 +62,29 @@ describe.each(databaseKinds)('the %s store', (kind) => {
   });
 });
 
+describe('the embedded database', () => {
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    await database?.cleanup();
+    database = undefined;
+  });
+
+  it('starts with a small page cache by default, and with the size it is given', async () => {
+    database = await testDatabase('pglite');
+    const store = await openStore(database);
+    const settings = async (s: typeof store) => (await sql<{ name: string; setting: string; unit: string }>`select name, setting, unit from pg_settings where name in ('shared_buffers', 'maintenance_work_mem') order by name`.execute(s.db)).rows;
+    // shared_buffers counts 8 kB pages; maintenance_work_mem kB.
+    expect(await settings(store)).toEqual([
+      { name: 'maintenance_work_mem', setting: String(16 * 1024), unit: 'kB' },
+      { name: 'shared_buffers', setting: String((16 * 1024) / 8), unit: '8kB' },
+    ]);
+    await store.close();
+    const larger = await openStore({ ...database, pglite: { sharedBuffersMB: 64 } });
+    expect((await settings(larger))[1]).toEqual({ name: 'shared_buffers', setting: String((64 * 1024) / 8), unit: '8kB' });
+    await larger.close();
+  });
+});
+
 describe('opening PostgreSQL that is not there', () => {
   it('says which URL failed, hides its password, and says what to check', async () => {
     const error = await openStore({ databaseUrl: 'postgres://postern:s3cret@127.0.0.1:1/postern', dataDir: '/nonexistent' }).catch((e: unknown) => e);

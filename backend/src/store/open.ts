@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate.js';
+import { compileWasmForMemory, DEFAULT_PGLITE_MEMORY, pgliteStartParams, type PgliteMemory } from './pglite-memory.js';
 import { pglitePool } from './pglite-pool.js';
 import type { Database } from './schema.js';
 
@@ -29,8 +30,14 @@ const INT8 = 20;
  * Opens PostgreSQL when a URL is given, else the embedded PGlite database in `dataDir`,
  * and migrates it. One SQL dialect, one set of migrations for both.
  */
-export async function openStore(options: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number; migrateUpTo?: Parameters<typeof migrateToLatest>[1] }): Promise<Store> {
-  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir);
+export async function openStore(options: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+  pglite?: PgliteMemory;
+  migrateUpTo?: Parameters<typeof migrateToLatest>[1];
+}): Promise<Store> {
+  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir, options.pglite ?? DEFAULT_PGLITE_MEMORY);
   try {
     await migrateToLatest(store.db, options.migrateUpTo);
   } catch (error) {
@@ -60,13 +67,14 @@ async function openPostgres(url: string, max: number): Promise<Store> {
   return { db, kind: 'postgresql', location: redact(url), connectionUrl: url, close: () => db.destroy() };
 }
 
-async function openPglite(dataDir: string): Promise<Store> {
+async function openPglite(dataDir: string, memory: PgliteMemory): Promise<Store> {
   const dir = join(dataDir, 'pglite');
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  compileWasmForMemory();
   const { PGlite } = await import('@electric-sql/pglite');
   let instance;
   try {
-    instance = await PGlite.create(dir, { parsers: { [INT8]: (v: string) => Number(v) } });
+    instance = await PGlite.create(dir, { parsers: { [INT8]: (v: string) => Number(v) }, startParams: pgliteStartParams(PGlite.defaultStartParams, memory) });
   } catch (error) {
     throw new DatabaseUnavailableError(`cannot open the embedded database in ${dir}: ${(error as Error).message}. Is another postern-server using this data directory?`, { cause: error });
   }
