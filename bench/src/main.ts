@@ -24,7 +24,7 @@ const SCENARIOS: Record<string, { run(ctx: RunContext): Promise<ScenarioReport>;
   compliance: { run: complianceScenario, byDefault: true, about: 'compliance API requests/s and latency with a gateway key vs a bare Koa handler' },
   connections: { run: connectionsScenario, byDefault: true, about: 'idle authenticated agent connections held, memory per connection, heartbeat CPU' },
   agent: { run: agentScenario, byDefault: true, about: 'the real agent: collection wall time, resident memory, CPU over a reporting interval' },
-  scale: { run: scaleScenario, byDefault: true, about: 'ingest and decisions at 1k, 10k and 100k enrolled devices' },
+  scale: { run: scaleScenario, byDefault: true, about: 'ingest, forward-auth, the compliance API and the dashboard search at 1k to 1M enrolled devices, plotted' },
   dashboard: { run: dashboardScenario, byDefault: true, about: 'device search and overview over 100k seeded devices, through the HTTP API' },
   replicas: { run: replicasScenario, byDefault: true, about: '1 and 2 servers on one PostgreSQL behind nginx: ingest and forward-auth per server CPU-second' },
   memory: { run: memoryScenario, byDefault: true, about: 'resident memory of the embedded (PGlite) server with 1,000 devices, idle and under ingest, vs node + PGlite defaults' },

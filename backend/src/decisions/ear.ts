@@ -23,13 +23,13 @@ export interface EarInput {
 }
 
 /**
- * Signs an attestation result (EAR, draft-ietf-rats-ear, as Veraison's `ear` names its claims) the device can carry to a gateway
- * (passport model). `cnf.jkt` binds it to the device key, so it is useless without a DPoP proof.
+ * The claims of an attestation result (EAR, draft-ietf-rats-ear, as Veraison's `ear` names its
+ * claims) the device can carry to a gateway (passport model). `cnf.jkt` binds it to the device
+ * key, so it is useless without a DPoP proof. One mapping, whichever library signs it.
  */
-export async function signEar(keys: ServerKeys, issuer: string, input: EarInput): Promise<string> {
+export function earClaimsFor(issuer: string, input: EarInput): EarClaims & { jti: string } {
   const status = earStatusOf(input.verdict);
-  const configuration = TRUSTWORTHINESS[status];
-  const claims: Omit<EarClaims, 'iss' | 'iat' | 'exp' | 'sub'> = {
+  return {
     eat_profile: EAR_PROFILE,
     'ear.verifier-id': { developer: 'https://postern.dev', build: VERIFIER_BUILD },
     ...(input.nonce ? { eat_nonce: input.nonce } : {}),
@@ -37,20 +37,22 @@ export async function signEar(keys: ServerKeys, issuer: string, input: EarInput)
     submods: {
       device: {
         'ear.status': status,
-        'ear.trustworthiness-vector': { 'instance-identity': 2, configuration },
+        'ear.trustworthiness-vector': { 'instance-identity': 2, configuration: TRUSTWORTHINESS[status] },
         'ear.appraisal-policy-id': input.policyRef,
       },
     },
     postern: { verdict: input.verdict, score: input.score, failing: failingIds(input.checks, input.now), group: input.group },
+    iss: issuer,
+    sub: input.deviceId,
+    iat: input.now,
+    exp: input.now + input.lifetimeS,
+    jti: randomUUID(),
   };
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', typ: EAR_TYP, kid: keys.active.kid })
-    .setIssuer(issuer)
-    .setSubject(input.deviceId)
-    .setIssuedAt(input.now)
-    .setExpirationTime(input.now + input.lifetimeS)
-    .setJti(randomUUID())
-    .sign(keys.active.privateKey);
+}
+
+/** The EAR signed with jose: what the server's own node:crypto signing (attestation/issue-result.ts) is tested against. */
+export async function signEar(keys: ServerKeys, issuer: string, input: EarInput): Promise<string> {
+  return new SignJWT(earClaimsFor(issuer, input)).setProtectedHeader({ alg: 'ES256', typ: EAR_TYP, kid: keys.active.kid }).sign(keys.active.privateKey);
 }
 
 export class EarInvalid extends Error {

@@ -1,20 +1,25 @@
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import { HttpError } from '../http/http-error.js';
 import type { Database } from '../store/schema.js';
-import { FLEET_DEVICE_COLUMNS, fleetDeviceOf } from './device-row.js';
+import { FLEET_DEVICE_COLUMNS, fleetDeviceOf, type FleetDeviceRow } from './device-row.js';
 import type { DeviceSearchFilters, DeviceSort, FleetDevice } from './schemas.js';
 
 /**
  * The fleet's device search: filters, a sort, and keyset pagination (a page costs the same at
  * device 100,000 as at device 1). The cursor is the last row's sort key and id, opaque to clients.
  */
-const SORT_KEY: Record<DeviceSort, { expression: Expression<unknown>; kind: 'text' | 'number'; order: 'asc' | 'desc' }> = {
+/**
+ * `indexed`: an index keeps the devices in this order, so a page walks it and stops. The other
+ * keys change with every report (an index on them would cost every report its in-place update),
+ * so their pages rank the matching devices first (see `rankedIds`).
+ */
+const SORT_KEY: Record<DeviceSort, { expression: Expression<unknown>; kind: 'text' | 'number'; order: 'asc' | 'desc'; indexed: boolean }> = {
   // The same expression as the devices_hostname_search index (migration 0008).
-  hostname: { expression: sql`lower(d.hostname) collate "C"`, kind: 'text', order: 'asc' },
-  last_seen: { expression: sql`extract(epoch from coalesce(d.last_seen_at, 'epoch'::timestamptz))::float8`, kind: 'number', order: 'desc' },
-  score: { expression: sql`s.score::float8`, kind: 'number', order: 'desc' },
-  verdict_since: { expression: sql`extract(epoch from s.verdict_since)::float8`, kind: 'number', order: 'desc' },
-  enrolled: { expression: sql`extract(epoch from d.enrolled_at)::float8`, kind: 'number', order: 'desc' },
+  hostname: { expression: sql`lower(d.hostname) collate "C"`, kind: 'text', order: 'asc', indexed: true },
+  last_seen: { expression: sql`extract(epoch from coalesce(d.last_seen_at, 'epoch'::timestamptz))::float8`, kind: 'number', order: 'desc', indexed: false },
+  score: { expression: sql`s.score::float8`, kind: 'number', order: 'desc', indexed: false },
+  verdict_since: { expression: sql`extract(epoch from s.verdict_since)::float8`, kind: 'number', order: 'desc', indexed: false },
+  enrolled: { expression: sql`extract(epoch from d.enrolled_at)::float8`, kind: 'number', order: 'desc', indexed: false },
 };
 
 interface Cursor {
@@ -122,21 +127,22 @@ export async function searchDevices(
   const sort = SORT_KEY[filters.sort];
   const order = filters.order ?? sort.order;
   const cursor = filters.cursor ? decodeCursor(filters.cursor, sort.kind) : null;
-  const base = matchingDevices(db, filters, now);
-  let page = base
-    .select([
-      ...FLEET_DEVICE_COLUMNS,
-      sql<string | number>`${sort.expression}`.as('sort_key'),
-    ])
-    .orderBy(sql`${sort.expression}`, order)
-    .orderBy('d.id', order)
-    .limit(filters.limit + 1);
-  if (cursor) {
-    const key = sort.kind === 'text' ? sql`${cursor.key}::text collate "C"` : sql`${cursor.key}::float8`;
-    page = page.where(sql<SqlBool>`(${sort.expression}, d.id) ${sql.raw(order === 'asc' ? '>' : '<')} (${key}, ${cursor.id}::uuid)`);
-  }
+  const key = cursor ? (sort.kind === 'text' ? sql`${cursor.key}::text collate "C"` : sql`${cursor.key}::float8`) : null;
+  const comparison = sql.raw(order === 'asc' ? '>' : '<');
+  let matching = matchingDevices(db, filters, now);
+  if (cursor) matching = matching.where(sql<SqlBool>`(${sort.expression}, d.id) ${comparison} (${key}, ${cursor.id}::uuid)`);
+  const page = async (): Promise<Array<FleetDeviceRow & { sort_key: string | number }>> => {
+    const columns = [...FLEET_DEVICE_COLUMNS, sql<string | number>`${sort.expression}`.as('sort_key')] as const;
+    if (sort.indexed) {
+      return matching.select(columns).orderBy(sql`${sort.expression}`, order).orderBy('d.id', order).limit(filters.limit + 1).execute();
+    }
+    const ids = await rankedIds(db, matching, sort.expression, order, filters.limit + 1);
+    if (ids.length === 0) return [];
+    const byId = new Map((await joinedDevices(db).select(columns).where('d.id', 'in', ids).execute()).map((row) => [row.id, row]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  };
   // The total is counted for the first page only: the client keeps it while it pages on.
-  const [rows, total] = await Promise.all([page.execute(), options.withTotal && !cursor ? countMatching(db, filters, now) : Promise.resolve(null)]);
+  const [rows, total] = await Promise.all([page(), options.withTotal && !cursor ? countMatching(db, filters, now) : Promise.resolve(null)]);
   const more = rows.length > filters.limit;
   const shown = more ? rows.slice(0, filters.limit) : rows;
   const last = shown[shown.length - 1];
@@ -145,4 +151,25 @@ export async function searchDevices(
     total,
     next: more && last ? encodeCursor({ key: sort.kind === 'number' ? Number(last.sort_key) : String(last.sort_key), id: last.id }) : null,
   };
+}
+
+/**
+ * The ids of one page in a sort no index keeps: the matching devices with their sort key are
+ * gathered first (a materialised CTE, a hash join of narrow rows), then the page's top is kept
+ * with a bounded heap. Left to itself, the planner sorts every device by the key (spilling to
+ * disk at 100,000) and walks the sorted stream testing each against the filters.
+ */
+async function rankedIds(db: Kysely<Database>, matching: Joined, expression: Expression<unknown>, order: 'asc' | 'desc', limit: number): Promise<string[]> {
+  const rows = await db
+    .with(
+      (cte) => cte('m').materialized(),
+      () => matching.select(['d.id as id', sql<number>`${expression}`.as('k')]),
+    )
+    .selectFrom('m')
+    .select('m.id')
+    .orderBy('m.k', order)
+    .orderBy('m.id', order)
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.id);
 }

@@ -18,7 +18,7 @@ import { compare, COMPARISON_HEADER, contentionNote, ms, pct, type ScenarioRepor
 export const COMPLIANCE_GOAL_RATIO = 0.5;
 export const COMPLIANCE_GOAL_P99_MS = 2;
 
-interface ComplianceFigures extends ComplianceLoadResult {
+export interface ComplianceFigures extends ComplianceLoadResult {
   target: 'postern' | 'bare-koa';
   overallRate: number | null;
   server: { cpuPercent: number; cpuSeconds: number; rssMiB: number };
@@ -26,8 +26,14 @@ interface ComplianceFigures extends ComplianceLoadResult {
   otherPercent: number;
 }
 
-async function measure(ctx: RunContext, target: { kind: 'postern' | 'bare-koa'; url: string; pid: number; dbPids: () => number[] }, load: Omit<ComplianceLoadParams, 'base' | 'connections' | 'warmupS' | 'durationS'>): Promise<ComplianceFigures> {
-  const { connections, warmupS, durationS } = ctx.sizes.authz;
+export async function measureCompliance(
+  ctx: RunContext,
+  target: { kind: 'postern' | 'bare-koa'; url: string; pid: number; dbPids: () => number[] },
+  load: Omit<ComplianceLoadParams, 'base' | 'connections' | 'warmupS' | 'durationS'>,
+  windowS?: number,
+): Promise<ComplianceFigures> {
+  const { connections, warmupS } = ctx.sizes.authz;
+  const durationS = windowS ?? ctx.sizes.authz.durationS;
   const gen = startWorker<ComplianceLoadResult>('compliance', 'compliance', { ...load, base: target.url, connections, warmupS, durationS } satisfies ComplianceLoadParams);
   const serverCpu = new CpuWindow(() => [target.pid]);
   const dbCpu = new CpuWindow(() => target.dbPids());
@@ -62,11 +68,11 @@ export async function complianceScenario(ctx: RunContext): Promise<ScenarioRepor
     const koaServer = await startKoa();
     try {
       const koaTarget = { kind: 'bare-koa' as const, url: koaServer.url, pid: koaServer.pid, dbPids: () => [] };
-      const koa = await measure(ctx, koaTarget, { key, deviceIds });
-      const saturated = await measure(ctx, postern, { key, deviceIds });
+      const koa = await measureCompliance(ctx, koaTarget, { key, deviceIds });
+      const saturated = await measureCompliance(ctx, postern, { key, deviceIds });
       const rate = Math.max(10, Math.round(saturated.perSecond / 2));
-      const half = await measure(ctx, postern, { key, deviceIds, overallRate: rate });
-      const koaHalf = await measure(ctx, koaTarget, { key, deviceIds, overallRate: rate });
+      const half = await measureCompliance(ctx, postern, { key, deviceIds, overallRate: rate });
+      const koaHalf = await measureCompliance(ctx, koaTarget, { key, deviceIds, overallRate: rate });
       runs.push(koa, saturated, half, koaHalf);
       ctx.log(`compliance: ${saturated.perSecond.toFixed(0)} req/s (bare Koa ${koa.perSecond.toFixed(0)}), p99 ${saturated.latency.p99.toFixed(2)} ms; at ${rate}/s p99 ${half.latency.p99.toFixed(2)} ms, statuses ${JSON.stringify(saturated.statuses)}`);
     } finally {

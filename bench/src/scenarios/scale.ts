@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { RunContext } from '../context.js';
-import { fillPostures, spread } from '../lib/fleet.js';
+import { deriveDevice, fillPostures, spread } from '../lib/fleet.js';
 import { resultsDir } from '../lib/paths.js';
 import { writePanelsPng, type Panel } from '../lib/plot.js';
 import { CpuWindow } from '../lib/proc.js';
@@ -19,6 +19,7 @@ import { deploy, koaBaselineOnce, measureAuthz, measureIngest, verifyBaselineOnc
 import { contentionNote, loadCells, LOAD_HEADER, ms, pct, type ScenarioReport } from './report.js';
 import type { decisionsOn } from './decisions.js';
 import type { IngestRun } from './ingest.js';
+import { measureCompliance, type ComplianceFigures } from './compliance.js';
 
 const FULL_FLEETS = [1000, 10_000, 100_000, 1_000_000];
 /** Fleets above this size keep no report history for the copied postures (gigabytes no measure reads). */
@@ -77,7 +78,7 @@ const ingestMeasure: Measure<IngestFigures> = {
 
 const authzMeasure: Measure<AuthzFigures> = {
   name: 'forward-auth',
-  header: ['authz req/s', 'vs Koa', ...LOAD_HEADER.map((h) => `authz ${h}`)],
+  header: ['authz req/s', 'vs verify', ...LOAD_HEADER.map((h) => `authz ${h}`)],
   async run({ ctx, dep, fleet, tokens, baselines }) {
     const reused = ctx.shared.get(`decisions:postgresql:${fleet}`) as Awaited<ReturnType<typeof decisionsOn>> | undefined;
     if (reused) return { ...reused.saturated, reused: true };
@@ -86,12 +87,28 @@ const authzMeasure: Measure<AuthzFigures> = {
       durationS: scaleWindows(ctx).authzS,
     });
   },
-  cells: (f, b) => [fmt(f.perSecond), ratio(f.perSecond, b.koa.perSecond), ...loadCells(f)],
+  cells: (f, b) => [fmt(f.perSecond), ratio(f.perSecond, b.verify.perSecond), ...loadCells(f)],
   figures: (f, b) => [
-    { name: 'forward-auth req/s', panel: 'throughput', value: f.perSecond, relativeTo: { name: 'bare Koa', value: b.koa.perSecond } },
+    { name: 'forward-auth req/s', panel: 'throughput', value: f.perSecond, relativeTo: { name: 'ES256 verify/s', value: b.verify.perSecond } },
     { name: 'forward-auth p99', panel: 'latency', value: f.latencyMs.p99 },
   ],
   otherPercent: (f) => f.machine.otherPercent,
+};
+
+const complianceMeasure: Measure<ComplianceFigures> = {
+  name: 'compliance',
+  header: ['compliance req/s', 'vs Koa', 'compliance p50 / p99'],
+  async run({ ctx, dep, tokens }) {
+    const { key } = await dep.server.adminCli<{ key: string }>(['gateway-key', 'create', '--name', 'bench-scale']);
+    const deviceIds = tokens.map(([index]) => deriveDevice(index).id);
+    return measureCompliance(ctx, { kind: 'postern', url: dep.server.url, pid: dep.server.pid, dbPids: () => dep.dbPids() }, { key, deviceIds }, scaleWindows(ctx).authzS);
+  },
+  cells: (f, b) => [fmt(f.perSecond), ratio(f.perSecond, b.koa.perSecond), `${ms(f.latency.p50)} / ${ms(f.latency.p99)}`],
+  figures: (f, b) => [
+    { name: 'compliance API req/s', panel: 'throughput', value: f.perSecond, relativeTo: { name: 'bare Koa', value: b.koa.perSecond } },
+    { name: 'compliance API p99', panel: 'latency', value: f.latency.p99 },
+  ],
+  otherPercent: (f) => f.otherPercent,
 };
 
 interface SearchFigures {
@@ -144,7 +161,7 @@ const erased = <F>(m: Measure<F>): Measure<unknown> => ({
 });
 
 /** What the curve measures at each size, in order; adding one is adding an entry. */
-const MEASURES: ReadonlyArray<Measure<unknown>> = [erased(ingestMeasure), erased(authzMeasure), erased(searchMeasure)];
+const MEASURES: ReadonlyArray<Measure<unknown>> = [erased(ingestMeasure), erased(authzMeasure), erased(complianceMeasure), erased(searchMeasure)];
 
 /** Short windows at every size, so the curve to a million stays within minutes. */
 function scaleWindows(ctx: RunContext) {
