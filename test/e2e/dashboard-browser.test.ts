@@ -326,7 +326,7 @@ describe('the dashboard in a real browser', () => {
       .poll(async () => {
         await page.getByRole('button', { name: 'Refresh' }).click();
         return pushed.locator('.badge').textContent();
-      })
+      }, { timeout: 15_000, interval: 500 })
       .toMatch(/^failing since /);
     const text = (await pushed.textContent()) ?? '';
     expect(text).toContain(`127.0.0.1:${(receiver.address() as AddressInfo).port}`);

@@ -14,7 +14,14 @@ import type { TrustStore } from './trust-store.js';
 export function secureFetch(trust: TrustStore): typeof fetch {
   let client: Promise<{ undiciFetch: typeof import('undici').fetch; dispatcher: import('undici').Agent }> | undefined;
   return async (input, init) => {
-    client ??= import('undici').then(({ Agent, fetch: undiciFetch }) => ({ undiciFetch, dispatcher: new Agent({ connect: { ca: [...trust.certificates] } }) }));
+    // A failed load (a broken installation) is tried again on the next request, not kept.
+    client ??= import('undici').then(
+      ({ Agent, fetch: undiciFetch }) => ({ undiciFetch, dispatcher: new Agent({ connect: { ca: [...trust.certificates] } }) }),
+      (error: unknown) => {
+        client = undefined;
+        throw error;
+      },
+    );
     const { undiciFetch, dispatcher } = await client;
     return undiciFetch(input as string | URL, { ...(init as UndiciRequestInit | undefined), redirect: 'manual', dispatcher }) as unknown as Promise<Response>;
   };

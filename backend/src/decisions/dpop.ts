@@ -1,7 +1,7 @@
-import { compactVerify, decodeProtectedHeader } from 'jose';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { accessTokenHash, DPOP_TYP, publicP256Jwk } from '@postern/shared';
+import { parseCompactJws, verifyCompactJws } from '../keys/compact-jws.js';
 import type { PublicKeyCache } from '../keys/public-key-cache.js';
 import type { DpopNonces } from './dpop-nonce.js';
 import type { Outcome } from '../store/micro-batch.js';
@@ -40,24 +40,18 @@ export async function checkDpopProof(
   expected: { method: string; url: string; accessToken: string; jkt: string; now: number; nonces?: DpopNonces | null },
   publicKeys: PublicKeyCache,
 ): Promise<JtiSpend> {
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(proof);
-  } catch {
-    throw new DpopInvalid('the DPoP header is not a JWS');
-  }
+  // node:crypto rather than jose, as for attestations (keys/compact-jws.ts): one verification per decision is the floor.
+  const jws = parseCompactJws(proof);
+  if (!jws) throw new DpopInvalid('the DPoP header is not a JWS');
+  const { header } = jws;
   if (header.typ !== DPOP_TYP) throw new DpopInvalid(`the DPoP proof typ must be "${DPOP_TYP}"`);
   if (header.alg !== 'ES256') throw new DpopInvalid('the DPoP proof must be signed ES256');
   const jwk = publicP256Jwk.safeParse(header.jwk);
   if (!jwk.success) throw new DpopInvalid('the DPoP proof must carry a public P-256 jwk');
   const key = await publicKeys.get(expected.jkt, jwk.data);
   if (!key) throw new DpopInvalid('the DPoP proof is signed by a key other than the one the token is bound to');
-  let payload: Uint8Array;
-  try {
-    ({ payload } = await compactVerify(proof, key, { algorithms: ['ES256'] }));
-  } catch {
-    throw new DpopInvalid('the DPoP proof signature does not verify');
-  }
+  const payload = await verifyCompactJws(jws, key);
+  if (!payload) throw new DpopInvalid('the DPoP proof signature does not verify');
   let claims: z.infer<typeof proofClaims>;
   try {
     claims = proofClaims.parse(JSON.parse(utf8.decode(payload)));
@@ -72,7 +66,9 @@ export async function checkDpopProof(
     throw new DpopNonceRequired(`${claims.nonce === undefined ? 'the DPoP proof has no nonce' : 'the DPoP proof nonce is not this server\'s current one'}: sign a new proof with the nonce in the DPoP-Nonce header of this answer`);
   }
 
-  return { jtiHash: hashSecret(`${expected.jkt}:${claims.jti}`), expiresAt: new Date((expected.now + 2 * IAT_WINDOW_S) * 1000) };
+  // Kept past the last second the iat check could still pass (a proof dated IAT_WINDOW_S ahead is
+  // accepted until now + 2 × IAT_WINDOW_S inclusive, on a clock counted in whole seconds).
+  return { jtiHash: hashSecret(`${expected.jkt}:${claims.jti}`), expiresAt: new Date((expected.now + 2 * IAT_WINDOW_S + 1) * 1000) };
 }
 
 export const replayedProof = (): DpopInvalid => new DpopInvalid('this DPoP proof was already used: make a new proof for every request');

@@ -179,7 +179,7 @@ describe.each(databaseKinds)('the device lifecycle on %s', (kind) => {
     expect(relinked.body).toMatchObject({ device: { device_id: reinstalled.deviceId, status: 'active', relink_of: old.deviceId, owner: 'ops@example.com', change_ref: 'CHG-3' }, replaced: { device_id: old.deviceId, status: 'revoked' } });
     expect(await session.next(5000)).toMatchObject({ type: 'error', code: 'revoked', message: expect.stringMatching(/replaced by a new enrollment/) });
     expect((await events(old.deviceId)).find((e) => e.type === 'device.revoked')).toEqual({ type: 'device.revoked', actor: 'admin:initial', data: { reason: 'relinked', from: 'active', replaced_by: reinstalled.deviceId } });
-    expect((await events(reinstalled.deviceId)).map((e) => e.type)).toEqual(['device.enrolled', 'device.relinked', 'device.verdict_changed']);
+    expect((await events(reinstalled.deviceId)).map((e) => e.type)).toEqual(['device.enrolled', 'device.relinked', 'device.owner_changed', 'device.change_ref_changed', 'device.verdict_changed']);
     expect((await reinstalled.report(server.url)).answer).toMatchObject({ type: 'result' });
     expect((await verifyAuditChain(server.store.db)).ok).toBe(true);
   });

@@ -97,6 +97,8 @@ export async function relinkDevice(deps: PolicyDeps, input: { deviceId: string; 
       .returningAll()
       .executeTakeFirstOrThrow();
     const causes: NewEvent[] = [{ type: 'device.relinked', actor: input.actor, deviceId: first.id, data: { replaces: oldId } }];
+    if (first.owner === null && old.owner !== null) causes.push({ type: 'device.owner_changed', actor: input.actor, deviceId: first.id, data: { from: null, to: old.owner } });
+    if (first.change_ref === null && old.change_ref !== null) causes.push({ type: 'device.change_ref_changed', actor: input.actor, deviceId: first.id, data: { from: null, to: old.change_ref } });
     let replaced = old;
     if (old.status !== 'revoked') {
       replaced = await trx.updateTable('devices').set({ status: 'revoked', revoked_at: at, pending_until: null }).where('id', '=', oldId).returningAll().executeTakeFirstOrThrow();

@@ -3,6 +3,7 @@ import type { ConsumerSpec } from '../events/consumer.js';
 import { parseEvent, type StreamEvent } from '../events/types.js';
 import { JOURNAL_LOCK } from '../store/advisory-locks.js';
 import type { Database } from '../store/schema.js';
+import { streamHead } from '../events/read.js';
 
 /** The durable consumer's name, and the rollup's. */
 export const FLEET_ROLLUP = 'fleet-rollup';
@@ -219,8 +220,7 @@ export async function readRollup(trx: Kysely<Database>, options: { sinceBucket: 
     .where('r.name', '=', FLEET_ROLLUP)
     .executeTakeFirst();
   if (!position) {
-    const head = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
-    return { rollup: await computeRollup(trx, options.now), seq: Number(head?.seq ?? 0) };
+    return { rollup: await computeRollup(trx, options.now), seq: await streamHead(trx) };
   }
   const after = Number(position.last_seq);
   const [counts, moves, pending] = await Promise.all([

@@ -38,11 +38,6 @@ export function foldSeries(current: Record<string, number>, moves: readonly Verd
   return { bucket_s: bucketS, points: points.reverse() };
 }
 
-/** The seq of the newest event (0 for an empty stream). */
-export async function streamHead(db: Kysely<Database>): Promise<number> {
-  const head = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
-  return Number(head?.seq ?? 0);
-}
 
 /** The figures a scan of the fleet's tables gives (no event tells of a report that changes no verdict); shared for a while by overviews. */
 export interface FleetScanFigures {

@@ -136,10 +136,15 @@ export async function searchDevices(
     if (sort.indexed) {
       return matching.select(columns).orderBy(sql`${sort.expression}`, order).orderBy('d.id', order).limit(filters.limit + 1).execute();
     }
-    const ids = await rankedIds(db, matching, sort.expression, order, filters.limit + 1);
-    if (ids.length === 0) return [];
-    const byId = new Map((await joinedDevices(db).select(columns).where('d.id', 'in', ids).execute()).map((row) => [row.id, row]));
-    return ids.flatMap((id) => byId.get(id) ?? []);
+    const ranked = await rankedIds(db, matching, sort.expression, order, filters.limit + 1);
+    if (ranked.length === 0) return [];
+    const byId = new Map((await joinedDevices(db).select(FLEET_DEVICE_COLUMNS).where('d.id', 'in', ranked.map((r) => r.id)).execute()).map((row) => [row.id, row]));
+    // The sort key is the one the page was ranked by: a report between the two reads may change
+    // it, and a cursor from the second read would repeat or skip devices on the next page.
+    return ranked.flatMap(({ id, k }) => {
+      const row = byId.get(id);
+      return row ? [{ ...row, sort_key: k }] : [];
+    });
   };
   // The total is counted for the first page only: the client keeps it while it pages on.
   const [rows, total] = await Promise.all([page(), options.withTotal && !cursor ? countMatching(db, filters, now) : Promise.resolve(null)]);
@@ -159,17 +164,17 @@ export async function searchDevices(
  * with a bounded heap. Left to itself, the planner sorts every device by the key (spilling to
  * disk at 100,000) and walks the sorted stream testing each against the filters.
  */
-async function rankedIds(db: Kysely<Database>, matching: Joined, expression: Expression<unknown>, order: 'asc' | 'desc', limit: number): Promise<string[]> {
+async function rankedIds(db: Kysely<Database>, matching: Joined, expression: Expression<unknown>, order: 'asc' | 'desc', limit: number): Promise<Array<{ id: string; k: number }>> {
   const rows = await db
     .with(
       (cte) => cte('m').materialized(),
       () => matching.select(['d.id as id', sql<number>`${expression}`.as('k')]),
     )
     .selectFrom('m')
-    .select('m.id')
+    .select(['m.id', 'm.k'])
     .orderBy('m.k', order)
     .orderBy('m.id', order)
     .limit(limit)
     .execute();
-  return rows.map((row) => row.id);
+  return rows.map((row) => ({ id: row.id, k: Number(row.k) }));
 }

@@ -32,6 +32,13 @@ describe('ES256 compact JWS with node:crypto', () => {
     expect(token.split('.').slice(0, 2)).toEqual([header, body]);
   });
 
+  it('refuses a key that is not P-256, whatever the header says', async () => {
+    const [p384, ed] = await Promise.all([generateKeyPair('ES384'), generateKeyPair('EdDSA', { crv: 'Ed25519' })]);
+    const jws = parseCompactJws(await joseSigned())!;
+    expect(await verifyCompactJws(jws, p384.publicKey)).toBeNull();
+    expect(await verifyCompactJws(jws, ed.publicKey)).toBeNull();
+  });
+
   it('refuses a signature by another key, an altered payload and a truncated signature', async () => {
     const token = await joseSigned();
     const [header, , signature] = token.split('.');

@@ -60,6 +60,8 @@ export function verifyCompactJws(jws: CompactJws, key: Es256Key): Promise<Buffer
   const signature = Buffer.from(jws.signature, 'base64url');
   if (signature.length !== ES256_SIGNATURE_BYTES) return Promise.resolve(null);
   const keyObject = key instanceof KeyObject ? key : KeyObject.from(key);
+  // ES256 is pinned on the key too: with an RSA key the same call would check RS256.
+  if (keyObject.asymmetricKeyType !== 'ec' || keyObject.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return Promise.resolve(null);
   return new Promise((resolve) => {
     verify('sha256', Buffer.from(jws.signingInput, 'latin1'), { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature, (error, valid) => {
       resolve(!error && valid ? Buffer.from(jws.payload, 'base64url') : null);

@@ -76,7 +76,8 @@ export async function pushSet(endpoint: string, jwt: string, authorization: stri
       },
       (res) => void readBounded(res, limits.maxResponseBytes).then((body) => done(outcomeOf(res.statusCode ?? 0, res.headers.location, body)), (error: Error) => done({ result: 'failed', error: error.message, status: res.statusCode ?? 0 })),
     );
-    req.on('error', (error) => done({ result: 'failed', error: `POST ${url.origin}${url.pathname}: ${error.message}` }));
+    // The stream's last error is shown to every admin: the host only, as a path or query may hold the receiver's secret.
+    req.on('error', (error) => done({ result: 'failed', error: `POST to ${url.host}: ${error.message}` }));
     req.end(jwt);
   });
 }
@@ -106,7 +107,7 @@ function readBounded(res: IncomingMessage, max: number): Promise<string> {
 /** RFC 8935 §2.2: 202 accepted; §2.3: 400 with {err, description} refuses this SET for good. */
 export function outcomeOf(status: number, location: string | undefined, body: string): PushOutcome {
   if (status >= 200 && status < 300) return { result: 'delivered', status };
-  if (status >= 300 && status < 400) return { result: 'failed', status, error: `the receiver answered ${status} redirecting to ${location ?? 'nowhere'}; redirects are not followed: set the stream's endpoint_url to the final URL` };
+  if (status >= 300 && status < 400) return { result: 'failed', status, error: `the receiver answered ${status} redirecting to ${originOf(location)}; redirects are not followed: set the stream's endpoint_url to the final URL` };
   if (status === 400) {
     try {
       const parsed = JSON.parse(body) as { err?: unknown; description?: unknown };
@@ -116,4 +117,15 @@ export function outcomeOf(status: number, location: string | undefined, body: st
     }
   }
   return { result: 'failed', status, error: `the receiver answered ${status}${body ? `: ${body.slice(0, 200)}` : ''}` };
+}
+
+/** Where a redirect points, as its origin only (the stream's last error is shown to every admin). */
+function originOf(location: string | undefined): string {
+  if (!location) return 'nowhere';
+  if (location.startsWith('/')) return 'another path of the same host';
+  try {
+    return `${new URL(location).origin}/…`;
+  } catch {
+    return 'an address that is not a URL';
+  }
 }

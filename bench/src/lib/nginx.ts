@@ -152,7 +152,7 @@ pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 
 events {
-  worker_connections ${hardFileLimit()};
+  worker_connections ${Math.min(hardFileLimit(), 65_536)};
   multi_accept on;
 }
 

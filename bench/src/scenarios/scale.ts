@@ -97,15 +97,16 @@ const authzMeasure: Measure<AuthzFigures> = {
 
 const complianceMeasure: Measure<ComplianceFigures> = {
   name: 'compliance',
-  header: ['compliance req/s', 'vs Koa', 'compliance p50 / p99'],
+  // No ratio here: the bare Koa baseline of this scenario is measured with the forward-auth load; the compliance scenario has its own.
+  header: ['compliance req/s', 'compliance p50 / p99'],
   async run({ ctx, dep, tokens }) {
     const { key } = await dep.server.adminCli<{ key: string }>(['gateway-key', 'create', '--name', 'bench-scale']);
     const deviceIds = tokens.map(([index]) => deriveDevice(index).id);
     return measureCompliance(ctx, { kind: 'postern', url: dep.server.url, pid: dep.server.pid, dbPids: () => dep.dbPids() }, { key, deviceIds }, scaleWindows(ctx).authzS);
   },
-  cells: (f, b) => [fmt(f.perSecond), ratio(f.perSecond, b.koa.perSecond), `${ms(f.latency.p50)} / ${ms(f.latency.p99)}`],
-  figures: (f, b) => [
-    { name: 'compliance API req/s', panel: 'throughput', value: f.perSecond, relativeTo: { name: 'bare Koa', value: b.koa.perSecond } },
+  cells: (f) => [fmt(f.perSecond), `${ms(f.latency.p50)} / ${ms(f.latency.p99)}`],
+  figures: (f) => [
+    { name: 'compliance API req/s', panel: 'throughput', value: f.perSecond },
     { name: 'compliance API p99', panel: 'latency', value: f.latency.p99 },
   ],
   otherPercent: (f) => f.otherPercent,
@@ -226,8 +227,13 @@ export async function scaleScenario(ctx: RunContext): Promise<ScenarioReport> {
     `${fmt(p.seconds, 0)} s`,
   ]);
   const png = join(resultsDir, `scale-${ctx.stamp}.png`);
-  await writePanelsPng(png, 'enrolled devices (log scale)', plotPanels(points, b));
-  ctx.log(`scale: plot → ${png}`);
+  // A plot that fails must not throw away the sizes measured.
+  let plotted = true;
+  await writePanelsPng(png, 'enrolled devices (log scale)', plotPanels(points, b)).catch((error: unknown) => {
+    plotted = false;
+    ctx.log(`scale: the plot failed: ${(error as Error).message}`);
+  });
+  if (plotted) ctx.log(`scale: plot → ${png}`);
   const reused = points.filter((p) => MEASURES.some((m) => (p.measures[m.name] as { reused?: boolean }).reused));
   return {
     tables: [

@@ -78,7 +78,7 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
                 <dd data-testid="device-status">{d.device.status.replace('_', ' ')}</dd>
                 <dt>Owner</dt>
                 <dd>{d.device.owner ?? '—'}</dd>
-                <dt>Change</dt>
+                <dt>Change reference</dt>
                 <dd>{d.device.change_ref ?? '—'}</dd>
                 <dt>Group</dt>
                 <dd>{d.device.group}</dd>

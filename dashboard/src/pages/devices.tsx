@@ -146,7 +146,7 @@ export function DevicesPage({ search }: { search: URLSearchParams }) {
                   <th scope="col" class="num">Score</th>
                   <th scope="col">Failing</th>
                   <th scope="col">Owner</th>
-                  <th scope="col">Change</th>
+                  <th scope="col">Change ref.</th>
                   <th scope="col">Group</th>
                   <th scope="col">OS</th>
                   <th scope="col">Last report</th>

@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorNote, Section, errorText, useLoad } from '../components/async.js';
@@ -39,7 +40,7 @@ export function EnrollmentPage({ session }: { session: Session }) {
                   <code class="wrap" data-testid="new-token">
                     {t.token}
                   </code>
-                  <CopyButton text={t.token} label={`Copy the token for group ${t.group}`} />
+                  <CopyButton text={t.token} label={`Copy token ${shortId(t.id)} for group ${t.group}`} />
                 </div>
                 <div class="muted small">
                   group {t.group}, {t.uses} use(s), valid until {when(t.expires_at)}
@@ -55,7 +56,7 @@ export function EnrollmentPage({ session }: { session: Session }) {
           {install.data && (
             <dl class="install-lines" data-testid="install-lines">
               {PLATFORMS.map(([key, label]) => (
-                <>
+                <Fragment key={key}>
                   <dt>{label}</dt>
                   <dd class="copy-line">
                     <code class="wrap" data-testid={`install-${key}`}>
@@ -63,7 +64,7 @@ export function EnrollmentPage({ session }: { session: Session }) {
                     </code>
                     <CopyButton text={install.data?.lines[key] ?? ''} label={`Copy the ${label} install line`} />
                   </dd>
-                </>
+                </Fragment>
               ))}
             </dl>
           )}
@@ -88,7 +89,7 @@ export function EnrollmentPage({ session }: { session: Session }) {
                   <th scope="col">Token</th>
                   <th scope="col">Group</th>
                   <th scope="col">Owner</th>
-                  <th scope="col">Change</th>
+                  <th scope="col">Change ref.</th>
                   <th scope="col" class="num">Uses</th>
                   <th scope="col">Expires</th>
                   <th scope="col">Created by</th>
