@@ -11,6 +11,7 @@ export type {
   FleetDeviceDetail as DeviceDetail,
   FleetOverview as Overview,
   GatewayKeyCreated,
+  GatewayKeyView,
   InstallLinesAnswer,
   PolicyVersionSource,
   SessionView as Session,

@@ -52,6 +52,9 @@ export const groupRules = z.object({
 export const groupRulesList = z.object({ groups: z.array(groupRules) });
 
 export const gatewayKeyCreated = z.object({ key: z.string(), id: uuid, name: z.string(), scopes: z.array(gatewayScope) });
+/** A gateway key as listed: never the key or its hash. */
+export const gatewayKeyView = z.object({ id: uuid, name: z.string(), scopes: z.array(z.string()), created_at: z.number().int(), revoked_at: z.number().int().nullable() });
+export const gatewayKeyList = z.object({ keys: z.array(gatewayKeyView) });
 
 export const deviceView = z.object({
   device_id: uuid,

@@ -4,7 +4,7 @@ import type { Backend } from '../context.js';
 import { decide, decideMany } from '../decisions/decide.js';
 import { toSeconds } from '../store/rows.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
-import { createGatewayKey, DEFAULT_GATEWAY_SCOPES, gatewayScope } from '../gateways/gateway-keys.js';
+import { createGatewayKey, DEFAULT_GATEWAY_SCOPES, gatewayScope, listGatewayKeys, revokeGatewayKey } from '../gateways/gateway-keys.js';
 import { GroupUnknown, setDeviceGroup } from '../devices/set-group.js';
 import { changeDeviceStatus, StatusRefused } from '../devices/status.js';
 import { HttpError } from '../http/http-error.js';
@@ -39,6 +39,7 @@ export const newGatewayKeyBody = z.object({
   name: z.string().trim().min(1).max(B.gatewayNameChars),
   scopes: z.array(gatewayScope).min(1).default([...DEFAULT_GATEWAY_SCOPES]).describe('authz: forward-auth and the compliance API; ssf: Shared Signals streams'),
 });
+export const gatewayKeyListQuery = z.object({ all: z.enum(['0', '1']).optional().describe('1: revoked keys too') });
 export const setGroupBody = z.object({
   group: name,
   create: z.boolean().default(false).describe('make the group when no enrollment token, policy or device names it yet (else 404 unknown_group)'),
@@ -69,6 +70,20 @@ export function adminRoutes(router: Router, backend: Backend): void {
     const body = await readJson(ctx, newGatewayKeyBody);
     ctx.status = 201;
     ctx.body = await createGatewayKey(backend.db, body.name, actorOf(ctx), body.scopes);
+  });
+
+  router.get('/v1/admin/gateway-keys', viewer, async (ctx) => {
+    const query = gatewayKeyListQuery.safeParse(ctx.query);
+    if (!query.success) throw new HttpError('malformed', 'all must be 0 or 1');
+    ctx.body = { keys: await listGatewayKeys(backend.db, { withRevoked: query.data.all === '1' }) };
+  });
+
+  router.post('/v1/admin/gateway-keys/:id/revoke', admin, async (ctx) => {
+    const revoked = await revokeGatewayKey(backend.db, ctx.params.id ?? '', actorOf(ctx), backend.now());
+    if (!revoked) throw new HttpError('not_found', `no gateway key ${ctx.params.id}: \`gateway-key list\` shows every key's id`);
+    // This replica at once; the others when they read the event.
+    backend.standings.gateways.forget(revoked.id);
+    ctx.body = revoked;
   });
 
   router.get('/v1/admin/devices', viewer, async (ctx) => {

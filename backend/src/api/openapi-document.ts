@@ -24,7 +24,7 @@ import { exceptionListQuery, grantExceptionBody } from '../admin/exception-route
 import { extendBody, groupRulesBody, setChangeRefBody, setOwnerBody, tokenListQuery } from '../admin/lifecycle-routes.js';
 import { applyPolicyBody, diffPolicyBody, policyListQuery, policyShowQuery, rollbackPolicyBody, validatePolicyBody } from '../admin/policy-routes.js';
 import * as admin from '../admin/response-schemas.js';
-import { denyBody, newGatewayKeyBody, newTokenBody, setGroupBody, statusNoteBody } from '../admin/routes.js';
+import { denyBody, gatewayKeyListQuery, newGatewayKeyBody, newTokenBody, setGroupBody, statusNoteBody } from '../admin/routes.js';
 import { adminList, adminTokenCreated, newAdminBody, newAdminTokenBody, adminAccount, setRoleBody } from '../admin/account-routes.js';
 import { sessionView, signedOut, signInLinkBody, signInLinkCreated } from '../admin/sign-in-routes.js';
 import { linkForm, linkQuery } from '../auth/sign-in-link-routes.js';
@@ -68,6 +68,7 @@ interface Operation {
 
 const deviceId = z.object({ id: z.string().meta({ description: 'the device id (a UUID)' }) });
 const exceptionId = z.object({ id: z.string().meta({ description: 'the exception id (a UUID)' }) });
+const gatewayKeyId = z.object({ id: z.string().meta({ description: 'the gateway key id (a UUID)' }) });
 const tokenId = z.object({ id: z.string().meta({ description: 'the enrollment token id (a UUID), never the token' }) });
 const group = z.object({ group: groupName });
 const envoyPath = z.object({ path: z.string().meta({ description: "the original request's path, without its leading slash (Envoy's path_prefix is /v1/authz)" }) });
@@ -126,6 +127,8 @@ const operations: Operation[] = [
   { method: 'get', path: '/v1/admin/groups', summary: 'Groups with rules for tokens and end dates', security: 'adminToken', response: admin.groupRulesList },
   { method: 'post', path: '/v1/admin/groups/{group}/settings', summary: "Change some of a group's rules", security: 'adminToken', params: group, body: groupRulesBody, response: admin.groupRules, errors: BODY_ERRORS },
   { method: 'post', path: '/v1/admin/gateway-keys', summary: 'Create a gateway API key', security: 'adminToken', body: newGatewayKeyBody, status: 201, response: admin.gatewayKeyCreated, errors: BODY_ERRORS },
+  { method: 'get', path: '/v1/admin/gateway-keys', summary: 'Gateway API keys, never their secret (all=1: revoked ones too; role viewer)', security: 'adminToken', query: gatewayKeyListQuery, response: admin.gatewayKeyList, errors: ['malformed'] },
+  { method: 'post', path: '/v1/admin/gateway-keys/{id}/revoke', summary: 'Revoke a gateway API key; every replica refuses it once it reads the event (role admin)', security: 'adminToken', params: gatewayKeyId, response: admin.gatewayKeyView, errors: ['not_found'] },
   { method: 'get', path: '/v1/admin/devices', summary: 'Every device with its verdict', security: 'adminToken', response: admin.deviceList },
   { method: 'get', path: '/v1/admin/devices/{id}', summary: 'One device with its checks', security: 'adminToken', params: deviceId, response: admin.deviceDetail, errors: ['unknown_device'] },
   { method: 'post', path: '/v1/admin/devices/{id}/group', summary: 'Move a device to another group and judge it at once', security: 'adminToken', params: deviceId, body: setGroupBody, response: admin.deviceRegrouped, errors: [...BODY_ERRORS, 'unknown_device', 'unknown_group'] },

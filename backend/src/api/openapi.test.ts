@@ -208,6 +208,11 @@ describe('the OpenAPI document', () => {
     const G = '/v1/admin/gateway-keys';
     const { key } = (await asAdmin('POST', G, G, { name: 'contract' })) as { key: string };
     await asAdmin('POST', G, G, { name: '' });
+    const revocable = (await asAdmin('POST', G, G, { name: 'revocable' })) as { id: string };
+    await asAdmin('GET', G, `${G}?all=1`);
+    await asAdmin('GET', G, `${G}?all=yes`);
+    await asAdmin('POST', `${G}/{id}/revoke`, `${G}/${revocable.id}/revoke`);
+    await asAdmin('POST', `${G}/{id}/revoke`, `${G}/00000000-0000-4000-8000-000000000000/revoke`);
     // Text the database cannot store is refused at the edge of every body, as the client's mistake.
     expect(await asAdmin('POST', G, G, { name: 'edge\u0000' })).toMatchObject({ code: 'malformed', detail: expect.stringMatching(/name contains a NUL character/) });
     expect(await asAdmin('GET', '/v1/admin/audit', '/v1/admin/audit?actor=%00')).toMatchObject({ code: 'malformed' });

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { enrollmentTokenCreated, gatewayKeyCreated, policyVersion } from '../admin/response-schemas.js';
+import type { enrollmentTokenCreated, gatewayKeyCreated, gatewayKeyView, policyVersion } from '../admin/response-schemas.js';
 import type { sessionView } from '../admin/sign-in-routes.js';
 import type { deviceSearchResult } from '../fleet/schemas.js';
 import type { installLinesAnswer } from '../install/lines-route.js';
@@ -19,4 +19,5 @@ export type PolicyVersionSource = z.infer<typeof policyVersion>;
 export type SessionView = z.infer<typeof sessionView>;
 export type EnrollmentTokenCreated = z.infer<typeof enrollmentTokenCreated>;
 export type GatewayKeyCreated = z.infer<typeof gatewayKeyCreated>;
+export type GatewayKeyView = z.infer<typeof gatewayKeyView>;
 export type InstallLinesAnswer = z.infer<typeof installLinesAnswer>;

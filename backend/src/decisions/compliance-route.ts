@@ -4,7 +4,6 @@ import type { Backend } from '../context.js';
 import { hasScope } from '../gateways/gateway-keys.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
-import { GatewayMemory } from './gateway-memory.js';
 
 /**
  * `GET /v1/devices/{id}/compliance`: the background-check answer for a gateway holding an API key.
@@ -12,7 +11,7 @@ import { GatewayMemory } from './gateway-memory.js';
  * a database outage until a device's cached standing expires; then 503 `database_unavailable`.
  */
 export function complianceRoutes(router: Router, backend: Backend): void {
-  const gateways = new GatewayMemory({ maxAgeS: backend.standings.maxAgeS, now: backend.now });
+  const { gateways } = backend.standings;
   router.get('/v1/devices/:id/compliance', async (ctx) => {
     ctx.set('cache-control', 'no-store');
     const key = credentialOf(ctx, 'Bearer');

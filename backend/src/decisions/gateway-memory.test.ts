@@ -33,6 +33,21 @@ describe.each(databaseKinds)('gateway keys remembered for the compliance API on 
 
   const revoke = (id: string) => store.db.updateTable('gateway_keys').set({ revoked_at: new Date() }).where('id', '=', id).execute();
 
+  it('refuses a key it was told is revoked at once, also to a check that began before', async () => {
+    const { key, id } = await createGatewayKey(store.db, 'edge-forgotten', 'admin:test');
+    const memory = new GatewayMemory({ maxAgeS: 120, now, recheckMs: 60_000 });
+    expect(await memory.authenticate(store.db, key)).toMatchObject({ id });
+    memory.forget(id);
+    expect(await memory.authenticate(store.db, key)).toBeNull();
+
+    const other = await createGatewayKey(store.db, 'edge-racing', 'admin:test');
+    const racing = new GatewayMemory({ maxAgeS: 120, now, recheckMs: 60_000 });
+    const underWay = racing.authenticate(store.db, other.key);
+    racing.forget(other.id);
+    expect(await underWay).toBeNull();
+    expect(await racing.authenticate(store.db, other.key)).toBeNull();
+  });
+
   it('checks a key in the database once for many requests, and compares the rest with the hash it kept', async () => {
     const { key } = await createGatewayKey(store.db, 'edge', 'admin:test');
     const counter = new StatementCounter();

@@ -6,6 +6,7 @@ import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { DatabaseUnavailableError } from '../store/open.js';
 import type { Database } from '../store/schema.js';
 import { standingOf, type Decision, type Standing } from './decide.js';
+import { GatewayMemory } from './gateway-memory.js';
 
 export interface StandingCacheOptions {
   /** Reads one device's decision from the database (batched across requests); null for an unknown device. */
@@ -50,6 +51,8 @@ const PAGE = 5_000;
  */
 export class StandingCache {
   readonly consumer: EventConsumer;
+  /** The gateway keys the compliance API accepted, fed by the same consumer (`gateway_key.revoked` drops one). */
+  readonly gateways: GatewayMemory;
   readonly #entries: LRUCache<string, CachedStanding>;
   readonly #loads = new Map<string, Promise<Standing | null>>();
   /** Bumped by every eviction; a read keeps its result only if its device was not evicted after it began. */
@@ -64,6 +67,7 @@ export class StandingCache {
     consumerOptions: ConsumerOptions,
   ) {
     this.#entries = new LRUCache<string, CachedStanding>({ max: options.maxEntries });
+    this.gateways = new GatewayMemory({ maxAgeS: options.maxAgeS, now: options.now });
     this.consumer = new EventConsumer(db, { name: 'decision-cache', durable: false, handle: (events) => this.#apply(events) }, consumerOptions);
   }
 
@@ -159,6 +163,7 @@ export class StandingCache {
   #apply(events: readonly StreamEvent[]): void {
     for (const event of events) {
       if (event.device_id !== null) this.evict(event.device_id);
+      else if (event.type === 'gateway_key.revoked') this.gateways.forget(event.data.gateway_key_id);
       // A new policy re-judges its group: scores and checks may change without a verdict event.
       else if (event.type === 'policy.applied') {
         const group = event.data.group;

@@ -66,6 +66,8 @@ export const eventData = {
   }),
   'exception.granted': z.object({ exception_id: uuid, check: z.string(), until: seconds, reason: z.string() }),
   'exception.ended': z.object({ exception_id: uuid, check: z.string(), until: seconds, reason: z.enum(['expired', 'revoked']) }),
+  // A gateway API key was revoked: replicas forget it at once (decisions/gateway-memory.ts).
+  'gateway_key.revoked': z.object({ gateway_key_id: uuid, name: z.string() }),
 } as const;
 
 export type EventType = keyof typeof eventData;

@@ -91,38 +91,33 @@ export async function paced(
   agent.destroy();
 }
 
-export async function authzLoad(params: AuthzLoadParams, io: WorkerIO): Promise<AuthzLoadResult> {
-  const keys = new Map(params.tokens.map(([index]) => [index, deviceKey(deriveDevice(index))]));
-  // A server that asks for DPoP nonces (POSTERN_DPOP_NONCE) names its current one in every answer,
-  // a refusal too: the proofs carry it, as a client told it would sign the next one with it.
-  const probe = await fetch(params.target);
-  const nonce = probe.headers.get('dpop-nonce') ?? undefined;
-  await probe.body?.cancel();
-  const started = performance.now();
-  const pool: Array<Record<string, string>> = [];
-  for (let i = 0; i < params.proofs; i++) {
-    const [index, token] = params.tokens[i % params.tokens.length] as [number, string];
-    const proof = await createDpopProof({ key: keys.get(index) as ReturnType<typeof deviceKey>, method: 'GET', url: params.target, accessToken: token, ...(nonce ? { nonce } : {}) });
-    pool.push({ authorization: `DPoP ${token}`, dpop: proof });
-  }
-  const proofSeconds = (performance.now() - started) / 1000;
+/** What one measured window of HTTP requests gave, as the client saw it. */
+export interface HttpWindowResult {
+  windowSeconds: number;
+  requests: number;
+  perSecond: number;
+  statuses: Record<string, number>;
+  latency: LatencySummary;
+  errors: number;
+  generatorCpuPercent: number;
+}
 
-  let next = 0;
-  let exhausted = false;
+/**
+ * GETs to `target`, each shaped by `next`, saturated with autocannon (at most `amount` when
+ * given) or paced at `overallRate`; only answers inside the window after `warmupS` count, and
+ * `window-start` / `window-end` tell the bench when to read the server's CPU.
+ */
+export async function httpWindow(
+  params: { target: string; connections: number; warmupS: number; durationS: number; overallRate?: number | undefined; amount?: number | undefined },
+  next: () => { path?: string; headers: Record<string, string> },
+  io: WorkerIO,
+): Promise<HttpWindowResult> {
   const statuses: Record<string, number> = {};
   const latency = new Reservoir();
   let requests = 0;
   let errors = 0;
   let windowStart = Infinity;
   let windowEnd = Infinity;
-  // Proofs handed to requests that were built but never sent are wasted: keep a margin.
-  const usable = params.unique ? Math.max(1, pool.length - 4 * params.connections) : Infinity;
-
-  const nextHeaders = () => {
-    const headers = pool[next++ % pool.length] as Record<string, string>;
-    if (params.unique && next > pool.length) exhausted = true;
-    return headers;
-  };
   const record = (statusCode: number, responseTime: number) => {
     const now = performance.now();
     if (now < windowStart || now > windowEnd) return;
@@ -135,15 +130,15 @@ export async function authzLoad(params: AuthzLoadParams, io: WorkerIO): Promise<
   const done = new Promise<void>((resolve) => (finish = resolve));
   let stop: () => void = () => undefined;
   if (params.overallRate) {
-    void paced({ ...params, overallRate: params.overallRate }, () => ({ headers: nextHeaders() }), record, () => errors++).then(() => finish());
+    void paced({ ...params, overallRate: params.overallRate }, next, record, () => errors++).then(() => finish());
   } else {
     const instance = autocannon(
       {
         url: params.target,
         connections: params.connections,
         pipelining: 1,
-        ...(params.unique ? { amount: usable } : { duration: params.warmupS + params.durationS + 5 }),
-        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, headers: nextHeaders() }) }],
+        ...(params.amount !== undefined ? { amount: params.amount } : { duration: params.warmupS + params.durationS + 5 }),
+        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, ...next() }) }],
       },
       () => finish(),
     );
@@ -175,16 +170,41 @@ export async function authzLoad(params: AuthzLoadParams, io: WorkerIO): Promise<
   io.emit('window-end');
   const windowSeconds = Number.isFinite(windowStart) ? (windowEnd - windowStart) / 1000 : 0;
   return {
-    devices: params.tokens.length,
-    proofSeconds,
-    proofsPerSecond: params.proofs / proofSeconds,
     windowSeconds,
     requests,
     perSecond: windowSeconds > 0 ? requests / windowSeconds : 0,
     statuses,
     latency: latency.summary(),
     errors,
-    exhausted,
     generatorCpuPercent: windowSeconds > 0 ? (100 * (cpu.user + cpu.system)) / 1e6 / windowSeconds : 0,
   };
+}
+
+export async function authzLoad(params: AuthzLoadParams, io: WorkerIO): Promise<AuthzLoadResult> {
+  const keys = new Map(params.tokens.map(([index]) => [index, deviceKey(deriveDevice(index))]));
+  // A server that asks for DPoP nonces (POSTERN_DPOP_NONCE) names its current one in every answer,
+  // a refusal too: the proofs carry it, as a client told it would sign the next one with it.
+  const probe = await fetch(params.target);
+  const nonce = probe.headers.get('dpop-nonce') ?? undefined;
+  await probe.body?.cancel();
+  const started = performance.now();
+  const pool: Array<Record<string, string>> = [];
+  for (let i = 0; i < params.proofs; i++) {
+    const [index, token] = params.tokens[i % params.tokens.length] as [number, string];
+    const proof = await createDpopProof({ key: keys.get(index) as ReturnType<typeof deviceKey>, method: 'GET', url: params.target, accessToken: token, ...(nonce ? { nonce } : {}) });
+    pool.push({ authorization: `DPoP ${token}`, dpop: proof });
+  }
+  const proofSeconds = (performance.now() - started) / 1000;
+
+  let next = 0;
+  let exhausted = false;
+  // Proofs handed to requests that were built but never sent are wasted: keep a margin.
+  const usable = params.unique ? Math.max(1, pool.length - 4 * params.connections) : undefined;
+  const nextHeaders = () => {
+    const headers = pool[next++ % pool.length] as Record<string, string>;
+    if (params.unique && next > pool.length) exhausted = true;
+    return { headers };
+  };
+  const window = await httpWindow({ ...params, amount: usable }, nextHeaders, io);
+  return { devices: params.tokens.length, proofSeconds, proofsPerSecond: params.proofs / proofSeconds, ...window, exhausted };
 }

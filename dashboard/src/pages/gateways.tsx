@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorNote, Section, errorText, useLoad } from '../components/async.js';
 import { ago, shortId, when } from '../format.js';
-import type { AdminSsfStream, GatewayKeyCreated, Session } from '../types.js';
+import { ConfirmDialog } from '../components/confirm-dialog.js';
+import type { AdminSsfStream, GatewayKeyCreated, GatewayKeyView, Session } from '../types.js';
 
 const METHOD_NAME: Record<string, string> = { 'urn:ietf:rfc:8935': 'push', 'urn:ietf:rfc:8936': 'poll' };
 /** The event type's last path segment: session-revoked, device-compliance-change. */
@@ -12,6 +13,7 @@ export function GatewaysPage({ session }: { session: Session }) {
   const [name, setName] = useState('');
   const [keys, setKeys] = useState<GatewayKeyCreated[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [listTick, setListTick] = useState(0);
   const create = async (event: Event) => {
     event.preventDefault();
     setError(null);
@@ -19,6 +21,7 @@ export function GatewaysPage({ session }: { session: Session }) {
       const created = await api<GatewayKeyCreated>('POST', '/v1/admin/gateway-keys', { name: name.trim() });
       setKeys((list) => [created, ...list]);
       setName('');
+      setListTick((n) => n + 1);
     } catch (e) {
       setError(errorText(e));
     }
@@ -59,9 +62,82 @@ export function GatewaysPage({ session }: { session: Session }) {
       ) : (
         <p class="muted">Creating gateway keys needs the admin role; you are signed in as {session.role}.</p>
       )}
+      <KeysSection session={session} tick={listTick} />
       <StreamsSection />
-      <p class="muted small">Listing and revoking gateway keys come with their admin API.</p>
     </>
+  );
+}
+
+function KeysSection({ session, tick }: { session: Session; tick: number }) {
+  const [all, setAll] = useState(false);
+  const [revoking, setRevoking] = useState<GatewayKeyView | null>(null);
+  const keys = useLoad(() => api<{ keys: GatewayKeyView[] }>('GET', `/v1/admin/gateway-keys${all ? '?all=1' : ''}`), `gateway-keys|${all}|${tick}`);
+  const list = keys.data?.keys ?? [];
+  return (
+    <Section
+      title="Gateway keys"
+      actions={
+        <label class="inline">
+          <input type="checkbox" checked={all} onChange={(e) => setAll((e.target as HTMLInputElement).checked)} /> Show revoked keys
+        </label>
+      }
+    >
+      <ErrorNote error={keys.error} />
+      {keys.data && list.length === 0 && <p class="muted">No gateway key {all ? 'yet' : 'in use'}.</p>}
+      {list.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="gateway-keys">
+            <caption class="sr-only">Gateway API keys</caption>
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Name</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Created</th>
+                <th scope="col">State</th>
+                {session.role === 'admin' && <th scope="col"><span class="sr-only">Actions</span></th>}
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((k) => (
+                <tr data-key-id={k.id}>
+                  <td>
+                    <code title={k.id}>{shortId(k.id)}</code>
+                  </td>
+                  <td>{k.name}</td>
+                  <td>{k.scopes.join(', ')}</td>
+                  <td>{when(k.created_at)}</td>
+                  <td>{k.revoked_at === null ? 'in use' : `revoked ${when(k.revoked_at)}`}</td>
+                  {session.role === 'admin' && (
+                    <td>
+                      {k.revoked_at === null && (
+                        <button type="button" class="danger small-button" aria-label={`Revoke gateway key ${k.name} (${shortId(k.id)})`} onClick={() => setRevoking(k)}>
+                          Revoke
+                        </button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {revoking && (
+        <ConfirmDialog
+          danger
+          noReason
+          title={`Revoke gateway key ${revoking.name}?`}
+          description="Every replica refuses it as soon as it hears of the revocation: the gateways and receivers using it get 401 until they are given a new key. The audit log keeps who revoked it."
+          confirmLabel="Revoke key"
+          onConfirm={async () => {
+            await api('POST', `/v1/admin/gateway-keys/${encodeURIComponent(revoking.id)}/revoke`);
+            keys.reload();
+          }}
+          onClose={() => setRevoking(null)}
+        />
+      )}
+    </Section>
   );
 }
 
