@@ -23,6 +23,12 @@ Exit status: 0 stopped by SIGINT or SIGTERM, 1 could not start (the message says
     .action(async (flags: { port?: string; host?: string; data?: string; tlsCert?: string; tlsKey?: string }) => {
       const config = resolveServerConfig(flags);
       const log = createLogger();
+      // A promise rejected with nothing waiting for it is a defect, but no request's state depends
+      // on it: say so loudly and keep answering, rather than take every gateway's decisions down
+      // with the process (Node's default). Uncaught exceptions still end the process.
+      process.on('unhandledRejection', (reason: unknown) => {
+        log.error({ err: reason }, 'a promise was rejected with nothing waiting for it (a defect: please report this line); the server keeps running');
+      });
       const server = await startServer(config, { log });
       process.stdout.write(`Postern server ready at ${server.url} (database: ${server.store.kind} ${server.store.location}; admin token: ${server.adminTokenPath})\n`);
       const stop = (signal: string) => {
