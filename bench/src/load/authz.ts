@@ -27,18 +27,11 @@ export interface AuthzLoadParams {
   overallRate?: number;
 }
 
-export interface AuthzLoadResult {
+export interface AuthzLoadResult extends HttpWindowResult {
   devices: number;
   proofSeconds: number;
   proofsPerSecond: number;
-  windowSeconds: number;
-  requests: number;
-  perSecond: number;
-  statuses: Record<string, number>;
-  latency: LatencySummary;
-  errors: number;
   exhausted: boolean;
-  generatorCpuPercent: number;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { verdict } from '@postern/shared';
 import { storedDpopCredentials } from '../../dpop/stored-token.js';
 import { sendWithDpop, type DpopRequest } from '../../http/dpop-request.js';
 import { readServerError } from '../../http/server-error.js';
@@ -84,6 +86,9 @@ export async function fetchCommand(url: string, opts: FetchCommandOptions): Prom
   throw refusalOf(request, response, body);
 }
 
+/** The part of forward-auth's 403 (problem details `not_compliant`) that decides the exit status. */
+const denial = z.object({ code: z.literal('not_compliant'), verdict });
+
 /** What a refused request says on stderr: the status, and Postern's own words when the body is its problem details. */
 function refusalOf(request: DpopRequest, response: Response, body: Uint8Array): AgentError {
   let json: unknown;
@@ -94,7 +99,7 @@ function refusalOf(request: DpopRequest, response: Response, body: Uint8Array): 
   }
   const said = readServerError(json);
   // Forward-auth's 403 names the verdict: a revoked device exits as the agent's other commands do.
-  const revoked = said?.code === 'not_compliant' && (json as { verdict?: unknown }).verdict === 'revoked';
+  const revoked = denial.safeParse(json).data?.verdict === 'revoked';
   const status = `${request.method} ${request.url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   return new AgentError(revoked ? 'revoked' : 'http_status', said ? `${status}: ${said.message} (${said.code})` : status);
 }
