@@ -11,7 +11,7 @@ import { readServerInfo, removeServerInfo, writeServerInfo } from './data-dir/se
 import { loadTlsFiles } from './http/tls-files.js';
 import { settingsFromEnv, type ServerConfig } from './config.js';
 import type { Backend } from './context.js';
-import { decidePage } from './decisions/decide.js';
+import { decideMany, decidePage } from './decisions/decide.js';
 import { StandingCache } from './decisions/standing-cache.js';
 import { EventConsumer } from './events/consumer.js';
 import { ensureFleetRollup, fleetRollupConsumer } from './fleet/fleet-rollup.js';
@@ -116,6 +116,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock,
     store.db,
     {
       read: (deviceId) => batches.decisions.submit({ deviceId }),
+      readMany: (deviceIds) => decideMany(store.db, deviceIds.map((deviceId) => ({ deviceId }))),
       readPage: (after, limit) => decidePage(store.db, after, limit),
       maxEntries: settings.decisionCacheEntries,
       maxAgeS: settings.decisionCacheMaxS,

@@ -46,6 +46,7 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   /** A second cache on the server's database whose reads are counted: what a replica's cache does, observed. */
   async function countingCache(options: { beforeRead?: () => Promise<void> } = {}) {
     const reads: string[] = [];
+    const refills: string[][] = [];
     const db = server.store.db;
     const cache = new StandingCache(
       db,
@@ -55,6 +56,10 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
           await options.beforeRead?.();
           return (await decideMany(db, [{ deviceId }]))[0] ?? null;
         },
+        readMany: (deviceIds) => {
+          refills.push([...deviceIds]);
+          return decideMany(db, deviceIds.map((deviceId) => ({ deviceId })));
+        },
         readPage: (after, limit) => decidePage(db, after, limit),
         maxEntries: 1000,
         maxAgeS: 120,
@@ -63,7 +68,7 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
       { replicaId: `test-${caches.length}`, log: createLogger('silent'), now: () => clock, pollMs: 50 },
     );
     caches.push(cache);
-    return { cache, reads };
+    return { cache, reads, refills };
   }
 
   async function enrolled(at: RunningServer, posture?: Parameters<FakeDevice['report']>[1], group = 'employees') {
@@ -114,9 +119,9 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     expect(cache.peek('00000000-0000-4000-8000-000000000000')).toBeUndefined();
   });
 
-  it('drops an entry when its device’s event arrives, and reads the new verdict on the next request', async () => {
+  it('drops an entry when its device’s event arrives and reads it again in the background, so the next request answers the new verdict from memory', async () => {
     const { device, session } = await enrolled(server);
-    const { cache, reads } = await countingCache();
+    const { cache, reads, refills } = await countingCache();
     await cache.start();
     expect(cache.peek(device.deviceId)?.standing.verdict).toBe('compliant');
     const answer = await session.attest(await device.evidence(session.nonce, { posture: unencryptedLinuxPosture() }));
@@ -124,15 +129,60 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     session.close();
     await cache.consumer.settle();
     expect(cache.position).toBe(await headSeq(server));
-    expect(cache.peek(device.deviceId)).toBeUndefined();
+    await cache.refilled();
+    expect(refills).toContainEqual([device.deviceId]);
+    expect(cache.peek(device.deviceId)?.standing).toMatchObject({ verdict: 'noncompliant' });
     expect(await cache.get(device.deviceId)).toMatchObject({ verdict: 'noncompliant', checks: expect.arrayContaining([expect.objectContaining({ id: 'disk_encryption.system_volume', status: 'fail' })]) });
-    expect(reads).toEqual([device.deviceId]);
+    expect(reads).toEqual([]);
+  });
+
+  it('does not read again a device it did not hold when that device’s event arrives', async () => {
+    const { cache, refills } = await countingCache();
+    await cache.start();
+    const { device } = await enrolled(server);
+    await cache.consumer.settle();
+    await cache.refilled();
+    expect(refills.flat()).not.toContain(device.deviceId);
+    expect(cache.peek(device.deviceId)).toBeUndefined();
+  });
+
+  it('does not keep a background read that was under way when the device’s next event was applied', async () => {
+    const { device } = await enrolled(server);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const db = server.store.db;
+    let calls = 0;
+    const cache = new StandingCache(
+      db,
+      {
+        read: async (deviceId) => (await decideMany(db, [{ deviceId }]))[0] ?? null,
+        readMany: async (deviceIds) => {
+          if (calls++ === 0) await gate;
+          return decideMany(db, deviceIds.map((deviceId) => ({ deviceId })));
+        },
+        readPage: (after, limit) => decidePage(db, after, limit),
+        maxEntries: 1000,
+        maxAgeS: 120,
+        now: () => clock,
+      },
+      { replicaId: `test-gated-${caches.length}`, log: createLogger('silent'), now: () => clock, pollMs: 50 },
+    );
+    caches.push(cache);
+    await cache.start();
+    await revoke(server, device.deviceId);
+    await cache.consumer.settle();
+    // The refill for the revocation is held; meanwhile a request reads the device and keeps it.
+    expect(await cache.get(device.deviceId)).toMatchObject({ verdict: 'revoked' });
+    cache.evict(device.deviceId);
+    release();
+    await cache.refilled();
+    expect(cache.peek(device.deviceId)).toBeUndefined();
   });
 
   it('drops the entries of a group whose policy changes, and only those', async () => {
     const { device: contractor } = await enrolled(server, undefined, 'contractors');
     const { device: employee } = await enrolled(server);
-    const { cache } = await countingCache();
+    const { cache, reads, refills } = await countingCache();
     await cache.start();
     expect(cache.peek(contractor.deviceId)?.standing.policy).toMatch(/^default@/);
     const adminToken = (await readFile(server.adminTokenPath, 'utf8')).trim();
@@ -143,9 +193,13 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     });
     expect(applied.status).toBe(201);
     await cache.consumer.settle();
-    expect(cache.peek(contractor.deviceId)).toBeUndefined();
-    expect(cache.peek(employee.deviceId)?.standing.verdict).toBe('compliant');
+    await cache.refilled();
+    expect(refills.flat()).toContain(contractor.deviceId);
+    expect(refills.flat()).not.toContain(employee.deviceId);
+    expect(cache.peek(contractor.deviceId)?.standing).toMatchObject({ verdict: 'compliant', policy: 'contractors@1', score: 100 });
+    expect(cache.peek(employee.deviceId)?.standing.policy).toMatch(/^default@/);
     expect(await cache.get(contractor.deviceId)).toMatchObject({ verdict: 'compliant', policy: 'contractors@1', score: 100 });
+    expect(reads).toEqual([]);
   });
 
   it('does not keep a read that was under way when its device’s event was applied', async () => {

@@ -11,6 +11,8 @@ import { GatewayMemory } from './gateway-memory.js';
 export interface StandingCacheOptions {
   /** Reads one device's decision from the database (batched across requests); null for an unknown device. */
   read(deviceId: string): Promise<Decision | null>;
+  /** Many devices' decisions at once (null for an unknown id): entries an event dropped are read again this way. */
+  readMany(deviceIds: readonly string[]): Promise<Array<Decision | null>>;
   /** One page of every device's decision in id order, for the start. */
   readPage(after: string | null, limit: number): Promise<Decision[]>;
   /** POSTERN_DECISION_CACHE_ENTRIES: devices kept, least recently used out first. */
@@ -29,15 +31,19 @@ export interface CachedStanding {
 /** After a read found the database unreachable, requests answer from memory this long before one of them tries again. */
 const RETRY_READ_MS = 1_000;
 const PAGE = 5_000;
+/** Devices read again per statement after their events dropped them. */
+const REFILL_PAGE = 1_000;
 
 /**
  * Device standings in memory, so forward-auth and the compliance API read no database row.
  *
  * Kept current by the event stream: every event about a device evicts its entry (a
- * `policy.applied` evicts its group's), and the next request reads it again, once, however
- * many ask at the same time. A read that was under way when its device's event was handled is
- * answered but not kept, so an entry never predates an event the cache has passed. The
- * consumer's position is taken before the start-up snapshot is read, so no change falls between.
+ * `policy.applied` evicts its group's) and reads it again in the background, many devices per
+ * statement, so the devices gateways ask about keep answering from memory after a change; a
+ * request that comes first reads it itself, once, however many ask at the same time. A read that
+ * was under way when its device's event was handled is answered but not kept, so an entry never
+ * predates an event the cache has passed. The consumer's position is taken before the start-up
+ * snapshot is read, so no change falls between.
  *
  * An entry is read again once the standing may change by itself (`expires_at`, the standing's
  * `next_change_at`: the due-time sweep emits the event too), before answering; and `maxAgeS` after
@@ -60,6 +66,10 @@ export class StandingCache {
   readonly #evictedAt = new Map<string, number>();
   #readsUnderWay = 0;
   #unreachableAt = 0;
+  /** Devices whose entries an event dropped, to read again; one refill loop at a time. */
+  readonly #toRefill = new Set<string>();
+  #refilling: Promise<void> | null = null;
+  #stopped = false;
 
   constructor(
     db: Kysely<Database>,
@@ -86,8 +96,15 @@ export class StandingCache {
     });
   }
 
-  stop(): Promise<void> {
-    return this.consumer.stop();
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.consumer.stop();
+    await this.#refilling;
+  }
+
+  /** Resolves once the entries events dropped so far were read again (or the read failed): for tests. */
+  async refilled(): Promise<void> {
+    while (this.#refilling) await this.#refilling;
   }
 
   /** The seq of the last event applied: a change at or below it is reflected in every answer. */
@@ -161,16 +178,52 @@ export class StandingCache {
   }
 
   #apply(events: readonly StreamEvent[]): void {
+    const dropped: string[] = [];
     for (const event of events) {
-      if (event.device_id !== null) this.evict(event.device_id);
-      else if (event.type === 'gateway_key.revoked') this.gateways.forget(event.data.gateway_key_id);
+      if (event.device_id !== null) {
+        if (this.#entries.has(event.device_id)) dropped.push(event.device_id);
+        this.evict(event.device_id);
+      } else if (event.type === 'gateway_key.revoked') this.gateways.forget(event.data.gateway_key_id);
       // A new policy re-judges its group: scores and checks may change without a verdict event.
       else if (event.type === 'policy.applied') {
         const group = event.data.group;
         const ids = [...this.#entries.entries()].flatMap(([id, entry]) => (entry.standing.group === group ? [id] : []));
         for (const id of ids) this.evict(id);
+        dropped.push(...ids);
       }
     }
+    this.#refill(dropped);
+  }
+
+  /**
+   * Reads dropped entries again in the background: only devices that were in memory, so the cache
+   * holds what it held. Each read begins after the evictions it follows; one dropped again while
+   * it ran is not kept (#keep). A failed read leaves the devices to be read when asked.
+   */
+  #refill(deviceIds: readonly string[]): void {
+    for (const id of deviceIds) this.#toRefill.add(id);
+    if (this.#refilling || this.#toRefill.size === 0 || this.#stopped) return;
+    this.#refilling = (async () => {
+      try {
+        while (this.#toRefill.size > 0 && !this.#stopped) {
+          const page = [...this.#toRefill].slice(0, REFILL_PAGE);
+          for (const id of page) this.#toRefill.delete(id);
+          await this.#reading(async (generation) => {
+            const loadedAt = this.options.now();
+            const decisions = await this.options.readMany(page);
+            decisions.forEach((decision, i) => {
+              const id = page[i] as string;
+              // A request may have read it meanwhile: that read began after the eviction too.
+              if (decision && !this.#entries.has(id)) this.#keep(id, standingOf(decision), loadedAt, generation);
+            });
+          });
+        }
+      } catch {
+        this.#toRefill.clear();
+      } finally {
+        this.#refilling = null;
+      }
+    })();
   }
 
   #load(deviceId: string): Promise<Standing | null> {

@@ -96,15 +96,35 @@ export interface HttpWindowResult {
 }
 
 /**
- * GETs to `target`, each shaped by `next`, saturated with autocannon (at most `amount` when
+ * `count` requests shaped by `next`, `connections` at a time, before the load: every device asked
+ * once, so the window measures what a gateway asking about its devices again gets (the standing
+ * from the server's memory), not each device's first read from the database.
+ */
+async function prime(target: string, count: number, connections: number, next: () => { path?: string; headers: Record<string, string> }): Promise<void> {
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (sent < count) {
+        sent++;
+        const { path, headers } = next();
+        const response = await fetch(path ? new URL(path, target) : target, { headers });
+        await response.arrayBuffer();
+      }
+    }),
+  );
+}
+
+/**
+ * GETs to `target`, each shaped by `next` (after `prime` requests that count for nothing), saturated with autocannon (at most `amount` when
  * given) or paced at `overallRate`; only answers inside the window after `warmupS` count, and
  * `window-start` / `window-end` tell the bench when to read the server's CPU.
  */
 export async function httpWindow(
-  params: { target: string; connections: number; warmupS: number; durationS: number; overallRate?: number | undefined; amount?: number | undefined },
+  params: { target: string; connections: number; warmupS: number; durationS: number; overallRate?: number | undefined; amount?: number | undefined; prime?: number },
   next: () => { path?: string; headers: Record<string, string> },
   io: WorkerIO,
 ): Promise<HttpWindowResult> {
+  if (params.prime) await prime(params.target, params.prime, params.connections, next);
   const statuses: Record<string, number> = {};
   const latency = new Reservoir();
   let requests = 0;
@@ -192,12 +212,13 @@ export async function authzLoad(params: AuthzLoadParams, io: WorkerIO): Promise<
   let next = 0;
   let exhausted = false;
   // Proofs handed to requests that were built but never sent are wasted: keep a margin.
-  const usable = params.unique ? Math.max(1, pool.length - 4 * params.connections) : undefined;
+  const primed = params.unique ? params.tokens.length : 0;
+  const usable = params.unique ? Math.max(1, pool.length - primed - 4 * params.connections) : undefined;
   const nextHeaders = () => {
     const headers = pool[next++ % pool.length] as Record<string, string>;
     if (params.unique && next > pool.length) exhausted = true;
     return { headers };
   };
-  const window = await httpWindow({ ...params, amount: usable }, nextHeaders, io);
+  const window = await httpWindow({ ...params, amount: usable, prime: primed }, nextHeaders, io);
   return { devices: params.tokens.length, proofSeconds, proofsPerSecond: params.proofs / proofSeconds, ...window, exhausted };
 }

@@ -25,5 +25,5 @@ export async function complianceLoad(params: ComplianceLoadParams, io: WorkerIO)
   const headers = { authorization: `Bearer ${params.key}` };
   const paths = params.deviceIds.map((id) => `/v1/devices/${id}/compliance`);
   let next = 0;
-  return httpWindow({ ...params, target: `${params.base}/` }, () => ({ path: paths[next++ % paths.length] as string, headers }), io);
+  return httpWindow({ ...params, target: `${params.base}/`, prime: paths.length }, () => ({ path: paths[next++ % paths.length] as string, headers }), io);
 }

@@ -237,7 +237,8 @@ export async function measureAuthz(
   // Enough unique proofs for the whole run at the expected rate, with half again as margin.
   const rate = options.overallRate ?? options.expectedPerSecond ?? 5000;
   // (At most 60k, a few seconds of signing: a faster server uses them up early and its window is shorter.)
-  const proofs = unique ? Math.min(60_000, Math.ceil(rate * (warmupS + durationS) * 1.5) + 1000) : Math.min(20_000, tokens.length * 2);
+  // (Plus one for each device, spent on asking about every device once before the load.)
+  const proofs = unique ? Math.min(60_000, Math.ceil(rate * (warmupS + durationS) * 1.5) + 1000) + tokens.length : Math.min(20_000, tokens.length * 2);
   const params: AuthzLoadParams = { target: `${target.url}/v1/authz`, tokens, proofs, unique, connections, warmupS, durationS, ...(options.overallRate ? { overallRate: options.overallRate } : {}) };
   const gen: WorkerHandle<AuthzLoadResult> = startWorker('authz', 'authz', params);
   const serverCpu = new CpuWindow(() => [target.pid]);
