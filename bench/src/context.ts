@@ -36,7 +36,10 @@ export function sizesFor(quick: boolean) {
         // Connections offer one report a second each: more than the server answers (saturated).
         ingest: { connections: { postgresql: 4000, pglite: 3000 }, spacingMs: 1000, warmupMs: 3000, durationMs: 15_000, halfDurationMs: 10_000, workers: 1 },
         warmUp: { concurrency: 200, workers: 2 },
-        authz: { connections: 10, warmupS: 2, durationS: 10, tokens: 10_000 },
+        // Enough requests in flight that the server sets the rate, not the client's round trips: with
+        // 10, the profile found the server's main thread idle half the time at "saturation" (each
+        // request waits for its proof id's group commit).
+        authz: { connections: 32, warmupS: 2, durationS: 10, tokens: 10_000 },
         verify: { warmupS: 1, durationS: 5, concurrency: 16 },
         connections: { steps: [10_000, 50_000], perWorker: 5000, idleS: 30, settleS: 5, pingIntervalMs: 60_000 },
         agent: { collections: 5, settleS: 5, windowS: 125 },
