@@ -37,10 +37,10 @@ const REFILL_PAGE = 1_000;
 /**
  * Device standings in memory, so forward-auth and the compliance API read no database row.
  *
- * Kept current by the event stream: every event about a device evicts its entry (a
- * `policy.applied` evicts its group's) and reads it again in the background, many devices per
- * statement, so the devices gateways ask about keep answering from memory after a change; a
- * request that comes first reads it itself, once, however many ask at the same time. A read that
+ * Kept current by the event stream: every event about a device evicts its entry and reads it
+ * again in the background, many devices per statement, so the devices gateways ask about keep
+ * answering from memory after a change (a `policy.applied` evicts its group's entries, read when
+ * asked); a request that comes first reads it itself, once, however many ask at the same time. A read that
  * was under way when its device's event was handled is answered but not kept, so an entry never
  * predates an event the cache has passed. The consumer's position is taken before the start-up
  * snapshot is read, so no change falls between.
@@ -188,8 +188,9 @@ export class StandingCache {
       else if (event.type === 'policy.applied') {
         const group = event.data.group;
         const ids = [...this.#entries.entries()].flatMap(([id, entry]) => (entry.standing.group === group ? [id] : []));
+        // Not read again here: the group is judged again page by page after this event, and a
+        // device without a verdict change gets no event of its own to say when its page is done.
         for (const id of ids) this.evict(id);
-        dropped.push(...ids);
       }
     }
     this.#refill(dropped);

@@ -1,10 +1,10 @@
-import { importJWK, type CryptoKey } from 'jose';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { deviceKid, type PublicP256Jwk } from '@postern/shared';
 
 interface Entry {
   x: string;
   y: string;
-  key: Promise<CryptoKey>;
+  key: KeyObject;
 }
 
 /**
@@ -15,14 +15,16 @@ interface Entry {
  * coordinates instead of hashing again. An imported key holds about 7.5 KB outside the JS heap
  * (measured), so the cache keeps the 10,000 most recently used (≈ 75 MB) rather than every
  * device of a large fleet: those report every few minutes, where an import costs little.
+ * The keys are node:crypto KeyObjects, what keys/compact-jws.ts verifies with, so no request
+ * converts a WebCrypto key.
  */
 export class PublicKeyCache {
   readonly #entries = new Map<string, Entry>();
 
   constructor(readonly capacity = 10_000) {}
 
-  /** The key for `kid`, or null when `jwk` is not the key that kid names. */
-  async get(kid: string, jwk: PublicP256Jwk): Promise<CryptoKey | null> {
+  /** The key for `kid`, or null when `jwk` is not the key that kid names. Throws when the coordinates are not a P-256 point. */
+  async get(kid: string, jwk: PublicP256Jwk): Promise<KeyObject | null> {
     const hit = this.#entries.get(kid);
     if (hit && hit.x === jwk.x && hit.y === jwk.y) {
       this.#entries.delete(kid);
@@ -30,10 +32,9 @@ export class PublicKeyCache {
       return hit.key;
     }
     if ((await deviceKid({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y })) !== kid) return null;
-    const key = importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, 'ES256') as Promise<CryptoKey>;
+    // A key that fails to import (not a point of the curve) throws here and is not remembered.
+    const key = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: 'jwk' });
     this.#entries.set(kid, { x: jwk.x, y: jwk.y, key });
-    // A key that fails to import is not remembered, so a later call reports the same failure.
-    key.catch(() => this.#entries.get(kid)?.key === key && this.#entries.delete(kid));
     if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);
     return key;
   }
