@@ -24,8 +24,13 @@ export function newIdentifiedSecret(prefix: string, id: string): string {
   return `${prefix}_${id.replaceAll('-', '')}_${randomHex(32)}`;
 }
 
+/** One pattern per prefix, built once: a credential is parsed on every request that presents one. */
+const identifiedSecretPatterns = new Map<string, RegExp>();
+
 export function parseIdentifiedSecret(prefix: string, presented: string): { id: string } | null {
-  const match = new RegExp(`^${prefix}_([0-9a-f]{32})_[0-9a-f]{64}$`).exec(presented);
+  let pattern = identifiedSecretPatterns.get(prefix);
+  if (!pattern) identifiedSecretPatterns.set(prefix, (pattern = new RegExp(`^${prefix}_([0-9a-f]{32})_[0-9a-f]{64}$`)));
+  const match = pattern.exec(presented);
   const hex = match?.[1];
   if (!hex) return null;
   return { id: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` };
