@@ -66,13 +66,14 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   installLinesRoute(router, backend); // GET /v1/admin/install-lines (what `token create --install` prints)
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
-  app.use(accessLog(backend.log)); //          debug level: method, route, status, ms
+  // The level is set at start and never changes: below debug, no request pays for the access log.
+  if (backend.log.isLevelEnabled('debug')) app.use(accessLog(backend.log)); // method, route, status, ms
   app.use(errorHandler(backend.log));
-  app.use(async (ctx, next) => {
+  app.use((ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');
     // Served over TLS: browsers keep to HTTPS for this host for a year.
     if (options.hsts) ctx.set('strict-transport-security', 'max-age=31536000');
-    await next();
+    return next();
   });
   app.use(gatewayRouter.routes()); //         a path it does not hold goes on; its layers stay in ctx.matched
   app.use(dashboardFiles(options.dashboard ?? null, backend.log)); // GET / and the client routes: the built dashboard
