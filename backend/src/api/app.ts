@@ -37,6 +37,9 @@ import { openApiRoutes } from './openapi-route.js';
 export function createApp(backend: Backend, options: { trustProxy: boolean; hsts?: boolean; oidc?: OidcSettings | undefined; ssf?: SsfTransmitter; packagesDir?: string | undefined; dashboard?: DashboardFiles | null }): Koa {
   const app = new Koa({ proxy: options.trustProxy });
   const router = new Router();
+  // The gateways' routes, asked on every request a gateway lets through: matched first, against two
+  // layers, instead of after the dashboard's files and against every other route's pattern.
+  const gatewayRouter = new Router();
 
   healthRoutes(router, backend); //      /healthz, /metrics
   openApiRoutes(router); //              /openapi.json (every route below, described)
@@ -44,8 +47,8 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   enrollmentRoutes(router, backend); //  POST /v1/enroll
   attestationRoutes(router, backend); // GET /v1/nonce, POST /v1/attestations (WebSocket: stream/agent-stream.ts)
   deviceRequestRoutes(router, backend); // POST /v1/device/key-rotation(/confirm), /v1/device/unenroll
-  complianceRoutes(router, backend); //  GET /v1/devices/:id/compliance
-  authzRoutes(router, backend); //       GET /v1/authz (forward-auth)
+  complianceRoutes(gatewayRouter, backend); // GET /v1/devices/:id/compliance
+  authzRoutes(gatewayRouter, backend); //       GET /v1/authz (forward-auth)
   myDeviceRoutes(router, backend); //    POST /v1/my-device/links (device-signed), GET /my-device (the page)
   adminRoutes(router, backend); //       /v1/admin/enrollment-tokens, gateway-keys, devices
   lifecycleRoutes(router, backend); //   token list/revoke, device extend/owner/change-ref/relink, /v1/admin/groups
@@ -63,16 +66,18 @@ export function createApp(backend: Backend, options: { trustProxy: boolean; hsts
   installLinesRoute(router, backend); // GET /v1/admin/install-lines (what `token create --install` prints)
 
   app.use(requestDuration(backend.metrics)); // outermost: sees the status actually sent
-  app.use(accessLog(backend.log)); //          debug level: method, route, status, ms
+  // The level is set at start and never changes: below debug, no request pays for the access log.
+  if (backend.log.isLevelEnabled('debug')) app.use(accessLog(backend.log)); // method, route, status, ms
   app.use(errorHandler(backend.log));
-  app.use(async (ctx, next) => {
+  app.use((ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');
     // Served over TLS: browsers keep to HTTPS for this host for a year.
     if (options.hsts) ctx.set('strict-transport-security', 'max-age=31536000');
-    await next();
+    return next();
   });
+  app.use(gatewayRouter.routes()); //         a path it does not hold goes on; its layers stay in ctx.matched
   app.use(dashboardFiles(options.dashboard ?? null, backend.log)); // GET / and the client routes: the built dashboard
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(router.allowedMethods()); //        405/501 from the layers of both routers the path matched
   return app;
 }

@@ -4,6 +4,9 @@ import type { Backend } from '../context.js';
 import { hasScope } from '../gateways/gateway-keys.js';
 import { credentialOf } from '../http/bearer.js';
 import { HttpError } from '../http/http-error.js';
+import type { Standing } from './decide.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * `GET /v1/devices/{id}/compliance`: the background-check answer for a gateway holding an API key.
@@ -12,6 +15,9 @@ import { HttpError } from '../http/http-error.js';
  */
 export function complianceRoutes(router: Router, backend: Backend): void {
   const { gateways } = backend.standings;
+  // The body only changes with the standing, and the cache hands out the same object until it does:
+  // serialised once per standing, not per request.
+  const bodies = new WeakMap<Standing, string>();
   router.get('/v1/devices/:id/compliance', async (ctx) => {
     ctx.set('cache-control', 'no-store');
     const key = credentialOf(ctx, 'Bearer');
@@ -27,17 +33,27 @@ export function complianceRoutes(router: Router, backend: Backend): void {
         headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="authz"' },
       });
     }
-    const decision = await backend.standings.get(ctx.params.id ?? '');
-    if (!decision) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
-    const body: ComplianceResponse = {
-      device_id: decision.device.id,
-      verdict: decision.verdict,
-      score: decision.score,
-      checks: decision.checks,
-      policy: decision.policy,
-      evaluated_at: decision.evaluated_at,
-      expires_at: decision.expires_at,
-    };
+    const standing = await backend.standings.get(ctx.params.id ?? '');
+    if (!standing) throw new HttpError('unknown_device', `no device ${ctx.params.id}`);
+    let body = bodies.get(standing);
+    if (body === undefined) {
+      body = JSON.stringify(complianceOf(standing));
+      bodies.set(standing, body);
+    }
+    // Set before the body, so Koa does not take the text for text/plain.
+    ctx.set('content-type', JSON_TYPE);
     ctx.body = body;
   });
+}
+
+function complianceOf(standing: Standing): ComplianceResponse {
+  return {
+    device_id: standing.device.id,
+    verdict: standing.verdict,
+    score: standing.score,
+    checks: standing.checks,
+    policy: standing.policy,
+    evaluated_at: standing.evaluated_at,
+    expires_at: standing.expires_at,
+  };
 }

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import { LRUCache } from 'lru-cache';
 import { authenticateGateway, GATEWAY_KEY_PREFIX, type Gateway } from '../gateways/gateway-keys.js';
 import { digestsEqual, hashSecret, parseIdentifiedSecret } from '../secrets/secret.js';
 import { isDatabaseUnavailable } from '../store/database-unavailable.js';
@@ -7,6 +6,8 @@ import type { Database } from '../store/schema.js';
 
 /** A key the database accepted is checked there again at most this often (per replica). */
 export const GATEWAY_RECHECK_MS = 1_000;
+/** Keys kept: only keys the database accepted are, so a deployment's own keys, far fewer than this. */
+const MAX_ACCEPTED = 1_000;
 
 interface Accepted {
   gateway: Gateway;
@@ -28,7 +29,8 @@ interface Accepted {
  * database's error (503). Only hashes of keys are kept.
  */
 export class GatewayMemory {
-  readonly #accepted = new LRUCache<string, Accepted>({ max: 1_000 });
+  // A Map, not an LRU: the read on every request is a plain lookup; past the bound the oldest key goes.
+  readonly #accepted = new Map<string, Accepted>();
   readonly #checks = new Map<string, Promise<Gateway | null>>();
   /** Keys this replica heard revoked: a revocation is for good, and a read begun before it must not bring the key back. */
   readonly #revoked = new Set<string>();
@@ -63,12 +65,18 @@ export class GatewayMemory {
     if (pending) return pending;
     const check = authenticateGateway(db, presented)
       .then((gateway) => {
-        if (gateway && !this.#revoked.has(id)) this.#accepted.set(id, { gateway, keyHash, checkedMs: performance.now(), checkedAt: this.options.now() });
+        if (gateway && !this.#revoked.has(id)) this.#accept(id, { gateway, keyHash, checkedMs: performance.now(), checkedAt: this.options.now() });
         else if (this.#accepted.get(id)?.keyHash === keyHash) this.#accepted.delete(id);
         return this.#revoked.has(id) ? null : gateway;
       })
       .finally(() => this.#checks.delete(slot));
     this.#checks.set(slot, check);
     return check;
+  }
+
+  #accept(id: string, accepted: Accepted): void {
+    this.#accepted.delete(id);
+    this.#accepted.set(id, accepted);
+    if (this.#accepted.size > MAX_ACCEPTED) this.#accepted.delete(this.#accepted.keys().next().value as string);
   }
 }

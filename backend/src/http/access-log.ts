@@ -4,11 +4,11 @@ import { routeTemplate } from './route-template.js';
 
 /**
  * One debug line per request: method, route template (never the raw path, which holds device
- * ids and whatever a scanner sends), status and milliseconds. Runs outermost, beside the metrics.
+ * ids and whatever a scanner sends), status and milliseconds. Runs outermost, beside the metrics;
+ * the app uses it only when the log's level is debug or lower.
  */
 export function accessLog(log: Logger): Middleware {
   return async (ctx, next) => {
-    if (!log.isLevelEnabled('debug')) return next();
     const started = performance.now();
     try {
       await next();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { digestsEqual, hashSecret, newIdentifiedSecret, parseIdentifiedSecret } from './secret.js';
 
@@ -19,5 +20,11 @@ describe('identified secrets', () => {
     expect(digestsEqual(hashSecret('a'), hashSecret('a'))).toBe(true);
     expect(digestsEqual(hashSecret('a'), hashSecret('b'))).toBe(false);
     expect(digestsEqual('', '')).toBe(false);
+  });
+
+  it('hash to the SHA-256 hex of their UTF-8 bytes, as every stored hash was made', () => {
+    expect(hashSecret('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const text = 'pgk_ünïcødé_secret';
+    expect(hashSecret(text)).toBe(createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex'));
   });
 });

@@ -61,12 +61,17 @@ export async function complianceScenario(ctx: RunContext): Promise<ScenarioRepor
   const fleet = ctx.sizes.fleet;
   const dep = await deploy(ctx, 'postgresql', fleet, { label: `compliance-${fleet}` });
   const runs: ComplianceFigures[] = [];
+  const bodyBytes = { postern: 0, koa: 0 };
   try {
     const { key } = await dep.server.adminCli<{ key: string }>(['gateway-key', 'create', '--name', 'bench']);
     const deviceIds = spread(fleet, Math.min(fleet, ctx.sizes.authz.tokens)).map((i) => deriveDevice(i).id);
     const postern = { kind: 'postern' as const, url: dep.server.url, pid: dep.server.pid, dbPids: () => dep.dbPids() };
     const koaServer = await startKoa();
+    // What each answers, so the baseline's fairness can be judged: sizes of one answer to the same request.
+    const answerBytes = async (url: string) => (await (await fetch(`${url}/v1/devices/${deviceIds[0]}/compliance`, { headers: { authorization: `Bearer ${key}` } })).arrayBuffer()).byteLength;
     try {
+      bodyBytes.postern = await answerBytes(dep.server.url);
+      bodyBytes.koa = await answerBytes(koaServer.url);
       const koaTarget = { kind: 'bare-koa' as const, url: koaServer.url, pid: koaServer.pid, dbPids: () => [] };
       const koa = await measureCompliance(ctx, koaTarget, { key, deviceIds });
       const saturated = await measureCompliance(ctx, postern, { key, deviceIds });
@@ -103,7 +108,8 @@ export async function complianceScenario(ctx: RunContext): Promise<ScenarioRepor
       ...contentionNote(runs.map((f) => ({ label: label(f), otherPercent: f.otherPercent }))),
       'Devices are seeded with a standing and never report here: every answer is a 200 with the seeded verdict, read from the decision cache; a 401 would mean the gateway key was refused.',
       'Both servers get the same requests from the same client in its own process: saturated with autocannon, half load with a paced keep-alive client (one request every 1/rate s). Latency is client-side, per request, at full precision.',
+      `Bodies: the compliance API answers ${fmt(bodyBytes.postern)} bytes of JSON (the device's verdict, score, policy and checks; the seeded devices have no checks yet), with Cache-Control: no-store and X-Content-Type-Options: nosniff; bare Koa answers {"allow":true} (${fmt(bodyBytes.koa)} bytes) to every request, after no check at all. Both with Content-Length, on keep-alive connections.`,
     ],
-    data: { runs },
+    data: { runs, bodyBytes },
   };
 }
