@@ -134,10 +134,11 @@ function seaBlob(work, version) {
   const blob = join(work, 'postern-agent.blob');
   const config = join(work, 'sea-config.json');
   return import(join(repo, 'agent', 'build', 'bundle.mjs')).then(async ({ bundleAgent }) => {
-    await bundleAgent({ outfile: main, version });
+    // The modules the agent loads for one rare step come as assets beside the main script.
+    const { assets } = await bundleAgent({ outfile: main, version });
     // No snapshot and no code cache: the blob is then the same for every platform of one
     // Node.js version, so one made here serves the other targets too.
-    writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+    writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets }));
     run(runtimeFor(hostTarget), ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
     return blob;
   });

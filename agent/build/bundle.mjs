@@ -6,11 +6,20 @@
 // add-ons installed. (Left as real requires they would make the SEA runtime warn, and look for
 // native code on disk, which a root service must not load from wherever it is started.)
 import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const OPTIONAL_NATIVE = ['bufferutil', 'utf-8-validate', 'osx-temperature-sensor', 'macos-temperature-sensor'];
+/**
+ * Large modules the agent imports lazily for one rare step (undici: HTTP with a private CA;
+ * systeminformation: the serial number at enrollment), shipped as assets of the single
+ * executable beside the main script, each bundled on its own. The main script's source is held
+ * by V8 for the life of the process; these two were half of it (about 1 MB, and 2 MB resident
+ * with the parse), for code a running agent seldom or never runs.
+ */
+const SEA_ASSETS = { undici: 'undici.cjs', systeminformation: 'systeminformation.cjs' };
 
 /**
  * Two source modules are read differently in the bundle:
@@ -27,6 +36,42 @@ function withoutOptionalNative() {
       b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'optional-native' }));
       b.onLoad({ filter: /.*/, namespace: 'optional-native' }, (args) => ({
         contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not part of the postern-agent executable`)}), { code: 'MODULE_NOT_FOUND' });\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+function asSeaAssets() {
+  const filter = new RegExp(`^(${Object.keys(SEA_ASSETS).join('|')})$`);
+  return {
+    name: 'postern-sea-assets',
+    setup(b) {
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'sea-asset' }));
+      b.onLoad({ filter: /.*/, namespace: 'sea-asset' }, (args) => ({
+        contents: `module.exports = require('./sea-asset.cjs').loadSeaAsset(${JSON.stringify(SEA_ASSETS[args.path])});\n`,
+        resolveDir: here,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * zod's English messages only. zod exports every locale it has through namespace objects
+ * (`z.locales`, `z.core.locales`), which no bundler can trim: 300 KB of source, half of zod in
+ * the bundle, that the agent never uses (zod itself configures English, which stays).
+ */
+function zodEnglishOnly() {
+  return {
+    name: 'postern-zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path)};\n`,
+        resolveDir: dirname(args.path),
         loader: 'js',
       }));
     },
@@ -65,29 +110,50 @@ function asAscii(code) {
   return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Writes the bundle to `outfile`; returns esbuild's metafile (inputs and sizes). */
+/** What the main script and the assets share: CommonJS for Node 20, whitespace and comments gone. */
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  legalComments: 'none',
+  // Whitespace and comments go (a smaller source to hold); names stay, for readable stack traces.
+  minifySyntax: true,
+  minifyWhitespace: true,
+  metafile: true,
+  write: false,
+  logLevel: 'warning',
+};
+
+/**
+ * Writes the bundle to `outfile` and each of SEA_ASSETS beside it. Returns esbuild's metafile of
+ * the main script (inputs and sizes) and `assets`, the single executable's asset table (name →
+ * file), for its `sea-config.json`.
+ */
 export async function bundleAgent({ outfile, version }) {
   const result = await build({
+    ...COMMON,
     entryPoints: [`${here}sea-entry.cjs`],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
     // Sources are TypeScript ESM with ".js" specifiers; esbuild maps them to the .ts files.
     resolveExtensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
     mainFields: ['module', 'main'],
     conditions: ['node', 'import', 'default'],
-    plugins: [withoutOptionalNative(), shippedSource(version)],
-    legalComments: 'none',
-    // Whitespace and comments go (a smaller source to hold); names stay, for readable stack traces.
-    minifySyntax: true,
-    minifyWhitespace: true,
-    metafile: true,
-    write: false,
-    logLevel: 'warning',
+    plugins: [withoutOptionalNative(), asSeaAssets(), zodEnglishOnly(), shippedSource(version)],
   });
   const [output] = result.outputFiles;
   await writeFile(outfile, asAscii(output.text));
-  return result.metafile;
+  const assets = {};
+  for (const [module, name] of Object.entries(SEA_ASSETS)) {
+    const file = join(dirname(outfile), name);
+    const built = await build({
+      ...COMMON,
+      stdin: { contents: `module.exports = require(${JSON.stringify(module)});\n`, resolveDir: here, loader: 'js' },
+      outfile: file,
+      plugins: [withoutOptionalNative()],
+    });
+    await writeFile(file, asAscii(built.outputFiles[0].text));
+    assets[name] = file;
+  }
+  return { metafile: result.metafile, assets };
 }

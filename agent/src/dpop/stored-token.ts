@@ -1,5 +1,5 @@
-import { decodeJwt } from 'jose';
 import { AgentError } from '../errors.js';
+import { unverifiedClaims } from '../jws/unverified-claims.js';
 import type { DeviceKey, KeyStore } from '../keystore/key-store.js';
 import type { StateStore } from '../state/store.js';
 import { loadIdentity } from '../stream/identity.js';
@@ -23,7 +23,9 @@ export async function storedDpopCredentials(state: { store: StateStore; keyStore
   if (!last) throw new AgentError('no_token', 'there is no attestation result yet: run `postern-agent run --once` first');
   let expiresAt: number | undefined;
   try {
-    expiresAt = decodeJwt(last.token).exp;
+    const { exp } = unverifiedClaims(last.token);
+    if (exp !== undefined && typeof exp !== 'number') throw new TypeError('exp is not a number');
+    expiresAt = exp;
   } catch {
     throw new AgentError('bad_token', `the stored token in ${state.store.path('last-result.json')} is not a JWT: run \`postern-agent run --once\` to get a fresh one`);
   }

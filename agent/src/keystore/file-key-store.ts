@@ -1,7 +1,7 @@
+import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deviceKid, publicP256Jwk } from '@postern/shared';
-import { exportJWK, generateKeyPair, importJWK } from 'jose';
 import { z } from 'zod';
 import { KeyStoreError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
@@ -107,9 +107,7 @@ export class FileKeyStore implements KeyStore {
   }
 
   private async generateAt(path: string): Promise<PendingDeviceKey> {
-    // extractable so the private JWK can be written once; the CryptoKey used for signing afterwards is not.
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const exported = await exportJWK(privateKey);
+    const exported = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
     const jwk = privateP256Jwk.parse({ kty: exported.kty, crv: exported.crv, x: exported.x, y: exported.y, d: exported.d });
     const key = await fromPrivateJwk(jwk);
     return {
@@ -131,17 +129,27 @@ export class FileKeyStore implements KeyStore {
   }
 }
 
+/**
+ * The key held as a node:crypto KeyObject and signed with synchronously: one signature per
+ * report costs well under a millisecond, and node:crypto needs neither WebCrypto's modules nor
+ * a hand-off to the thread pool (memory the agent would keep for the rest of its life).
+ */
 async function fromPrivateJwk(jwk: PrivateP256Jwk): Promise<DeviceKey> {
   const publicJwk = publicHalf(jwk);
   const kid = await deviceKid(publicJwk);
-  const privateKey = await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d }, 'ES256', { extractable: false });
-  if (privateKey instanceof Uint8Array) throw new KeyStoreError('key_corrupt', 'the device key did not import as a private key');
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d }, format: 'jwk' });
+  } catch {
+    // Never echo the key: the message of a failed import may quote it.
+    throw new KeyStoreError('key_corrupt', 'the device key is not a valid P-256 private key: enroll again with `postern-agent enroll --force`');
+  }
   return {
     kid,
     publicJwk,
-    async sign(data) {
-      // WebCrypto ECDSA already yields the raw r || s form JWS wants.
-      return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, data));
+    sign(data) {
+      // ieee-p1363 is the raw r || s form JWS wants (RFC 7518 §3.4), not DER.
+      return Promise.resolve(new Uint8Array(sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' })));
     },
   };
 }

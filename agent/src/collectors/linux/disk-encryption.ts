@@ -6,6 +6,7 @@ import { parseCryptsetupStatus, parseLuksDump } from './parse-cryptsetup.js';
 import { parseLsblkJson, parseLsblkTree } from './parse-lsblk.js';
 import { parseMountinfo, type Mount } from './parse-mountinfo.js';
 import { parseZfsEncryption, parseZpoolLeafDevices } from './parse-zfs.js';
+import { systemVolumeFirst } from '../volume-order.js';
 
 export const LSBLK_JSON_ARGS = ['-J', '-o', 'NAME,KNAME,MAJ:MIN,TYPE,FSTYPE,MOUNTPOINT'];
 /** The posture schema's limits. */
@@ -73,7 +74,7 @@ export async function linuxDiskEncryption(ctx: ProbeContext): Promise<DiskEncryp
     if (c.mount.length > MAX_MOUNT_LENGTH) continue;
     volumes.push(c.mount === '/' ? { mount: c.mount, ...facts, system: true } : { mount: c.mount, ...facts });
   }
-  volumes.sort((a, b) => (a.mount === '/' ? -1 : b.mount === '/' ? 1 : a.mount.localeCompare(b.mount)));
+  volumes.sort(systemVolumeFirst);
   if (!volumes.some((v) => v.system)) return errorSection(ctx, 'cannot find the filesystem mounted at /');
   return okSection(ctx, { volumes: volumes.slice(0, MAX_VOLUMES) });
 }

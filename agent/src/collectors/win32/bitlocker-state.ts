@@ -1,4 +1,5 @@
 import type { Volume } from '@postern/shared';
+import { systemVolumeFirst } from '../volume-order.js';
 
 /**
  * BitLocker's own enums, shared by Get-BitLockerVolume and Win32_EncryptableVolume:
@@ -95,5 +96,5 @@ export function toVolumes(volumes: BitLockerVolume[]): Volume[] {
   const reported = volumes.filter((v) => v.volumeType !== 2);
   return reported
     .map((v): Volume => (v.volumeType === 0 ? { mount: v.mount, ...bitLockerFacts(v), system: true } : { mount: v.mount, ...bitLockerFacts(v) }))
-    .sort((a, b) => (a.system ? -1 : b.system ? 1 : a.mount.localeCompare(b.mount)));
+    .sort(systemVolumeFirst);
 }
