@@ -33,6 +33,7 @@ export function createLimits(settings: LimitSettings, databaseUrl: string | unde
   // Two connections are plenty: an enrollment makes one or two counter queries.
   const pool = databaseUrl ? new pg.Pool({ connectionString: databaseUrl, max: 2 }) : null;
   pool?.on('error', () => undefined); // an idle connection dropped by the database is reopened by the next query
+  pool?.on('connect', (client) => client.on('error', () => undefined)); // and a checked-out one's error is its query's (store/open.ts)
   const shared = (keyPrefix: string, points: number): RateLimiterAbstract => {
     const options = perMinute(keyPrefix, points);
     if (!pool) return new RateLimiterMemory(options);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
 import { appendAudit } from '../audit/append.js';
 import { migrateToLatest } from './migrate.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { DatabaseUnavailableError, openStore } from './open.js';
 
 describe.each(databaseKinds)('the %s store', (kind) => {
@@ -92,5 +93,40 @@ describe('opening PostgreSQL that is not there', () => {
     expect((error as Error).message).toMatch(/postgres:\/\/postern:\*\*\*@127\.0\.0\.1:1\/postern/);
     expect((error as Error).message).not.toMatch(/s3cret/);
     expect((error as Error).message).toMatch(/DATABASE_URL/);
+  });
+});
+
+describe.runIf(databaseKinds.includes('postgresql'))('a PostgreSQL connection lost while checked out', () => {
+  it('fails its transaction as unreachable instead of ending the process', async () => {
+    const database = await testDatabase('postgresql');
+    const store = await openStore(database);
+    const other = await openStore(database);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let pid = 0;
+      const inTransaction = store.db.transaction().execute(async (trx) => {
+        pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
+        // Between two statements: the connection is checked out and no query is running.
+        await gate;
+        await sql`select 1`.execute(trx);
+      });
+      while (pid === 0) await new Promise((r) => setTimeout(r, 10));
+      await sql`select pg_terminate_backend(${pid})`.execute(other.db);
+      // The client hears its connection end before anything is asked of it again.
+      await new Promise((r) => setTimeout(r, 200));
+      release();
+      const failure = await inTransaction.then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(isDatabaseUnavailable(failure)).toBe(true);
+      // The pool discarded that connection: the next statement gets a new one.
+      expect((await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await other.close();
+      await store.close();
+      await database.cleanup();
+    }
   });
 });

@@ -56,6 +56,11 @@ async function openPostgres(url: string, max: number): Promise<Store> {
   // An idle connection the database closed (restart, failover, admin) is dropped from the pool;
   // without a listener its error would end the process. The next query reconnects or fails clearly.
   pool.on('error', () => undefined);
+  // The pool listens only to its idle connections. One checked out (in a transaction, between two
+  // statements) emits the same error when the database goes away, and with nobody listening that
+  // ended the process: every gateway's decisions with it. Its queries fail with the error
+  // anyway, and the pool discards a connection that can no longer be queried when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     client.release();
