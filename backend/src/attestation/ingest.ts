@@ -10,7 +10,7 @@ import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { checksOf, enrolledPlatform, toSeconds, verdictOf } from '../store/rows.js';
 import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
-import { valuesList } from '../store/values-list.js';
+import { jsonRecordset, jsonUuids } from '../store/json-recordset.js';
 import { AttestationError } from './attestation-error.js';
 import { issueResult } from './issue-result.js';
 
@@ -150,7 +150,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
   const advanced = await trx
     .updateTable('devices')
     .from(
-      valuesList(
+      jsonRecordset(
         items.map(({ device, claims, now }) => ({ id: device.id, seq: claims.seq, seen: new Date(now * 1000), agent: claims.swversion[0] })),
         'v',
         { id: 'uuid', seq: 'int8', seen: 'timestamptz', agent: 'text' },
@@ -167,7 +167,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
 
   const behind = items.filter((item) => !advancedById.has(item.device.id)).map((item) => item.device.id);
   if (behind.length > 0) {
-    const current = await trx.selectFrom('devices').select(['id', 'status', 'last_seq']).where('id', 'in', behind).execute();
+    const current = await trx.selectFrom('devices').select(['id', 'status', 'last_seq']).where('id', 'in', jsonUuids(behind)).execute();
     const currentById = new Map(current.map((c) => [c.id, c]));
     for (const id of behind) stored.push({ deviceId: id, revoked: currentById.get(id)?.status === 'revoked', lastSeq: currentById.get(id)?.last_seq ?? null });
   }
@@ -178,7 +178,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
   const ids = live.map((item) => item.device.id);
   const earliest = Math.min(...live.map((item) => item.now));
   const [standings, exceptionsByDevice] = await Promise.all([
-    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', 'in', ids).execute(),
+    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', 'in', jsonUuids(ids)).execute(),
     activeExceptions(trx, ids, earliest),
   ]);
   const standingById = new Map(standings.map((p) => [p.device_id, p]));

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { NewEvent, VerdictCause } from '../events/types.js';
 import { recordEvents } from '../journal/record.js';
 import { fromSeconds } from '../store/rows.js';
-import { valuesList } from '../store/values-list.js';
+import { jsonRecordset } from '../store/json-recordset.js';
 import type { Database } from '../store/schema.js';
 import type { Judgement } from './judge.js';
 
@@ -39,17 +39,24 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
   const at = new Date(now * 1000);
   const reports = writes.filter((w) => w.report);
   if (reports.length > 0) {
-    const postureRows = reports.map(({ deviceId, report }) => {
-      const r = report as NonNullable<StandingWrite['report']>;
-      return { device_id: deviceId, seq: r.seq, attested_at: new Date(r.attestedAt * 1000), received_at: new Date(r.receivedAt * 1000), posture: JSON.stringify(r.posture) };
-    });
-    // One statement: the history rows are the latest-posture rows just written, so each posture
-    // crosses the wire and is parsed into jsonb once (it is most of a report's bytes).
+    const reported = jsonRecordset(
+      reports.map(({ deviceId, report, judgement }) => {
+        const r = report as NonNullable<StandingWrite['report']>;
+        return { device_id: deviceId, seq: r.seq, attested_at: new Date(r.attestedAt * 1000), received_at: new Date(r.receivedAt * 1000), posture: r.posture, verdict: judgement.verdict, score: judgement.score };
+      }),
+      'r',
+      { device_id: 'uuid', seq: 'int8', attested_at: 'timestamptz', received_at: 'timestamptz', posture: 'jsonb', verdict: 'text', score: 'int4' },
+    );
+    // One statement, one parameter: the reports are read once (a CTE referenced twice is
+    // materialised), so each posture, most of a report's bytes, crosses the wire and is parsed
+    // into jsonb once for both the latest posture and the history row.
     await trx
+      .with('r', (db) => db.selectFrom(reported).selectAll())
       .with('latest', (db) =>
         db
           .insertInto('device_posture')
-          .values(postureRows)
+          .columns(['device_id', 'seq', 'attested_at', 'received_at', 'posture'])
+          .expression((eb) => eb.selectFrom('r').select(['r.device_id', 'r.seq', 'r.attested_at', 'r.received_at', 'r.posture']))
           .onConflict((oc) =>
             oc.column('device_id').doUpdateSet((eb) => ({
               seq: eb.ref('excluded.seq'),
@@ -58,41 +65,32 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
               posture: eb.ref('excluded.posture'),
             })),
           )
-          .returning(['device_id', 'seq', 'attested_at', 'received_at', 'posture']),
+          .returning('device_posture.device_id'),
       )
       .insertInto('attestations')
       .columns(['device_id', 'seq', 'attested_at', 'received_at', 'posture', 'verdict', 'score'])
-      .expression((eb) =>
-        eb
-          .selectFrom('latest')
-          .innerJoin(
-            valuesList(
-              reports.map(({ deviceId, judgement }) => ({ device_id: deviceId, verdict: judgement.verdict, score: judgement.score })),
-              'judged',
-              { device_id: 'uuid', verdict: 'text', score: 'int8' },
-            ),
-            'judged.device_id',
-            'latest.device_id',
-          )
-          .select(['latest.device_id', 'latest.seq', 'latest.attested_at', 'latest.received_at', 'latest.posture', 'judged.verdict', 'judged.score']),
-      )
+      .expression((eb) => eb.selectFrom('r').select(['r.device_id', 'r.seq', 'r.attested_at', 'r.received_at', 'r.posture', 'r.verdict', 'r.score']))
       .execute();
   }
   if (writes.length > 0) {
+    const judged = jsonRecordset(
+      writes.map(({ deviceId, previous, judgement }) => ({
+        device_id: deviceId,
+        verdict: judgement.verdict,
+        score: judgement.score,
+        checks: judgement.checks,
+        policy_id: judgement.policy,
+        evaluated_at: at,
+        verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since : at,
+        next_change_at: fromSeconds(judgement.nextChangeAt),
+      })),
+      's',
+      { device_id: 'uuid', verdict: 'text', score: 'int4', checks: 'jsonb', policy_id: 'text', evaluated_at: 'timestamptz', verdict_since: 'timestamptz', next_change_at: 'timestamptz' },
+    );
     await trx
       .insertInto('device_standing')
-      .values(
-        writes.map(({ deviceId, previous, judgement }) => ({
-          device_id: deviceId,
-          verdict: judgement.verdict,
-          score: judgement.score,
-          checks: JSON.stringify(judgement.checks),
-          policy_id: judgement.policy,
-          evaluated_at: at,
-          verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since : at,
-          next_change_at: fromSeconds(judgement.nextChangeAt),
-        })),
-      )
+      .columns(['device_id', 'verdict', 'score', 'checks', 'policy_id', 'evaluated_at', 'verdict_since', 'next_change_at'])
+      .expression((eb) => eb.selectFrom(judged).select(['s.device_id', 's.verdict', 's.score', 's.checks', 's.policy_id', 's.evaluated_at', 's.verdict_since', 's.next_change_at']))
       .onConflict((oc) =>
         oc.column('device_id').doUpdateSet((eb) => ({
           verdict: eb.ref('excluded.verdict'),
