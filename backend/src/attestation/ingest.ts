@@ -151,7 +151,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
     .updateTable('devices')
     .from(
       jsonRecordset(
-        items.map(({ device, claims, now }) => ({ id: device.id, seq: claims.seq, seen: new Date(now * 1000), agent: claims.swversion[0] })),
+        items.map(({ device, claims, now }) => ({ id: device.id, seq: claims.seq, seen: now, agent: claims.swversion[0] })),
         'v',
         { id: 'uuid', seq: 'int8', seen: 'timestamptz', agent: 'text' },
       ),

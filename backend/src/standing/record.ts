@@ -2,7 +2,6 @@ import type { Posture, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
 import type { NewEvent, VerdictCause } from '../events/types.js';
 import { recordEvents } from '../journal/record.js';
-import { fromSeconds } from '../store/rows.js';
 import { jsonRecordset } from '../store/json-recordset.js';
 import type { Database } from '../store/schema.js';
 import type { Judgement } from './judge.js';
@@ -36,13 +35,12 @@ export interface Recorded {
  */
 export async function recordStandings(trx: Kysely<Database>, writes: readonly StandingWrite[], now: number, causes: readonly NewEvent[] = []): Promise<Recorded[]> {
   if (!trx.isTransaction) throw new Error('recordStandings needs the transaction that holds the devices locked');
-  const at = new Date(now * 1000);
   const reports = writes.filter((w) => w.report);
   if (reports.length > 0) {
     const reported = jsonRecordset(
       reports.map(({ deviceId, report, judgement }) => {
         const r = report as NonNullable<StandingWrite['report']>;
-        return { device_id: deviceId, seq: r.seq, attested_at: new Date(r.attestedAt * 1000), received_at: new Date(r.receivedAt * 1000), posture: r.posture, verdict: judgement.verdict, score: judgement.score };
+        return { device_id: deviceId, seq: r.seq, attested_at: r.attestedAt, received_at: r.receivedAt, posture: r.posture, verdict: judgement.verdict, score: judgement.score };
       }),
       'r',
       { device_id: 'uuid', seq: 'int8', attested_at: 'timestamptz', received_at: 'timestamptz', posture: 'jsonb', verdict: 'text', score: 'int4' },
@@ -80,9 +78,9 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
         score: judgement.score,
         checks: judgement.checks,
         policy_id: judgement.policy,
-        evaluated_at: at,
-        verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since : at,
-        next_change_at: fromSeconds(judgement.nextChangeAt),
+        evaluated_at: now,
+        verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since.getTime() / 1000 : now,
+        next_change_at: judgement.nextChangeAt,
       })),
       's',
       { device_id: 'uuid', verdict: 'text', score: 'int4', checks: 'jsonb', policy_id: 'text', evaluated_at: 'timestamptz', verdict_since: 'timestamptz', next_change_at: 'timestamptz' },
