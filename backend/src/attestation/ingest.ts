@@ -10,7 +10,7 @@ import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { checksOf, enrolledPlatform, toSeconds, verdictOf } from '../store/rows.js';
 import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
-import { jsonRecordset, jsonUuids } from '../store/json-recordset.js';
+import { anyOfUuids, jsonRecordset } from '../store/json-recordset.js';
 import { AttestationError } from './attestation-error.js';
 import { issueResult } from './issue-result.js';
 
@@ -158,6 +158,8 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
     )
     .set((eb) => ({ last_seq: eb.ref('v.seq'), last_seen_at: eb.ref('v.seen'), agent_version: eb.ref('v.agent') }))
     .whereRef('devices.id', '=', 'v.id')
+    // Names the rows to update by index: joined to the recordset alone, the planner would scan every device.
+    .where('devices.id', '=', anyOfUuids(items.map(({ device }) => device.id)))
     .whereRef('devices.last_seq', '<', 'v.seq')
     .where('devices.status', '!=', 'revoked')
     .returning(['devices.id', 'devices.status', 'devices.group_name', 'devices.expires_at'])
@@ -167,7 +169,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
 
   const behind = items.filter((item) => !advancedById.has(item.device.id)).map((item) => item.device.id);
   if (behind.length > 0) {
-    const current = await trx.selectFrom('devices').select(['id', 'status', 'last_seq']).where('id', 'in', jsonUuids(behind)).execute();
+    const current = await trx.selectFrom('devices').select(['id', 'status', 'last_seq']).where('id', '=', anyOfUuids(behind)).execute();
     const currentById = new Map(current.map((c) => [c.id, c]));
     for (const id of behind) stored.push({ deviceId: id, revoked: currentById.get(id)?.status === 'revoked', lastSeq: currentById.get(id)?.last_seq ?? null });
   }
@@ -178,7 +180,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
   const ids = live.map((item) => item.device.id);
   const earliest = Math.min(...live.map((item) => item.now));
   const [standings, exceptionsByDevice] = await Promise.all([
-    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', 'in', jsonUuids(ids)).execute(),
+    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', '=', anyOfUuids(ids)).execute(),
     activeExceptions(trx, ids, earliest),
   ]);
   const standingById = new Map(standings.map((p) => [p.device_id, p]));
