@@ -1,5 +1,5 @@
 import type { Posture, Verdict } from '@postern/shared';
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import type { NewEvent, VerdictCause } from '../events/types.js';
 import { recordEvents } from '../journal/record.js';
 import { jsonRecordset } from '../store/json-recordset.js';
@@ -36,6 +36,36 @@ export interface Recorded {
 export async function recordStandings(trx: Kysely<Database>, writes: readonly StandingWrite[], now: number, causes: readonly NewEvent[] = []): Promise<Recorded[]> {
   if (!trx.isTransaction) throw new Error('recordStandings needs the transaction that holds the devices locked');
   const reports = writes.filter((w) => w.report);
+  const judged = jsonRecordset(
+    writes.map(({ deviceId, previous, judgement }) => ({
+      device_id: deviceId,
+      verdict: judgement.verdict,
+      score: judgement.score,
+      checks: judgement.checks,
+      policy_id: judgement.policy,
+      evaluated_at: now,
+      verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since.getTime() / 1000 : now,
+      next_change_at: judgement.nextChangeAt,
+    })),
+    's',
+    { device_id: 'uuid', verdict: 'text', score: 'int4', checks: 'jsonb', policy_id: 'text', evaluated_at: 'timestamptz', verdict_since: 'timestamptz', next_change_at: 'timestamptz' },
+  );
+  const storeStandings = (db: QueryCreator<Database>) =>
+    db
+      .insertInto('device_standing')
+      .columns(['device_id', 'verdict', 'score', 'checks', 'policy_id', 'evaluated_at', 'verdict_since', 'next_change_at'])
+      .expression((eb) => eb.selectFrom(judged).select(['s.device_id', 's.verdict', 's.score', 's.checks', 's.policy_id', 's.evaluated_at', 's.verdict_since', 's.next_change_at']))
+      .onConflict((oc) =>
+        oc.column('device_id').doUpdateSet((eb) => ({
+          verdict: eb.ref('excluded.verdict'),
+          score: eb.ref('excluded.score'),
+          checks: eb.ref('excluded.checks'),
+          policy_id: eb.ref('excluded.policy_id'),
+          evaluated_at: eb.ref('excluded.evaluated_at'),
+          verdict_since: eb.ref('excluded.verdict_since'),
+          next_change_at: eb.ref('excluded.next_change_at'),
+        })),
+      );
   if (reports.length > 0) {
     const reported = jsonRecordset(
       reports.map(({ deviceId, report, judgement }) => {
@@ -45,10 +75,12 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
       'r',
       { device_id: 'uuid', seq: 'int8', attested_at: 'timestamptz', received_at: 'timestamptz', posture: 'jsonb', verdict: 'text', score: 'int4' },
     );
-    // One statement, one parameter: the reports are read once (a CTE referenced twice is
-    // materialised), so each posture, most of a report's bytes, crosses the wire and is parsed
-    // into jsonb once for both the latest posture and the history row.
+    // One statement for the whole batch (every data-modifying CTE runs, in one round trip): the
+    // standings, the latest postures and the history. The reports are read once (a CTE
+    // referenced twice is materialised), so each posture, most of a report's bytes, crosses the
+    // wire and is parsed into jsonb once for both the latest posture and the history row.
     await trx
+      .with('standing', (db) => storeStandings(db).returning('device_standing.device_id'))
       .with('r', (db) => db.selectFrom(reported).selectAll())
       .with('latest', (db) =>
         db
@@ -69,38 +101,8 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
       .columns(['device_id', 'seq', 'attested_at', 'received_at', 'posture', 'verdict', 'score'])
       .expression((eb) => eb.selectFrom('r').select(['r.device_id', 'r.seq', 'r.attested_at', 'r.received_at', 'r.posture', 'r.verdict', 'r.score']))
       .execute();
-  }
-  if (writes.length > 0) {
-    const judged = jsonRecordset(
-      writes.map(({ deviceId, previous, judgement }) => ({
-        device_id: deviceId,
-        verdict: judgement.verdict,
-        score: judgement.score,
-        checks: judgement.checks,
-        policy_id: judgement.policy,
-        evaluated_at: now,
-        verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since.getTime() / 1000 : now,
-        next_change_at: judgement.nextChangeAt,
-      })),
-      's',
-      { device_id: 'uuid', verdict: 'text', score: 'int4', checks: 'jsonb', policy_id: 'text', evaluated_at: 'timestamptz', verdict_since: 'timestamptz', next_change_at: 'timestamptz' },
-    );
-    await trx
-      .insertInto('device_standing')
-      .columns(['device_id', 'verdict', 'score', 'checks', 'policy_id', 'evaluated_at', 'verdict_since', 'next_change_at'])
-      .expression((eb) => eb.selectFrom(judged).select(['s.device_id', 's.verdict', 's.score', 's.checks', 's.policy_id', 's.evaluated_at', 's.verdict_since', 's.next_change_at']))
-      .onConflict((oc) =>
-        oc.column('device_id').doUpdateSet((eb) => ({
-          verdict: eb.ref('excluded.verdict'),
-          score: eb.ref('excluded.score'),
-          checks: eb.ref('excluded.checks'),
-          policy_id: eb.ref('excluded.policy_id'),
-          evaluated_at: eb.ref('excluded.evaluated_at'),
-          verdict_since: eb.ref('excluded.verdict_since'),
-          next_change_at: eb.ref('excluded.next_change_at'),
-        })),
-      )
-      .execute();
+  } else if (writes.length > 0) {
+    await storeStandings(trx).execute();
   }
 
   const events: NewEvent[] = [...causes];
