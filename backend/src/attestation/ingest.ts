@@ -10,7 +10,7 @@ import { isDatabaseUnavailable } from '../store/database-unavailable.js';
 import { checksOf, enrolledPlatform, toSeconds, verdictOf } from '../store/rows.js';
 import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
-import { valuesList } from '../store/values-list.js';
+import { anyOfUuids, jsonRecordset } from '../store/json-recordset.js';
 import { AttestationError } from './attestation-error.js';
 import { issueResult } from './issue-result.js';
 
@@ -150,14 +150,16 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
   const advanced = await trx
     .updateTable('devices')
     .from(
-      valuesList(
-        items.map(({ device, claims, now }) => ({ id: device.id, seq: claims.seq, seen: new Date(now * 1000), agent: claims.swversion[0] })),
+      jsonRecordset(
+        items.map(({ device, claims, now }) => ({ id: device.id, seq: claims.seq, seen: now, agent: claims.swversion[0] })),
         'v',
         { id: 'uuid', seq: 'int8', seen: 'timestamptz', agent: 'text' },
       ),
     )
     .set((eb) => ({ last_seq: eb.ref('v.seq'), last_seen_at: eb.ref('v.seen'), agent_version: eb.ref('v.agent') }))
     .whereRef('devices.id', '=', 'v.id')
+    // Names the rows to update by index: joined to the recordset alone, the planner would scan every device.
+    .where('devices.id', '=', anyOfUuids(items.map(({ device }) => device.id)))
     .whereRef('devices.last_seq', '<', 'v.seq')
     .where('devices.status', '!=', 'revoked')
     .returning(['devices.id', 'devices.status', 'devices.group_name', 'devices.expires_at'])
@@ -167,7 +169,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
 
   const behind = items.filter((item) => !advancedById.has(item.device.id)).map((item) => item.device.id);
   if (behind.length > 0) {
-    const current = await trx.selectFrom('devices').select(['id', 'status', 'last_seq']).where('id', 'in', behind).execute();
+    const current = await trx.selectFrom('devices').select(['id', 'status', 'last_seq']).where('id', '=', anyOfUuids(behind)).execute();
     const currentById = new Map(current.map((c) => [c.id, c]));
     for (const id of behind) stored.push({ deviceId: id, revoked: currentById.get(id)?.status === 'revoked', lastSeq: currentById.get(id)?.last_seq ?? null });
   }
@@ -178,7 +180,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
   const ids = live.map((item) => item.device.id);
   const earliest = Math.min(...live.map((item) => item.now));
   const [standings, exceptionsByDevice] = await Promise.all([
-    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', 'in', ids).execute(),
+    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', '=', anyOfUuids(ids)).execute(),
     activeExceptions(trx, ids, earliest),
   ]);
   const standingById = new Map(standings.map((p) => [p.device_id, p]));

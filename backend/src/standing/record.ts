@@ -1,9 +1,8 @@
 import type { Posture, Verdict } from '@postern/shared';
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import type { NewEvent, VerdictCause } from '../events/types.js';
 import { recordEvents } from '../journal/record.js';
-import { fromSeconds } from '../store/rows.js';
-import { valuesList } from '../store/values-list.js';
+import { jsonRecordset } from '../store/json-recordset.js';
 import type { Database } from '../store/schema.js';
 import type { Judgement } from './judge.js';
 
@@ -36,63 +35,26 @@ export interface Recorded {
  */
 export async function recordStandings(trx: Kysely<Database>, writes: readonly StandingWrite[], now: number, causes: readonly NewEvent[] = []): Promise<Recorded[]> {
   if (!trx.isTransaction) throw new Error('recordStandings needs the transaction that holds the devices locked');
-  const at = new Date(now * 1000);
   const reports = writes.filter((w) => w.report);
-  if (reports.length > 0) {
-    const postureRows = reports.map(({ deviceId, report }) => {
-      const r = report as NonNullable<StandingWrite['report']>;
-      return { device_id: deviceId, seq: r.seq, attested_at: new Date(r.attestedAt * 1000), received_at: new Date(r.receivedAt * 1000), posture: JSON.stringify(r.posture) };
-    });
-    // One statement: the history rows are the latest-posture rows just written, so each posture
-    // crosses the wire and is parsed into jsonb once (it is most of a report's bytes).
-    await trx
-      .with('latest', (db) =>
-        db
-          .insertInto('device_posture')
-          .values(postureRows)
-          .onConflict((oc) =>
-            oc.column('device_id').doUpdateSet((eb) => ({
-              seq: eb.ref('excluded.seq'),
-              attested_at: eb.ref('excluded.attested_at'),
-              received_at: eb.ref('excluded.received_at'),
-              posture: eb.ref('excluded.posture'),
-            })),
-          )
-          .returning(['device_id', 'seq', 'attested_at', 'received_at', 'posture']),
-      )
-      .insertInto('attestations')
-      .columns(['device_id', 'seq', 'attested_at', 'received_at', 'posture', 'verdict', 'score'])
-      .expression((eb) =>
-        eb
-          .selectFrom('latest')
-          .innerJoin(
-            valuesList(
-              reports.map(({ deviceId, judgement }) => ({ device_id: deviceId, verdict: judgement.verdict, score: judgement.score })),
-              'judged',
-              { device_id: 'uuid', verdict: 'text', score: 'int8' },
-            ),
-            'judged.device_id',
-            'latest.device_id',
-          )
-          .select(['latest.device_id', 'latest.seq', 'latest.attested_at', 'latest.received_at', 'latest.posture', 'judged.verdict', 'judged.score']),
-      )
-      .execute();
-  }
-  if (writes.length > 0) {
-    await trx
+  const judged = jsonRecordset(
+    writes.map(({ deviceId, previous, judgement }) => ({
+      device_id: deviceId,
+      verdict: judgement.verdict,
+      score: judgement.score,
+      checks: judgement.checks,
+      policy_id: judgement.policy,
+      evaluated_at: now,
+      verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since.getTime() / 1000 : now,
+      next_change_at: judgement.nextChangeAt,
+    })),
+    's',
+    { device_id: 'uuid', verdict: 'text', score: 'int4', checks: 'jsonb', policy_id: 'text', evaluated_at: 'timestamptz', verdict_since: 'timestamptz', next_change_at: 'timestamptz' },
+  );
+  const storeStandings = (db: QueryCreator<Database>) =>
+    db
       .insertInto('device_standing')
-      .values(
-        writes.map(({ deviceId, previous, judgement }) => ({
-          device_id: deviceId,
-          verdict: judgement.verdict,
-          score: judgement.score,
-          checks: JSON.stringify(judgement.checks),
-          policy_id: judgement.policy,
-          evaluated_at: at,
-          verdict_since: previous && previous.verdict === judgement.verdict ? previous.verdict_since : at,
-          next_change_at: fromSeconds(judgement.nextChangeAt),
-        })),
-      )
+      .columns(['device_id', 'verdict', 'score', 'checks', 'policy_id', 'evaluated_at', 'verdict_since', 'next_change_at'])
+      .expression((eb) => eb.selectFrom(judged).select(['s.device_id', 's.verdict', 's.score', 's.checks', 's.policy_id', 's.evaluated_at', 's.verdict_since', 's.next_change_at']))
       .onConflict((oc) =>
         oc.column('device_id').doUpdateSet((eb) => ({
           verdict: eb.ref('excluded.verdict'),
@@ -103,8 +65,44 @@ export async function recordStandings(trx: Kysely<Database>, writes: readonly St
           verdict_since: eb.ref('excluded.verdict_since'),
           next_change_at: eb.ref('excluded.next_change_at'),
         })),
+      );
+  if (reports.length > 0) {
+    const reported = jsonRecordset(
+      reports.map(({ deviceId, report, judgement }) => {
+        const r = report as NonNullable<StandingWrite['report']>;
+        return { device_id: deviceId, seq: r.seq, attested_at: r.attestedAt, received_at: r.receivedAt, posture: r.posture, verdict: judgement.verdict, score: judgement.score };
+      }),
+      'r',
+      { device_id: 'uuid', seq: 'int8', attested_at: 'timestamptz', received_at: 'timestamptz', posture: 'jsonb', verdict: 'text', score: 'int4' },
+    );
+    // One statement for the whole batch (every data-modifying CTE runs, in one round trip): the
+    // standings, the latest postures and the history. The reports are read once (a CTE
+    // referenced twice is materialised), so each posture, most of a report's bytes, crosses the
+    // wire and is parsed into jsonb once for both the latest posture and the history row.
+    await trx
+      .with('standing', (db) => storeStandings(db).returning('device_standing.device_id'))
+      .with('r', (db) => db.selectFrom(reported).selectAll())
+      .with('latest', (db) =>
+        db
+          .insertInto('device_posture')
+          .columns(['device_id', 'seq', 'attested_at', 'received_at', 'posture'])
+          .expression((eb) => eb.selectFrom('r').select(['r.device_id', 'r.seq', 'r.attested_at', 'r.received_at', 'r.posture']))
+          .onConflict((oc) =>
+            oc.column('device_id').doUpdateSet((eb) => ({
+              seq: eb.ref('excluded.seq'),
+              attested_at: eb.ref('excluded.attested_at'),
+              received_at: eb.ref('excluded.received_at'),
+              posture: eb.ref('excluded.posture'),
+            })),
+          )
+          .returning('device_posture.device_id'),
       )
+      .insertInto('attestations')
+      .columns(['device_id', 'seq', 'attested_at', 'received_at', 'posture', 'verdict', 'score'])
+      .expression((eb) => eb.selectFrom('r').select(['r.device_id', 'r.seq', 'r.attested_at', 'r.received_at', 'r.posture', 'r.verdict', 'r.score']))
       .execute();
+  } else if (writes.length > 0) {
+    await storeStandings(trx).execute();
   }
 
   const events: NewEvent[] = [...causes];

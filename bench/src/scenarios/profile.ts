@@ -16,7 +16,7 @@ import { analyzeProfile, type CpuProfile, type ProfileSummary } from '../profile
 import { deploy, measureAuthz, measureIngest, warmUp } from './flows.js';
 import type { ReportTable, ScenarioReport } from './report.js';
 
-const INGEST_STEPS = ['exchangeAttestation', 'verifyEvidence', 'verifyCompactJws', 'ingestBatch', 'storeBatch', 'evaluatePosture', 'recordStandings', 'appendAudits', 'issueResult', 'signCompactJws', 'safeParse', 'executeQuery'];
+const INGEST_STEPS = ['exchangeAttestation', 'verifyEvidence', 'verifyCompactJws', 'ingestBatch', 'storeBatch', 'evaluatePosture', 'recordStandings', 'jsonRecordset', 'appendAudits', 'issueResult', 'signCompactJws', 'safeParse', 'executeQuery', 'compileQuery'];
 const AUTHZ_STEPS = ['verifyEar', 'jwtVerify', 'checkDpopProof', 'compactVerify', 'spendJtis', 'decideMany', 'checksOf', 'safeParse', 'parse', 'executeQuery', 'hashSecret'];
 
 function tables(label: string, s: ProfileSummary, cpuSeconds: number, windowSeconds: number): ReportTable[] {
