@@ -221,8 +221,10 @@ async function warmForwardAuth(ctx: RunContext, cluster: Cluster, tokens: Array<
   const { connections } = ctx.sizes.authz;
   const runs = await Promise.all(
     cluster.servers.map((server, i) => {
-      // The worker keeps 4 proofs a connection in reserve, so the pool covers every token and those.
-      const params: AuthzLoadParams = { target: `${server.url}/v1/authz`, tokens, proofs: tokens.length + 4 * connections, unique: true, connections, warmupS: 0, durationS: 600 };
+      // The worker asks about every token once before its load (answers not counted), then the
+      // load presents every token again (its answers checked below); it keeps 4 proofs a
+      // connection in reserve, so the pool covers both passes and those.
+      const params: AuthzLoadParams = { target: `${server.url}/v1/authz`, tokens, proofs: 2 * tokens.length + 4 * connections, unique: true, connections, warmupS: 0, durationS: 600 };
       return startWorker<AuthzLoadResult>(`authz warm-up ${i + 1}`, 'authz', params).result;
     }),
   );
@@ -244,7 +246,7 @@ interface AuthzPoint {
 async function measureAuthz(ctx: RunContext, cluster: Cluster, tokens: Array<[number, string]>): Promise<AuthzPoint> {
   const { connections, warmupS, durationS } = ctx.sizes.authz;
   // Enough unique proofs for the window at what this many replicas might answer, with margin; at most 60k (signing them takes seconds).
-  const proofs = Math.min(60_000, Math.ceil(4000 * cluster.n * (warmupS + durationS) * 1.5) + 1000);
+  const proofs = Math.min(60_000, Math.ceil(4000 * cluster.n * (warmupS + durationS) * 1.5) + 1000) + tokens.length; // plus the pass over every token before the load
   const params: AuthzLoadParams = { target: `${cluster.nginx.url}/v1/authz`, tokens, proofs, unique: true, connections, warmupS, durationS };
   const gen = startWorker<AuthzLoadResult>('authz', 'authz', params);
   const meter = cpuMeter(cluster);
