@@ -44,7 +44,7 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
   });
 
   /** A second cache on the server's database whose reads are counted: what a replica's cache does, observed. */
-  async function countingCache(options: { beforeRead?: () => Promise<void> } = {}) {
+  async function countingCache(options: { beforeRead?: () => Promise<void>; beforeRefill?: () => Promise<void> } = {}) {
     const reads: string[] = [];
     const refills: string[][] = [];
     const db = server.store.db;
@@ -56,8 +56,9 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
           await options.beforeRead?.();
           return (await decideMany(db, [{ deviceId }]))[0] ?? null;
         },
-        readMany: (deviceIds) => {
+        readMany: async (deviceIds) => {
           refills.push([...deviceIds]);
+          await options.beforeRefill?.();
           return decideMany(db, deviceIds.map((deviceId) => ({ deviceId })));
         },
         readPage: (after, limit) => decidePage(db, after, limit),
@@ -150,24 +151,8 @@ describe.each(databaseKinds)('the decision cache on %s', (kind: DatabaseKind) =>
     const { device } = await enrolled(server);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const db = server.store.db;
     let calls = 0;
-    const cache = new StandingCache(
-      db,
-      {
-        read: async (deviceId) => (await decideMany(db, [{ deviceId }]))[0] ?? null,
-        readMany: async (deviceIds) => {
-          if (calls++ === 0) await gate;
-          return decideMany(db, deviceIds.map((deviceId) => ({ deviceId })));
-        },
-        readPage: (after, limit) => decidePage(db, after, limit),
-        maxEntries: 1000,
-        maxAgeS: 120,
-        now: () => clock,
-      },
-      { replicaId: `test-gated-${caches.length}`, log: createLogger('silent'), now: () => clock, pollMs: 50 },
-    );
-    caches.push(cache);
+    const { cache } = await countingCache({ beforeRefill: () => (calls++ === 0 ? gate : Promise.resolve()) });
     await cache.start();
     await revoke(server, device.deviceId);
     await cache.consumer.settle();
