@@ -40,10 +40,10 @@ const REFILL_PAGE = 1_000;
  * Kept current by the event stream: every event about a device evicts its entry and reads it
  * again in the background, many devices per statement, so the devices gateways ask about keep
  * answering from memory after a change (a `policy.applied` evicts its group's entries, read when
- * asked); a request that comes first reads it itself, once, however many ask at the same time. A read that
- * was under way when its device's event was handled is answered but not kept, so an entry never
- * predates an event the cache has passed. The consumer's position is taken before the start-up
- * snapshot is read, so no change falls between.
+ * asked); a request that comes first reads it itself, once, however many ask at the same time.
+ * A read that was under way when its device's event was handled is answered but not kept, so an
+ * entry never predates an event the cache has passed. The consumer's position is taken before
+ * the start-up snapshot is read, so no change falls between.
  *
  * An entry is read again once the standing may change by itself (`expires_at`, the standing's
  * `next_change_at`: the due-time sweep emits the event too), before answering; and `maxAgeS` after

@@ -115,9 +115,10 @@ async function prime(target: string, count: number, connections: number, next: (
 }
 
 /**
- * GETs to `target`, each shaped by `next` (after `prime` requests that count for nothing), saturated with autocannon (at most `amount` when
- * given) or paced at `overallRate`; only answers inside the window after `warmupS` count, and
- * `window-start` / `window-end` tell the bench when to read the server's CPU.
+ * GETs to `target`, each shaped by `next` (after `prime` requests that count for nothing),
+ * saturated with autocannon (at most `amount` when given) or paced at `overallRate`; only answers
+ * inside the window after `warmupS` count, and `window-start` / `window-end` tell the bench when
+ * to read the server's CPU.
  */
 export async function httpWindow(
   params: { target: string; connections: number; warmupS: number; durationS: number; overallRate?: number | undefined; amount?: number | undefined; prime?: number },
