@@ -6,6 +6,7 @@ import type { PublicKeyCache } from '../keys/public-key-cache.js';
 import type { DpopNonces } from './dpop-nonce.js';
 import type { Outcome } from '../store/micro-batch.js';
 import { hashSecret } from '../secrets/secret.js';
+import { jsonRecordset } from '../store/json-recordset.js';
 import type { Database } from '../store/schema.js';
 
 export class DpopInvalid extends Error {
@@ -85,9 +86,17 @@ export interface JtiSpend {
 export async function spendJtis(db: Kysely<Database>, spends: readonly JtiSpend[]): Promise<Array<Outcome<boolean>>> {
   const first = new Map<string, JtiSpend>();
   for (const spend of spends) if (!first.has(spend.jtiHash)) first.set(spend.jtiHash, spend);
+  // One JSON parameter for the batch, as ingest's statements take theirs (store/json-recordset.ts):
+  // the statement's text is the same whatever the batch's size, cheap to build and to parse.
+  const spent = jsonRecordset(
+    [...first.values()].map((s) => ({ jti_hash: s.jtiHash, expires_at: s.expiresAt.getTime() / 1000 })),
+    'j',
+    { jti_hash: 'text', expires_at: 'timestamptz' },
+  );
   const inserted = await db
     .insertInto('dpop_jtis')
-    .values([...first.values()].map((s) => ({ jti_hash: s.jtiHash, expires_at: s.expiresAt })))
+    .columns(['jti_hash', 'expires_at'])
+    .expression((eb) => eb.selectFrom(spent).select(['j.jti_hash', 'j.expires_at']))
     .onConflict((oc) => oc.doNothing())
     .returning('jti_hash')
     .execute();
