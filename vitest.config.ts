@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{shared,agent,backend,testkit}/src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['{shared,agent,backend,testkit,bench}/src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup: ['testkit/src/postgres/global-setup.ts'],
     testTimeout: 30_000,

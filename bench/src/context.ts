@@ -25,7 +25,7 @@ export function sizesFor(quick: boolean) {
         fleet: 1000,
         ingest: { connections: { postgresql: 1500, pglite: 800 }, spacingMs: 1000, warmupMs: 2000, durationMs: 5000, halfDurationMs: 4000, workers: 1 },
         warmUp: { concurrency: 100, workers: 2 },
-        authz: { connections: 10, warmupS: 1, durationS: 3, tokens: 1000 },
+        authz: { connections: 10, warmupS: 1, durationS: 3, tokens: 1000, pairs: 2 },
         verify: { warmupS: 0.5, durationS: 2, concurrency: 16 },
         connections: { steps: [500, 1000], perWorker: 5000, idleS: 10, settleS: 3, pingIntervalMs: 60_000 },
         agent: { collections: 2, settleS: 5, windowS: 15 },
@@ -39,7 +39,9 @@ export function sizesFor(quick: boolean) {
         // Enough requests in flight that the server sets the rate, not the client's round trips: with
         // 10, the profile found the server's main thread idle half the time at "saturation" (each
         // request waits for its proof id's group commit).
-        authz: { connections: 32, warmupS: 2, durationS: 10, tokens: 10_000 },
+        // pairs: saturated windows of forward-auth and of the compliance API, each between two windows
+        // of its baseline (lib/alternate.ts).
+        authz: { connections: 32, warmupS: 2, durationS: 10, tokens: 10_000, pairs: 3 },
         verify: { warmupS: 1, durationS: 5, concurrency: 16 },
         connections: { steps: [10_000, 50_000], perWorker: 5000, idleS: 30, settleS: 5, pingIntervalMs: 60_000 },
         agent: { collections: 5, settleS: 5, windowS: 125 },
