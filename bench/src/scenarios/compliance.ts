@@ -9,12 +9,13 @@ import type { RunContext } from '../context.js';
 import { alternate, type Alternated } from '../lib/alternate.js';
 import { deriveDevice, spread } from '../lib/fleet.js';
 import { CpuWindow, MachineWindow, memory } from '../lib/proc.js';
+import { quantileBoundMs, readRouteBuckets } from '../lib/request-histogram.js';
 import { fmt } from '../lib/stats.js';
 import { startWorker } from '../lib/workers.js';
 import type { ComplianceLoadParams, ComplianceLoadResult } from '../load/compliance.js';
 import { statusText } from './decisions.js';
 import { deploy, startKoa } from './flows.js';
-import { compare, COMPARISON_HEADER, contentionNote, ms, pct, type ScenarioReport } from './report.js';
+import { boundText, compare, COMPARISON_HEADER, contentionNote, ms, pct, type ScenarioReport } from './report.js';
 
 export const COMPLIANCE_GOAL_RATIO = 0.5;
 export const COMPLIANCE_GOAL_P99_MS = 2;
@@ -25,7 +26,12 @@ export interface ComplianceFigures extends ComplianceLoadResult {
   server: { cpuPercent: number; cpuSeconds: number; rssMiB: number };
   database: { cpuPercent: number; cpuSeconds: number };
   otherPercent: number;
+  /** The server's own p99 over the window, as the bound of its histogram's bucket (ms); null for bare Koa. */
+  serverP99BoundMs: number | null;
 }
+
+/** The compliance API's route template, as the server's request histogram labels it. */
+const COMPLIANCE_ROUTE = '/v1/devices/:id/compliance';
 
 export async function measureCompliance(
   ctx: RunContext,
@@ -43,10 +49,12 @@ export async function measureCompliance(
   serverCpu.start();
   dbCpu.start();
   machine.start();
+  const latencyBefore = target.kind === 'postern' ? await readRouteBuckets(target.url, COMPLIANCE_ROUTE) : null;
   await gen.once('window-end', (durationS + 60) * 1000);
   const server = serverCpu.stop();
   const database = dbCpu.stop();
   const busy = machine.stop();
+  const serverP99BoundMs = latencyBefore ? quantileBoundMs(latencyBefore, await readRouteBuckets(target.url, COMPLIANCE_ROUTE), 0.99) : null;
   const r = await gen.result;
   return {
     ...r,
@@ -55,6 +63,7 @@ export async function measureCompliance(
     server: { cpuPercent: server.percent, cpuSeconds: server.seconds, rssMiB: memory(target.pid).rss / 2 ** 20 },
     database: { cpuPercent: database.percent, cpuSeconds: database.seconds },
     otherPercent: Math.max(0, busy.busyPercent - server.percent - database.percent - r.generatorCpuPercent),
+    serverP99BoundMs,
   };
 }
 
@@ -106,6 +115,8 @@ export async function complianceScenario(ctx: RunContext): Promise<ScenarioRepor
     compare('p99 latency (saturated)', saturated.latency.p99, { unit: 'ms', decimals: 2, baseline: koa.latency.p99 }),
     compare(`p50 latency at ${fmt(half.overallRate ?? 0)} req/s (half load)`, half.latency.p50, { unit: 'ms', decimals: 2, baseline: koaHalf.latency.p50 }),
     compare(`p99 latency at ${fmt(half.overallRate ?? 0)} req/s (half load)`, half.latency.p99, { unit: 'ms', decimals: 2, baseline: koaHalf.latency.p99, goal: `< ${COMPLIANCE_GOAL_P99_MS} ms`, met: half.latency.p99 < COMPLIANCE_GOAL_P99_MS }),
+    // The histogram's bounds are 1 and 2.5 ms: only "≤ 1 ms" settles the 2 ms goal.
+    ['  the same at the server, from its own histogram', boundText(half.serverP99BoundMs), '–', '–', `< ${COMPLIANCE_GOAL_P99_MS} ms`, half.serverP99BoundMs === null ? '–' : half.serverP99BoundMs <= 1 ? 'yes' : half.serverP99BoundMs > 2.5 ? 'no' : 'between its bounds'],
   ];
   const label = (f: ComplianceFigures) => `${f.target === 'postern' ? 'postern' : 'bare Koa'}, ${f.overallRate ? `${fmt(f.overallRate)}/s` : 'saturated'}`;
   const perRequest = (seconds: number, f: ComplianceFigures) => (f.requests > 0 ? fmt((1e6 * seconds) / f.requests) : '–');
@@ -123,6 +134,7 @@ export async function complianceScenario(ctx: RunContext): Promise<ScenarioRepor
       `Saturated, the compliance API and bare Koa are measured in alternating windows, K P K P … K (${ctx.sizes.authz.pairs} of the compliance API): each compliance window's ratio divides it by the mean of the bare Koa windows on either side, so the machine's drift over the run moves both sides of it; the figure kept is the median ratio. The detail table lists the median pair first, then every other window.`,
       'Devices are seeded with a standing and never report here: every answer is a 200 with the seeded verdict, read from the decision cache; a 401 would mean the gateway key was refused.',
       'Both servers get the same requests from the same client in its own process: saturated with autocannon, half load with a paced keep-alive client (one request every 1/rate s). Latency is client-side, per request, at full precision.',
+      '"At the server": the bound of the bucket of `postern_http_request_duration_seconds` (1, 2.5, 5 ms …) under which 99 % of the window\'s requests were answered, from when the server began each request to when it had written the answer. What the client measures beyond it is waiting: in the client, in the kernel, for a core, and in the server\'s queue before it began the request.',
       `Bodies: the compliance API answers ${fmt(bodyBytes.postern)} bytes of JSON (the device's verdict, score, policy and checks; the seeded devices have no checks yet), with Cache-Control: no-store and X-Content-Type-Options: nosniff; bare Koa answers {"allow":true} (${fmt(bodyBytes.koa)} bytes) to every request, after no check at all. Both with Content-Length, on keep-alive connections.`,
     ],
     data: { runs, bodyBytes, ratios: pairs.ratios },

@@ -11,6 +11,7 @@ import { CpuWindow, MachineWindow, memory } from '../lib/proc.js';
 import { BenchServer } from '../lib/server.js';
 import { Reservoir, summarize, type LatencySummary } from '../lib/stats.js';
 import { meanBatchSizes, readBatchCounts } from '../lib/batch-metrics.js';
+import { quantileBoundMs, readRouteBuckets } from '../lib/request-histogram.js';
 import { forkWorker, startWorker, type WorkerHandle } from '../lib/workers.js';
 import type { IngestLoadResult, ReportOnceResult } from '../load/agents.js';
 import type { AuthzLoadParams, AuthzLoadResult } from '../load/authz.js';
@@ -222,6 +223,8 @@ export interface AuthzFigures {
   windowUs: [number, number];
   /** Requests per batched database round trip in the window, by batch; null for the baseline. */
   batchSizes: Record<string, number> | null;
+  /** The server's own p99 over the window, as the bound of its histogram's bucket (ms); null for the baseline. */
+  serverP99BoundMs: number | null;
 }
 
 /** Forward-auth (or the bare-Koa baseline, the same way) against `url`, measured in a window. */
@@ -250,12 +253,14 @@ export async function measureAuthz(
   machineCpu.start();
   const windowStartUs = monotonicUs();
   const batchesBefore = target.kind === 'postern' ? await readBatchCounts(target.url) : null;
+  const latencyBefore = target.kind === 'postern' ? await readRouteBuckets(target.url, AUTHZ_ROUTE) : null;
   await gen.once('window-end', (durationS + 60) * 1000);
   const windowUs: [number, number] = [windowStartUs, monotonicUs()];
   const server = serverCpu.stop();
   const database = dbCpu.stop();
   const machine = machineCpu.stop();
   const batchSizes = batchesBefore ? meanBatchSizes(batchesBefore, await readBatchCounts(target.url)) : null;
+  const serverP99BoundMs = latencyBefore ? quantileBoundMs(latencyBefore, await readRouteBuckets(target.url, AUTHZ_ROUTE), 0.99) : null;
   const r = await gen.result;
   const { rss } = memory(target.pid);
   return {
@@ -277,8 +282,12 @@ export async function measureAuthz(
     machine: machineFigures(machine, server.percent + database.percent + r.generatorCpuPercent),
     windowUs,
     batchSizes,
+    serverP99BoundMs,
   };
 }
+
+/** Forward-auth's route template, as the server's request histogram labels it. */
+const AUTHZ_ROUTE = '/v1/authz';
 
 /** CLOCK_MONOTONIC in µs: the clock V8 stamps CPU profile samples with, in every process. */
 export function monotonicUs(): number {

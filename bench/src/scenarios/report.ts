@@ -61,3 +61,9 @@ export function contentionNote(windows: Array<{ label: string; otherPercent: num
   if (busy.length === 0) return [];
   return [`Contended: other programs used more than ${CONTENDED_PERCENT} % of a core during ${busy.map((w) => `${w.label} (${fmt(w.otherPercent)} %)`).join(', ')}; those figures understate the server. Run again on a quiet machine.`];
 }
+
+/** A histogram bound as a latency: "≤ 2.5 ms", or past its last bound. */
+export function boundText(boundMs: number | null): string {
+  if (boundMs === null) return '–';
+  return Number.isFinite(boundMs) ? `≤ ${fmt(boundMs, boundMs < 10 ? 1 : 0)} ms` : 'past its last bound';
+}
