@@ -1,11 +1,12 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api.js';
 import { errorText } from './async.js';
 
 /**
  * A change to a device or a policy: a native modal dialog (focus kept inside, Escape cancels)
  * that says what will happen and will not go on without a reason, which the audit keeps.
- * `noReason`: for a change whose route keeps no note (revoking an enrollment token), so the
+ * `noReason`: for a change whose route keeps no note (revoking a credential: `RevokeDialog`), so the
  * dialog does not ask for words nobody will read.
  */
 export function ConfirmDialog(props: {
@@ -79,5 +80,35 @@ export function ConfirmDialog(props: {
         </div>
       </form>
     </dialog>
+  );
+}
+
+/**
+ * Revoking a credential (an enrollment token, a gateway key): its route keeps no note, so no
+ * reason is asked; once confirmed, `path` is POSTed and the list it was chosen from reloaded.
+ */
+export function RevokeDialog(props: { title: string; description: string; confirmLabel: string; path: string; onRevoked(): void; onClose(): void }) {
+  return (
+    <ConfirmDialog
+      danger
+      noReason
+      title={props.title}
+      description={props.description}
+      confirmLabel={props.confirmLabel}
+      onConfirm={async () => {
+        await api('POST', props.path);
+        props.onRevoked();
+      }}
+      onClose={props.onClose}
+    />
+  );
+}
+
+/** The Revoke button of a credential's row, which opens its `RevokeDialog`. */
+export function RevokeButton(props: { label: string; onClick(): void }) {
+  return (
+    <button type="button" class="danger small-button" aria-label={props.label} onClick={props.onClick}>
+      Revoke
+    </button>
   );
 }

@@ -2,7 +2,7 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorNote, Section, errorText, useLoad } from '../components/async.js';
-import { ConfirmDialog } from '../components/confirm-dialog.js';
+import { RevokeButton, RevokeDialog } from '../components/confirm-dialog.js';
 import { CopyButton } from '../components/copy-button.js';
 import { shortId, when } from '../format.js';
 import type { EnrollmentTokenCreated as Created, InstallLinesAnswer, Session, TokenView } from '../types.js';
@@ -115,15 +115,7 @@ export function EnrollmentPage({ session }: { session: Session }) {
                       <span class={`badge token-${t.state}`}>{t.state.replace('_', ' ')}</span>
                       {t.revoked_by && <div class="muted small">by {t.revoked_by}</div>}
                     </td>
-                    {isAdmin && (
-                      <td>
-                        {t.state === 'usable' && (
-                          <button type="button" class="danger small-button" aria-label={`Revoke token ${shortId(t.id)} of group ${t.group}`} onClick={() => setRevoking(t)}>
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    )}
+                    {isAdmin && <td>{t.state === 'usable' && <RevokeButton label={`Revoke token ${shortId(t.id)} of group ${t.group}`} onClick={() => setRevoking(t)} />}</td>}
                   </tr>
                 ))}
               </tbody>
@@ -132,16 +124,12 @@ export function EnrollmentPage({ session }: { session: Session }) {
         )}
       </Section>
       {revoking && (
-        <ConfirmDialog
-          danger
-          noReason
+        <RevokeDialog
           title={`Revoke token ${shortId(revoking.id)}?`}
           description={`It enrolls no more devices (group ${revoking.group}, ${revoking.uses_left} use(s) left). Devices it already enrolled stay enrolled. The audit log keeps who revoked it.`}
           confirmLabel="Revoke token"
-          onConfirm={async () => {
-            await api('POST', `/v1/admin/enrollment-tokens/${encodeURIComponent(revoking.id)}/revoke`);
-            tokens.reload();
-          }}
+          path={`/v1/admin/enrollment-tokens/${encodeURIComponent(revoking.id)}/revoke`}
+          onRevoked={tokens.reload}
           onClose={() => setRevoking(null)}
         />
       )}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorNote, Section, errorText, useLoad } from '../components/async.js';
 import { ago, shortId, when } from '../format.js';
-import { ConfirmDialog } from '../components/confirm-dialog.js';
+import { RevokeButton, RevokeDialog } from '../components/confirm-dialog.js';
 import type { AdminSsfStream, GatewayKeyCreated, GatewayKeyView, Session } from '../types.js';
 
 const METHOD_NAME: Record<string, string> = { 'urn:ietf:rfc:8935': 'push', 'urn:ietf:rfc:8936': 'poll' };
@@ -108,15 +108,7 @@ function KeysSection({ session, tick }: { session: Session; tick: number }) {
                   <td>{k.scopes.join(', ')}</td>
                   <td>{when(k.created_at)}</td>
                   <td>{k.revoked_at === null ? 'in use' : `revoked ${when(k.revoked_at)}`}</td>
-                  {session.role === 'admin' && (
-                    <td>
-                      {k.revoked_at === null && (
-                        <button type="button" class="danger small-button" aria-label={`Revoke gateway key ${k.name} (${shortId(k.id)})`} onClick={() => setRevoking(k)}>
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  )}
+                  {session.role === 'admin' && <td>{k.revoked_at === null && <RevokeButton label={`Revoke gateway key ${k.name} (${shortId(k.id)})`} onClick={() => setRevoking(k)} />}</td>}
                 </tr>
               ))}
             </tbody>
@@ -124,16 +116,12 @@ function KeysSection({ session, tick }: { session: Session; tick: number }) {
         </div>
       )}
       {revoking && (
-        <ConfirmDialog
-          danger
-          noReason
+        <RevokeDialog
           title={`Revoke gateway key ${revoking.name}?`}
           description="Every replica refuses it as soon as it hears of the revocation: the gateways and receivers using it get 401 until they are given a new key. The audit log keeps who revoked it."
           confirmLabel="Revoke key"
-          onConfirm={async () => {
-            await api('POST', `/v1/admin/gateway-keys/${encodeURIComponent(revoking.id)}/revoke`);
-            keys.reload();
-          }}
+          path={`/v1/admin/gateway-keys/${encodeURIComponent(revoking.id)}/revoke`}
+          onRevoked={keys.reload}
           onClose={() => setRevoking(null)}
         />
       )}
