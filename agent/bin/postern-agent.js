@@ -6,6 +6,6 @@
 import { setFlagsFromString } from 'node:v8';
 
 if (!process.env.POSTERN_AGENT_NO_V8_FLAGS) {
-  for (const flag of ['--optimize-for-size', '--no-opt', '--no-sparkplug']) setFlagsFromString(flag);
+  for (const flag of ['--optimize-for-size', '--no-opt', '--no-sparkplug', '--semi-space-growth-factor=1']) setFlagsFromString(flag);
 }
 await import('../dist/cli/main.js');
