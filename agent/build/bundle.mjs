@@ -78,6 +78,38 @@ function zodEnglishOnly() {
   };
 }
 
+/**
+ * zod's optional compiler (`z.compile`) and JSON Schema reader (`z.fromJSONSchema`), which the
+ * agent never calls, replaced by stubs with the same exports that say so if called. As with the
+ * locales, zod's namespace re-exports keep them in any bundle: 65 KB of a 680 KB main script
+ * whose source V8 holds for the life of the process. Neither is imported by the rest of zod
+ * (the parser keeps its own copy of the compiler's sentinel symbol).
+ */
+const ZOD_UNUSED = {
+  'core/compile.js': `const absent = (name) => () => { throw new Error(\`zod's \${name} is not part of the postern-agent executable\`); };
+export const INVALID = Symbol.for("zod.compile.invalid");
+export class ZodCompileAsyncError extends Error {}
+export class ZodCompileUnsupportedError extends Error {}
+export const compile = absent("compile");
+export const compileFn = absent("compileFn");
+export const withParser = absent("withParser");
+`,
+  'classic/from-json-schema.js': `export function fromJSONSchema() { throw new Error("zod's fromJSONSchema is not part of the postern-agent executable"); }
+`,
+};
+
+function zodWithoutUnused() {
+  return {
+    name: 'postern-zod-without-unused',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/](core[\\/]compile|classic[\\/]from-json-schema)\.js$/ }, (args) => {
+        const key = Object.keys(ZOD_UNUSED).find((k) => args.path.replaceAll('\\', '/').endsWith(`/zod/v4/${k}`));
+        return key ? { contents: ZOD_UNUSED[key], loader: 'js' } : undefined;
+      });
+    },
+  };
+}
+
 function shippedSource(version) {
   return {
     name: 'postern-shipped-source',
@@ -139,7 +171,7 @@ export async function bundleAgent({ outfile, version }) {
     resolveExtensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
     mainFields: ['module', 'main'],
     conditions: ['node', 'import', 'default'],
-    plugins: [withoutOptionalNative(), asSeaAssets(), zodEnglishOnly(), shippedSource(version)],
+    plugins: [withoutOptionalNative(), asSeaAssets(), zodEnglishOnly(), zodWithoutUnused(), shippedSource(version)],
   });
   const [output] = result.outputFiles;
   await writeFile(outfile, asAscii(output.text));

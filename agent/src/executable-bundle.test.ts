@@ -40,6 +40,12 @@ describe('the single executable bundle', () => {
     expect([...new Set(locales.map((path) => path.replace(/.*[\\/]/, '')))]).toEqual(['en.js']);
   });
 
+  it("leaves out zod's compiler and JSON Schema reader, for stubs that say so", () => {
+    expect(main.includes('z.compile does not support async refinements')).toBe(false);
+    expect(main.includes('External $ref is not supported')).toBe(false);
+    expect(main.includes("zod's fromJSONSchema is not part of the postern-agent executable")).toBe(true);
+  });
+
   it('is ASCII, main script and assets alike', async () => {
     for (const text of [main, ...(await Promise.all(Object.values(bundled.assets).map((file) => readFile(file, 'utf8'))))]) {
       expect(/[^\x00-\x7f]/.exec(text)).toBeNull();

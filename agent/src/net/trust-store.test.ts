@@ -5,7 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { createTestCa, hasOpenssl, type TestCa } from '@postern/testkit/tls/test-ca';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejectionOf } from '../testenv/rejection.js';
-import { loadTrustStore } from './trust-store.js';
+import { isTls, loadTrustStore } from './trust-store.js';
 
 describe.skipIf(!(await hasOpenssl()))('loadTrustStore (certificates made with openssl)', () => {
   let dir: string;
@@ -47,5 +47,12 @@ describe.skipIf(!(await hasOpenssl()))('loadTrustStore (certificates made with o
     const broken = join(dir, 'broken.pem');
     await writeFile(broken, `${ca.caPem}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
     expect(await rejectionOf(loadTrustStore({ caFile: broken }))).toMatchObject({ code: 'ca_invalid', message: expect.stringMatching(/^certificate 2 of 2 in the CA file .*broken\.pem is not a valid X\.509 certificate/) });
+  });
+});
+
+describe('isTls', () => {
+  it('is true for the URLs whose server a trust store verifies, and only those', () => {
+    expect(['https://postern.example.com', 'wss://postern.example.com/v1/agent', 'WSS://postern.example.com'].map(isTls)).toEqual([true, true, true]);
+    expect(['http://127.0.0.1:8700', 'ws://127.0.0.1:8700/v1/agent', 'file:///etc/ssl/cert.pem', 'wssx://host'].map(isTls)).toEqual([false, false, false, false]);
   });
 });

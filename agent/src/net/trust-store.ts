@@ -68,6 +68,11 @@ async function readCaFile(path: string): Promise<string[]> {
   return pems;
 }
 
+/** Whether a connection to `url` is verified against a trust store (https:, wss:). */
+export function isTls(url: string): boolean {
+  return /^(https|wss):/i.test(url);
+}
+
 /** The first system bundle that exists; a missing or broken one only leaves Node's roots. */
 async function readFirstBundle(paths: readonly string[]): Promise<string[]> {
   for (const path of paths) {

@@ -3,7 +3,7 @@ import type { Collector } from '../collectors/collect.js';
 import { StreamError } from '../errors.js';
 import type { DeviceKey, KeyStore } from '../keystore/key-store.js';
 import type { Logger } from '../log.js';
-import { loadTrustStore } from '../net/trust-store.js';
+import { isTls, loadTrustStore } from '../net/trust-store.js';
 import type { DeviceState } from '../state/files.js';
 import type { StateStore } from '../state/store.js';
 import { AGENT_VERSION } from '../version.js';
@@ -109,7 +109,8 @@ type OpenTransport = (url: string, handlers: TransportHandlers) => Transport;
 /** The WebSocket, verifying wss:// against the system's CAs and the private one; the CA file is read once. */
 async function transportOpener(options: AgentLoopOptions, identity: AgentIdentity): Promise<OpenTransport> {
   if (options.openTransport) return options.openTransport;
-  const trust = await loadTrustStore({ caFile: identity.caFile });
+  // ws:// has no certificate to verify; the trust store is read for wss:// only.
+  const trust = isTls(identity.url) ? await loadTrustStore({ caFile: identity.caFile }) : undefined;
   const userAgent = `postern-agent/${options.agentVersion ?? AGENT_VERSION}`;
   return (url, handlers) => openWsTransport(url, handlers, { userAgent, server: identity.server, trust });
 }

@@ -27,26 +27,49 @@ const TIME = '/usr/bin/time';
 interface Timed {
   wallSeconds: number;
   cpuSeconds: number | null;
+  /** The agent process's own peak (VmHWM), its commands not included. */
   maxRssMB: number | null;
+  /** GNU time's maximum resident set: the largest of the process and every command it ran (apt list alone takes 50 MB). */
+  maxRssWithCommandsMB: number | null;
 }
 
-/** Runs a command under GNU time -v when present (peak RSS of it and its children), else polls /proc. */
+/** The first child of `pid` (the command GNU time runs), when the kernel lists it. */
+function firstChild(pid: number): number | undefined {
+  try {
+    const first = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    return first > 0 ? first : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs a command under GNU time -v when present (CPU of it and its children, and their largest
+ * resident set), else alone; either way polls the command's own VmHWM from /proc every 5 ms.
+ */
 async function timed(command: string, args: string[]): Promise<Timed & { code: number | null; stdout: string }> {
   const started = performance.now();
-  if (existsSync(TIME)) {
-    const r = await run(TIME, ['-v', command, ...args], { timeoutMs: 120_000 });
-    const wallSeconds = (performance.now() - started) / 1000;
-    const num = (label: string) => Number(new RegExp(`${label}: ([\\d.]+)`).exec(r.stderr)?.[1] ?? NaN);
-    return { wallSeconds, cpuSeconds: num('User time \\(seconds\\)') + num('System time \\(seconds\\)'), maxRssMB: (num('Maximum resident set size \\(kbytes\\)') * 1024) / 1e6, code: r.code, stdout: r.stdout };
-  }
-  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] }));
+  const underTime = existsSync(TIME);
+  const child = track(spawn(underTime ? TIME : command, underTime ? ['-v', command, ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
-  let peak = 0;
+  let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  const poll = setInterval(() => (peak = Math.max(peak, memory(child.pid as number).peak)), 20);
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-100_000)));
+  let agentPid = underTime ? undefined : child.pid;
+  let peak = 0;
+  const poll = setInterval(() => {
+    agentPid ??= firstChild(child.pid as number);
+    if (agentPid !== undefined) peak = Math.max(peak, memory(agentPid).peak);
+  }, 5);
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 120_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearInterval(poll);
-  return { wallSeconds: (performance.now() - started) / 1000, cpuSeconds: null, maxRssMB: peak / 1e6, code, stdout };
+  clearTimeout(timeout);
+  const wallSeconds = (performance.now() - started) / 1000;
+  const maxRssMB = peak > 0 ? peak / 1e6 : null;
+  if (!underTime) return { wallSeconds, cpuSeconds: null, maxRssMB, maxRssWithCommandsMB: null, code, stdout };
+  const num = (label: string) => Number(new RegExp(`${label}: ([\\d.]+)`).exec(stderr)?.[1] ?? NaN);
+  return { wallSeconds, cpuSeconds: num('User time \\(seconds\\)') + num('System time \\(seconds\\)'), maxRssMB, maxRssWithCommandsMB: (num('Maximum resident set size \\(kbytes\\)') * 1024) / 1e6, code, stdout };
 }
 
 /** One way the agent is run: the workspace (`node bin/postern-agent.js`) or the installed single executable. */
@@ -86,6 +109,7 @@ interface AgentFigures {
   collections: Timed[];
   wall: ReturnType<typeof summarize>;
   rss: ReturnType<typeof summarize>;
+  rssWithCommands: ReturnType<typeof summarize>;
   collectCpu: ReturnType<typeof summarize>;
   window: { seconds: number; percent: number; wallSeconds: number };
   commandsCpuSeconds: number;
@@ -109,8 +133,9 @@ async function measureAgent(ctx: RunContext, artefact: AgentArtefact, server: { 
   }
   const wall = summarize(collections.map((c) => c.wallSeconds));
   const rss = summarize(collections.map((c) => c.maxRssMB ?? NaN));
+  const rssWithCommands = summarize(collections.map((c) => c.maxRssWithCommandsMB ?? NaN));
   const collectCpu = summarize(collections.map((c) => c.cpuSeconds ?? NaN));
-  ctx.log(`${artefact.label}: collect --json: wall p50 ${wall.p50.toFixed(2)} s, max RSS ${rss.max.toFixed(0)} MB, CPU ${collectCpu.p50.toFixed(2)} s`);
+  ctx.log(`${artefact.label}: collect --json: wall p50 ${wall.p50.toFixed(2)} s, peak RSS ${rss.max.toFixed(0)} MB (${rssWithCommands.max.toFixed(0)} MB with its commands), CPU ${collectCpu.p50.toFixed(2)} s`);
 
   const state = ctx.dir(`agent-state-${artefact.label.replace(/\W+/g, '-')}`);
   const { token } = await server.adminCli<{ token: string }>(['token', 'create', '--group', 'employees', '--uses', '1']);
@@ -151,7 +176,7 @@ async function measureAgent(ctx: RunContext, artefact: AgentArtefact, server: { 
     const perIntervalPercent = checks > 0 ? window.percent * (6 / 5) : null;
     const rssStats = summarize(rssSamples);
     ctx.log(`${artefact.label}: agent run: ${window.percent.toFixed(2)} % CPU over ${window.wallSeconds.toFixed(0)} s (${checks} re-checks; ${commandsCpuSeconds.toFixed(2)} CPU s in collector commands), RSS avg ${rssStats.mean.toFixed(0)} MB, peak ${peakMB.toFixed(0)} MB`);
-    return { collections, wall, rss, collectCpu, window, commandsCpuSeconds, checks, perIntervalPercent, rssSamples, rssStats, peakMB, sinceFirstReportS: (performance.now() - firstReportAt) / 1000 };
+    return { collections, wall, rss, rssWithCommands, collectCpu, window, commandsCpuSeconds, checks, perIntervalPercent, rssSamples, rssStats, peakMB, sinceFirstReportS: (performance.now() - firstReportAt) / 1000 };
   } finally {
     await stopChild(agent, 'SIGTERM', 10_000);
   }
@@ -165,7 +190,8 @@ function agentRows(label: string, f: AgentFigures, floor: Timed[]): string[][] {
   return [
     compare(`${label}: one full collection, wall time (process)`, f.wall.p50, { unit: 's', decimals: 2, baseline: floorOf((n) => n.wallSeconds), baselineLabel: '(node -e 0)', goal: `≤ ${AGENT_GOALS.collectSeconds} s`, met: f.wall.p50 <= AGENT_GOALS.collectSeconds }),
     compare(`${label}: one full collection, CPU time (with children)`, f.collectCpu.p50, { unit: 's', decimals: 2, baseline: floorOf((n) => n.cpuSeconds), baselineLabel: '(node -e 0)' }),
-    compare(`${label}: collection peak RSS`, f.rss.max, { unit: 'MB', decimals: 0, baseline: floorOf((n) => n.maxRssMB, true), baselineLabel: '(node -e 0)', goal: `≤ ${AGENT_GOALS.rssMB} MB`, met: f.rss.max <= AGENT_GOALS.rssMB }),
+    compare(`${label}: collection peak RSS (the agent process, VmHWM)`, f.rss.max, { unit: 'MB', decimals: 0, baseline: floorOf((n) => n.maxRssMB, true), baselineLabel: '(node -e 0)', goal: `≤ ${AGENT_GOALS.rssMB} MB`, met: f.rss.max <= AGENT_GOALS.rssMB }),
+    compare(`${label}:   the largest of it and its commands (GNU time)`, f.rssWithCommands.max, { unit: 'MB', decimals: 0 }),
     compare(`${label}: running agent RSS (average / peak)`, f.rssStats.mean, { unit: 'MB', decimals: 0, baselineLabel: `peak ${fmt(f.peakMB, 0)} MB`, goal: `≤ ${AGENT_GOALS.rssMB} MB`, met: f.peakMB <= AGENT_GOALS.rssMB && f.rssStats.mean <= AGENT_GOALS.rssMB }),
     compare(`${label}: running agent CPU, measured (${fmt(f.window.wallSeconds, 0)} s, ${f.checks} re-checks)`, f.window.percent, { unit: '%', decimals: 2, goal: `≤ ${AGENT_GOALS.cpuPercent} %`, met: f.window.percent <= AGENT_GOALS.cpuPercent }),
     compare(`${label}:   of which collector commands (children)`, (100 * f.commandsCpuSeconds) / f.window.wallSeconds, { unit: '%', decimals: 2 }),
@@ -198,6 +224,7 @@ export async function agentScenario(ctx: RunContext): Promise<ScenarioReport> {
       `Collections: ${ctx.sizes.agent.collections} runs of \`postern-agent collect --json\` per artefact (p50 shown), each a whole process including Node start-up and module loading; run as ${process.getuid?.() === 0 ? 'root' : 'an ordinary user'}.`,
       `Artefacts: the workspace (\`node agent/bin/postern-agent.js\`) and ${installed.artefact ? `the installed single executable (Node.js SEA; ${installed.how})` : `not the installed single executable (${installed.how})`}.`,
       `Running agent: \`postern-agent run\` against a local server; the window starts ${ctx.sizes.agent.settleS} s after its first report (start-up excluded) and holds its once-a-minute posture re-checks; the report interval is the server's ${REPORT_INTERVAL_S} s.`,
+      "Memory: MB are 10^6 bytes. A collection's peak RSS is the agent process's own VmHWM, read from /proc every 5 ms; GNU time's maximum resident set, beside it, is the largest of the process and each command it ran (`apt list --upgradable` alone takes about 55 MB).",
       'CPU counts the agent and the commands its collectors run (lsblk, nft, apt …), from /proc (utime+stime+cutime+cstime).',
     ],
     data: { nodeFloor, installedHow: installed.how, artefacts: Object.fromEntries(measured.map(({ artefact, figures }) => [artefact.label, figures])) },

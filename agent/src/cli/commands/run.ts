@@ -7,7 +7,7 @@ import { reportOnce, startAgent } from '../../stream/agent-loop.js';
 import type { OnceOutcome } from '../../stream/report-protocol.js';
 import { reportOnceOverHttp } from '../../stream/http-report.js';
 import { loadIdentity } from '../../stream/identity.js';
-import { loadTrustStore } from '../../net/trust-store.js';
+import { isTls, loadTrustStore } from '../../net/trust-store.js';
 import { AGENT_VERSION } from '../../version.js';
 import { openState } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -27,8 +27,10 @@ export async function runCommand(opts: RunCommandOptions): Promise<void> {
   if (opts.http && !opts.once) throw new AgentError('usage', '--http works only with --once: the long-running agent needs the WebSocket stream');
   const { store, keyStore } = openState(opts.state);
   // Fail on a missing enrollment, a refused server URL or an unusable CA file before loading the collectors.
-  const { device, caFile } = await loadIdentity({ store, keyStore, server: opts.server, caFile: opts.ca });
-  await loadTrustStore({ caFile });
+  const { device, caFile, url } = await loadIdentity({ store, keyStore, server: opts.server, caFile: opts.ca });
+  // A ws:// stream (a loopback server) verifies no certificate: the system's CAs are then not read,
+  // nor Node's roots, which node:tls would hold for the life of the process.
+  if (caFile !== undefined || isTls(url)) await loadTrustStore({ caFile });
   const { createCollector, postureChanged } = await import('../../collectors/collect.js');
   // The long-running agent does not hold its first report for a Windows Update or
   // softwareupdate scan: that section says "still reading" and follows a minute later.
