@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { sql, type Kysely } from 'kysely';
 import type { CheckResult, Verdict } from '@postern/shared';
 import type { ActiveException } from '../policy/evaluate.js';
 import { anyOfUuids } from '../store/json-recordset.js';
@@ -7,7 +6,7 @@ import { checksOf, verdictOf } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
 
 /** Exceptions not revoked that run past `now`: the one meaning of "active" for both reads below. */
-function running(db: Kysely<Database>, now: number) {
+function runningExceptions(db: Kysely<Database>, now: number) {
   return db
     .selectFrom('device_exceptions')
     .select(['id', 'device_id', 'check_id', 'until', 'reason', 'granted_by'])
@@ -17,7 +16,7 @@ function running(db: Kysely<Database>, now: number) {
 
 type RunningRow = { id: string; device_id: string; check_id: string; until: Date | string; reason: string; granted_by: string };
 
-/** A row of `running` as the evaluator takes it; `until` is a Date read as a column and ISO text read inside JSON. */
+/** A row of `runningExceptions` as the evaluator takes it; `until` is a Date read as a column and ISO text read inside JSON. */
 const exceptionOf = (r: RunningRow): ActiveException => ({ id: r.id, check_id: r.check_id, until: Math.floor(new Date(r.until).getTime() / 1000), reason: r.reason, granted_by: r.granted_by });
 
 /**
@@ -28,7 +27,7 @@ const exceptionOf = (r: RunningRow): ActiveException => ({ id: r.id, check_id: r
 export async function activeExceptions(db: Kysely<Database>, deviceIds: readonly string[], now: number): Promise<Map<string, ActiveException[]>> {
   const byDevice = new Map<string, ActiveException[]>();
   if (deviceIds.length === 0) return byDevice;
-  const rows = await running(db, now).where('device_id', '=', anyOfUuids(deviceIds)).execute();
+  const rows = await runningExceptions(db, now).where('device_id', '=', anyOfUuids(deviceIds)).execute();
   for (const r of rows) {
     const list = byDevice.get(r.device_id) ?? [];
     list.push(exceptionOf(r));
@@ -52,17 +51,23 @@ export interface PreviousStanding {
 export async function previousStandings(trx: Kysely<Database>, deviceIds: readonly string[], now: number): Promise<Map<string, PreviousStanding>> {
   const byDevice = new Map<string, PreviousStanding>();
   if (deviceIds.length === 0) return byDevice;
+  // The exceptions are grouped per device in one pass over the batch's ids (not a subquery per
+  // device), and a device without any reads null, so most rows carry no JSON to parse.
+  const running = runningExceptions(trx, now).where('device_id', '=', anyOfUuids(deviceIds)).as('x');
   const rows = await trx
     .selectFrom('devices as d')
     .leftJoin('device_standing as s', 's.device_id', 'd.id')
-    .select(['d.id', 's.verdict', 's.verdict_since', 's.checks'])
-    .select((eb) => jsonArrayFrom(running(trx, now).whereRef('device_exceptions.device_id', '=', eb.ref('d.id'))).as('exceptions'))
+    .leftJoin(
+      (eb) => eb.selectFrom(running).select(['x.device_id', sql<RunningRow[]>`json_agg(x)`.as('list')]).groupBy('x.device_id').as('e'),
+      (join) => join.onRef('e.device_id', '=', 'd.id'),
+    )
+    .select(['d.id', 's.verdict', 's.verdict_since', 's.checks', 'e.list'])
     .where('d.id', '=', anyOfUuids(deviceIds))
     .execute();
   for (const r of rows) {
     byDevice.set(r.id, {
       standing: r.verdict === null || r.verdict_since === null ? null : { verdict: verdictOf(r.verdict), verdict_since: r.verdict_since, checks: checksOf(r) },
-      exceptions: (r.exceptions as RunningRow[]).map(exceptionOf),
+      exceptions: (r.list ?? []).map(exceptionOf),
     });
   }
   return byDevice;
