@@ -1,13 +1,13 @@
 import type { CheckResult, EvidenceClaims, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { activeExceptions } from '../standing/active-exceptions.js';
+import { previousStandings } from '../standing/active-exceptions.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 import { policyRef } from '../policy/evaluate.js';
 import type { Policy, PolicySource } from '../policy/types.js';
 import { judge } from '../standing/judge.js';
 import { recordStandings, type StandingWrite } from '../standing/record.js';
 import { isDatabaseUnavailable } from '../store/database-unavailable.js';
-import { checksOf, enrolledPlatform, toSeconds, verdictOf } from '../store/rows.js';
+import { enrolledPlatform, toSeconds } from '../store/rows.js';
 import type { Outcome } from '../store/micro-batch.js';
 import type { Database, Device } from '../store/schema.js';
 import { anyOfUuids, jsonRecordset } from '../store/json-recordset.js';
@@ -179,11 +179,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
   // The devices' rows are locked by the UPDATE above, as every standing writer locks them first.
   const ids = live.map((item) => item.device.id);
   const earliest = Math.min(...live.map((item) => item.now));
-  const [standings, exceptionsByDevice] = await Promise.all([
-    trx.selectFrom('device_standing').select(['device_id', 'verdict', 'verdict_since', 'checks']).where('device_id', '=', anyOfUuids(ids)).execute(),
-    activeExceptions(trx, ids, earliest),
-  ]);
-  const standingById = new Map(standings.map((p) => [p.device_id, p]));
+  const previousById = await previousStandings(trx, ids, earliest);
 
   const writes: StandingWrite[] = [];
   const resultByDevice = new Map<string, { policy: Policy; token: Promise<string> }>();
@@ -191,13 +187,13 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
     const row = advancedById.get(device.id) as (typeof advanced)[number];
     // The group is read in this transaction, so an admin's group change is never judged by the old group's policy.
     const policy: Policy = deps.policies.forGroup(row.group_name);
-    const previous = standingById.get(device.id);
+    const previous = previousById.get(device.id);
     const judgement = judge({
       policy,
       device: { status: row.status, expires_at: toSeconds(row.expires_at), platform: enrolledPlatform(device.platform), agentVersion: claims.swversion[0] },
       latest: { posture: claims.posture, attestedAt: claims.iat },
-      previous: checksOf(previous),
-      exceptions: (exceptionsByDevice.get(device.id) ?? []).filter((e) => e.until > now),
+      previous: previous?.standing?.checks ?? [],
+      exceptions: (previous?.exceptions ?? []).filter((e) => e.until > now),
       now,
     });
     // Signed on the thread pool while the batch is written; handed out only after the commit,
@@ -218,7 +214,7 @@ async function storeBatch(trx: Kysely<Database>, deps: IngestDeps, items: readon
     resultByDevice.set(device.id, { policy, token });
     writes.push({
       deviceId: device.id,
-      previous: previous ? { verdict: verdictOf(previous.verdict), verdict_since: previous.verdict_since } : null,
+      previous: previous?.standing ? { verdict: previous.standing.verdict, verdict_since: previous.standing.verdict_since } : null,
       judgement,
       cause: 'report',
       actor: `device:${device.id}`,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Posture } from '@postern/shared';
 import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
@@ -6,10 +7,11 @@ import { healthyLinuxPosture, withPendingSecurity } from '@postern/testkit/postu
 import { verifyAuditChain } from '../audit/verify.js';
 import { decide } from '../decisions/decide.js';
 import { createEnrollmentToken } from '../enrollment/tokens.js';
-import { grantException } from '../exceptions/exceptions.js';
+import { grantException, revokeException } from '../exceptions/exceptions.js';
 import { createLogger } from '../logging/logger.js';
 import { applyPolicy } from '../policy-lifecycle/apply.js';
 import { startServer, type RunningServer } from '../server.js';
+import { previousStandings } from './active-exceptions.js';
 
 /** Contractors: patches block after a minute of grace, reports stay fresh for a day, so each time-driven change can be seen alone. */
 const CONTRACTORS = `postern_policy: 1
@@ -153,6 +155,32 @@ describe.each(databaseKinds)('time-driven changes on %s', (kind) => {
     const ended = (await eventsOf(server, device.deviceId)).find((e) => e.type === 'exception.ended');
     expect(ended?.data).toMatchObject({ exception_id: exception.id, check: 'firewall.enabled', until: clock - 1 });
     expect((await verifyAuditChain(server.store.db)).ok).toBe(true);
+    session.close();
+  });
+
+  it('judges a report by the exceptions running when it is stored: a revoked one waives nothing, a running one waives its check', async () => {
+    const server = await start();
+    const offline: Posture = { ...healthyLinuxPosture(clock), firewall: { status: 'ok', collected_at: clock, enabled: false, backend: 'nftables', profiles: [] } };
+    const { device, answer, session } = await enrolled(server, offline);
+    expect(answer).toMatchObject({ verdict: 'noncompliant' });
+    const revoked = await grantException(server.backend, { deviceId: device.deviceId, check: 'firewall.enabled', until: clock + 600, reason: 'INC-8 revoked at once', actor: 'admin:alice' });
+    await revokeException(server.backend, { id: revoked.id, actor: 'admin:alice' });
+    const previous = await server.store.db.transaction().execute((trx) => previousStandings(trx, [device.deviceId, randomUUID()], clock));
+    expect([...previous.keys()]).toEqual([device.deviceId]);
+    expect(previous.get(device.deviceId)).toMatchObject({ standing: { verdict: 'noncompliant' }, exceptions: [] });
+    expect(previous.get(device.deviceId)?.standing?.checks.find((c) => c.id === 'firewall.enabled')).toMatchObject({ status: 'fail' });
+    // Each grant and revocation asks the agent to report (collect): the answer is the first other frame.
+    const answerTo = async () => {
+      let frame = await session.attest(await device.evidence(session.nonce, { posture: offline }));
+      while (frame.type === 'collect') frame = await session.next();
+      return frame;
+    };
+    expect(await answerTo()).toMatchObject({ type: 'result', verdict: 'noncompliant' });
+
+    const running = await grantException(server.backend, { deviceId: device.deviceId, check: 'firewall.enabled', until: clock + 600, reason: 'INC-9 firewall migration', actor: 'admin:alice' });
+    const [exception] = (await server.store.db.transaction().execute((trx) => previousStandings(trx, [device.deviceId], clock))).get(device.deviceId)?.exceptions ?? [];
+    expect(exception).toEqual({ id: running.id, check_id: 'firewall.enabled', until: clock + 600, reason: 'INC-9 firewall migration', granted_by: 'admin:alice' });
+    expect(await answerTo()).toMatchObject({ type: 'result', verdict: 'compliant' });
     session.close();
   });
 

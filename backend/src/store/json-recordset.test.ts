@@ -41,6 +41,16 @@ describe.each(databaseKinds)('batch recordsets on %s', (kind) => {
     await expect(bad).rejects.toMatchObject({ code: expect.stringMatching(/^22/) });
   });
 
+  it('refuses a NUL or an unpaired surrogate inside a nested JSON value too, with a data exception', async () => {
+    const db = await open();
+    for (const doc of [{ name: 'nul \u0000 here' }, { list: ['lone \ud800 surrogate'] }, { ['key \udc00']: 1 }]) {
+      const bad = db.selectFrom(jsonRecordset([{ doc }], 'r', { doc: 'jsonb' })).selectAll().execute();
+      await expect(bad).rejects.toMatchObject({ code: expect.stringMatching(/^22/) });
+    }
+    const lone = db.selectFrom(jsonRecordset([{ text: 'lone \ud800 surrogate' }], 'r', { text: 'text' })).selectAll().execute();
+    await expect(lone).rejects.toMatchObject({ code: expect.stringMatching(/^22/) });
+  });
+
   it('matches rows by a list of ids bound as one parameter, and none for an empty list', async () => {
     const db = await open();
     const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003'];
