@@ -9,7 +9,7 @@ import type { RunContext } from '../context.js';
 import { alternate, type Alternated } from '../lib/alternate.js';
 import { deriveDevice, spread } from '../lib/fleet.js';
 import { CpuWindow, MachineWindow, memory } from '../lib/proc.js';
-import { quantileBoundMs, readRouteBuckets } from '../lib/request-histogram.js';
+import { quantileBoundMs, readRouteBuckets } from '../lib/server-histogram.js';
 import { fmt } from '../lib/stats.js';
 import { startWorker } from '../lib/workers.js';
 import type { ComplianceLoadParams, ComplianceLoadResult } from '../load/compliance.js';

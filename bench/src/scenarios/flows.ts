@@ -11,7 +11,7 @@ import { CpuWindow, MachineWindow, memory } from '../lib/proc.js';
 import { BenchServer } from '../lib/server.js';
 import { Reservoir, summarize, type LatencySummary } from '../lib/stats.js';
 import { meanBatchSizes, readBatchCounts } from '../lib/batch-metrics.js';
-import { quantileBoundMs, readRouteBuckets } from '../lib/request-histogram.js';
+import { quantileBoundMs, readBuckets, readRouteBuckets } from '../lib/server-histogram.js';
 import { forkWorker, startWorker, type WorkerHandle } from '../lib/workers.js';
 import type { IngestLoadResult, ReportOnceResult } from '../load/agents.js';
 import type { AuthzLoadParams, AuthzLoadResult } from '../load/authz.js';
@@ -131,6 +131,8 @@ export interface IngestFigures extends Pick<IngestLoadResult, 'connections' | 'c
   windowUs: [number, number];
   /** Requests per batched database round trip in the window, by batch (server metrics). */
   batchSizes: Record<string, number>;
+  /** The server's own p99 time to result over the window (`postern_ingest_seconds`), as its bucket's bound (ms). */
+  serverP99BoundMs: number | null;
 }
 
 export interface IngestShape {
@@ -162,12 +164,14 @@ export async function measureIngest(ctx: RunContext, dep: Deployment, indices: n
   machineCpu.start();
   const windowStartUs = monotonicUs();
   const batchesBefore = await readBatchCounts(dep.server.url);
+  const resultsBefore = await readBuckets(dep.server.url, INGEST_HISTOGRAM);
   await Promise.all(ends);
   const windowUs: [number, number] = [windowStartUs, monotonicUs()];
   const server = serverCpu.stop();
   const database = dbCpu.stop();
   const machine = machineCpu.stop();
   const batchSizes = meanBatchSizes(batchesBefore, await readBatchCounts(dep.server.url));
+  const serverP99BoundMs = quantileBoundMs(resultsBefore, await readBuckets(dep.server.url, INGEST_HISTOGRAM), 0.99);
   const memory = dep.server.memory();
   const results = await Promise.all(gens.map((g) => g.result));
   const latency = new Reservoir(1_000_000);
@@ -200,6 +204,7 @@ export async function measureIngest(ctx: RunContext, dep: Deployment, indices: n
     machine: machineFigures(machine, server.percent + database.percent + results.reduce((n, r) => n + r.generatorCpuPercent, 0)),
     windowUs,
     batchSizes,
+    serverP99BoundMs,
   };
 }
 
@@ -285,6 +290,9 @@ export async function measureAuthz(
     serverP99BoundMs,
   };
 }
+
+/** The server's histogram of each accepted report's time from arrival to result. */
+const INGEST_HISTOGRAM = 'postern_ingest_seconds';
 
 /** Forward-auth's route template, as the server's request histogram labels it. */
 const AUTHZ_ROUTE = '/v1/authz';

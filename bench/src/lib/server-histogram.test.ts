@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quantileBoundMs, readRouteBuckets } from './request-histogram.js';
+import { quantileBoundMs, readBuckets, readRouteBuckets } from './server-histogram.js';
 
 // What prom-client writes for the server's histogram: two statuses of the route asked about, another route.
 const exposition = (fast: number, slow: number) => `# HELP postern_http_request_duration_seconds Time to answer an HTTP request
@@ -51,5 +51,16 @@ describe('the server histogram of one route', () => {
     const before = new Map([[0.005, 0], [Infinity, 0]]);
     const after = new Map([[0.005, 90], [Infinity, 100]]);
     expect(quantileBoundMs(before, after, 0.99)).toBe(Infinity);
+  });
+});
+
+describe('a histogram without labels', () => {
+  it('reads postern_ingest_seconds, whose only label is le', async () => {
+    body = `postern_ingest_seconds_bucket{le="0.025"} 7\npostern_ingest_seconds_bucket{le="0.05"} 9\npostern_ingest_seconds_bucket{le="+Inf"} 10\npostern_ingest_seconds_sum 0.3\n${exposition(1, 1)}`;
+    expect([...(await readBuckets(url, 'postern_ingest_seconds')).entries()]).toEqual([
+      [0.025, 7],
+      [0.05, 9],
+      [Infinity, 10],
+    ]);
   });
 });
