@@ -1,6 +1,6 @@
 import type { CheckResult, EvidenceClaims, Verdict } from '@postern/shared';
 import type { Kysely } from 'kysely';
-import { previousStandings } from '../standing/active-exceptions.js';
+import { previousStandings } from '../standing/previous-standings.js';
 import type { ServerKeys } from '../keys/signing-keys.js';
 import { policyRef } from '../policy/evaluate.js';
 import type { Policy, PolicySource } from '../policy/types.js';

@@ -1,12 +1,10 @@
-import { sql, type Kysely } from 'kysely';
-import type { CheckResult, Verdict } from '@postern/shared';
+import type { Kysely } from 'kysely';
 import type { ActiveException } from '../policy/evaluate.js';
 import { anyOfUuids } from '../store/json-recordset.js';
-import { checksOf, verdictOf } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
 
-/** Exceptions not revoked that run past `now`: the one meaning of "active" for both reads below. */
-function runningExceptions(db: Kysely<Database>, now: number) {
+/** Exceptions not revoked that run past `now`: the one meaning of "active" for `activeExceptions` and `previousStandings`. */
+export function runningExceptions(db: Kysely<Database>, now: number) {
   return db
     .selectFrom('device_exceptions')
     .select(['id', 'device_id', 'check_id', 'until', 'reason', 'granted_by'])
@@ -14,10 +12,10 @@ function runningExceptions(db: Kysely<Database>, now: number) {
     .where('until', '>', new Date(now * 1000));
 }
 
-type RunningRow = { id: string; device_id: string; check_id: string; until: Date | string; reason: string; granted_by: string };
+export type RunningRow = { id: string; device_id: string; check_id: string; until: Date | string; reason: string; granted_by: string };
 
 /** A row of `runningExceptions` as the evaluator takes it; `until` is a Date read as a column and ISO text read inside JSON. */
-const exceptionOf = (r: RunningRow): ActiveException => ({ id: r.id, check_id: r.check_id, until: Math.floor(new Date(r.until).getTime() / 1000), reason: r.reason, granted_by: r.granted_by });
+export const exceptionOf = (r: RunningRow): ActiveException => ({ id: r.id, check_id: r.check_id, until: Math.floor(new Date(r.until).getTime() / 1000), reason: r.reason, granted_by: r.granted_by });
 
 /**
  * The exceptions of these devices that still run at `now`, by device. The ids are one parameter
@@ -32,43 +30,6 @@ export async function activeExceptions(db: Kysely<Database>, deviceIds: readonly
     const list = byDevice.get(r.device_id) ?? [];
     list.push(exceptionOf(r));
     byDevice.set(r.device_id, list);
-  }
-  return byDevice;
-}
-
-/** What a new judgement of a device builds on: its stored standing (null before its first) and its running exceptions. */
-export interface PreviousStanding {
-  standing: { verdict: Verdict; verdict_since: Date; checks: CheckResult[] } | null;
-  exceptions: ActiveException[];
-}
-
-/**
- * The stored standings and running exceptions of these devices in one statement, one round trip
- * instead of two: a batch of reports pays each round trip while it holds its transaction open,
- * which at light load is most of the time to a result. Call it after the devices' rows are
- * locked, as its own statement: its snapshot then holds what the writers before it committed.
- */
-export async function previousStandings(trx: Kysely<Database>, deviceIds: readonly string[], now: number): Promise<Map<string, PreviousStanding>> {
-  const byDevice = new Map<string, PreviousStanding>();
-  if (deviceIds.length === 0) return byDevice;
-  // The exceptions are grouped per device in one pass over the batch's ids (not a subquery per
-  // device), and a device without any reads null, so most rows carry no JSON to parse.
-  const running = runningExceptions(trx, now).where('device_id', '=', anyOfUuids(deviceIds)).as('x');
-  const rows = await trx
-    .selectFrom('devices as d')
-    .leftJoin('device_standing as s', 's.device_id', 'd.id')
-    .leftJoin(
-      (eb) => eb.selectFrom(running).select(['x.device_id', sql<RunningRow[]>`json_agg(x)`.as('list')]).groupBy('x.device_id').as('e'),
-      (join) => join.onRef('e.device_id', '=', 'd.id'),
-    )
-    .select(['d.id', 's.verdict', 's.verdict_since', 's.checks', 'e.list'])
-    .where('d.id', '=', anyOfUuids(deviceIds))
-    .execute();
-  for (const r of rows) {
-    byDevice.set(r.id, {
-      standing: r.verdict === null || r.verdict_since === null ? null : { verdict: verdictOf(r.verdict), verdict_since: r.verdict_since, checks: checksOf(r) },
-      exceptions: (r.list ?? []).map(exceptionOf),
-    });
   }
   return byDevice;
 }

@@ -11,7 +11,7 @@ import { grantException, revokeException } from '../exceptions/exceptions.js';
 import { createLogger } from '../logging/logger.js';
 import { applyPolicy } from '../policy-lifecycle/apply.js';
 import { startServer, type RunningServer } from '../server.js';
-import { previousStandings } from './active-exceptions.js';
+import { previousStandings } from './previous-standings.js';
 
 /** Contractors: patches block after a minute of grace, reports stay fresh for a day, so each time-driven change can be seen alone. */
 const CONTRACTORS = `postern_policy: 1

@@ -66,8 +66,13 @@ export class WorkerHandle<R> {
     });
   }
 
+  /**
+   * Tells the job something; a worker that has already finished has nothing to be told (its
+   * channel can close between the check and the write: the callback takes that EPIPE, which
+   * would otherwise be an unhandled 'error' event ending the bench).
+   */
   command(name: string, data?: unknown): void {
-    if (this.child.connected) this.child.send({ type: 'command', name, data });
+    if (this.child.connected) this.child.send({ type: 'command', name, data }, (error) => void error);
   }
 
   /** Starts the job (sent separately, so the parent can pin the process to a core first). */
