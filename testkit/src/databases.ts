@@ -26,3 +26,30 @@ export async function testDatabase(kind: DatabaseKind): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Stores opened by `open` on throwaway databases of one kind, for a test file's integration tests:
+ * `fresh()` in a test, `cleanup()` in its afterEach closes every store and removes its database.
+ */
+export class TestStores<S extends { close(): Promise<void> }> {
+  private readonly opened: Array<{ database: TestDatabase; store: S | undefined }> = [];
+
+  constructor(
+    private readonly kind: DatabaseKind,
+    private readonly open: (database: TestDatabase) => Promise<S>,
+  ) {}
+
+  async fresh(): Promise<S> {
+    const entry: { database: TestDatabase; store: S | undefined } = { database: await testDatabase(this.kind), store: undefined };
+    this.opened.push(entry);
+    entry.store = await this.open(entry.database);
+    return entry.store;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const { database, store } of this.opened.splice(0)) {
+      await store?.close();
+      await database.cleanup();
+    }
+  }
+}

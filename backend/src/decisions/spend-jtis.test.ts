@@ -1,22 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
-import { openStore, type Store } from '../store/open.js';
+import { databaseKinds, TestStores } from '@postern/testkit/databases';
+import { openStore } from '../store/open.js';
 import { spendJtis, type JtiSpend } from './dpop.js';
 
 describe.each(databaseKinds)('spending DPoP proof ids on %s', (kind) => {
-  let database: TestDatabase | undefined;
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await database?.cleanup();
-    store = database = undefined;
-  });
+  const stores = new TestStores(kind, openStore);
+  afterEach(() => stores.cleanup());
 
   const spend = (hash: string, expiresAt = new Date('2026-12-02T00:02:01.000Z')): JtiSpend => ({ jtiHash: hash.repeat(64), expiresAt });
 
   it('answers fresh once per id: the first of two equal ids in a batch, never an id spent before', async () => {
-    database = await testDatabase(kind);
-    store = await openStore(database);
+    const store = await stores.fresh();
     const a = spend('a');
     const b = spend('b', new Date('2026-12-02T00:03:00.000Z'));
     const again = spend('a');

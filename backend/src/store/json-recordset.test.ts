@@ -1,21 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
+import { databaseKinds, TestStores } from '@postern/testkit/databases';
 import { anyOfUuids, jsonRecordset } from './json-recordset.js';
-import { openStore, type Store } from './open.js';
+import { openStore } from './open.js';
 
 describe.each(databaseKinds)('batch recordsets on %s', (kind) => {
-  let database: TestDatabase | undefined;
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await database?.cleanup();
-    store = database = undefined;
-  });
+  const stores = new TestStores(kind, openStore);
+  afterEach(() => stores.cleanup());
 
   const open = async () => {
-    database = await testDatabase(kind);
-    store = await openStore({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
-    return store.db;
+    return (await stores.fresh()).db;
   };
 
   it('reads every row back as it was bound: times to the millisecond, nulls, nested JSON and awkward text', async () => {

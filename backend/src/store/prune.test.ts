@@ -1,20 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseKinds, testDatabase, type TestDatabase } from '@postern/testkit/databases';
-import { openStore, type Store } from './open.js';
+import { databaseKinds, TestStores } from '@postern/testkit/databases';
+import { openStore } from './open.js';
 import { pruneExpired } from './prune.js';
 
 describe.each(databaseKinds)('pruning on %s', (kind) => {
-  let database: TestDatabase | undefined;
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    await database?.cleanup();
-    store = database = undefined;
-  });
+  const stores = new TestStores(kind, openStore);
+  afterEach(() => stores.cleanup());
 
   it('deletes expired proof ids and nonces and report history past its retention, and keeps the rest', async () => {
-    database = await testDatabase(kind);
-    store = await openStore({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+    const store = await stores.fresh();
     const db = store.db;
     const now = 2_000_000_000;
     const at = (s: number) => new Date(s * 1000);
