@@ -103,8 +103,15 @@ function serve(backend: Backend, ws: WebSocket, authenticated: () => void): void
     if (++refusals >= MAX_REFUSALS_BEFORE_CLOSE) closeWith(CloseCode.authenticationFailed, 'too many refused attestations');
   };
 
+  /** Frames received and not yet answered: one that came in time is judged, however long its verification and write take. */
+  let pending = 0;
+  let deadlinePassed = false;
+  const closeIfLate = () => {
+    if (device === null && deadlinePassed && pending === 0 && ws.readyState === ws.OPEN) closeWith(CloseCode.attestationTimeout, `no valid attestation within ${backend.settings.attestationTimeoutS} s`);
+  };
   const timer = setTimeout(() => {
-    if (device === null) closeWith(CloseCode.attestationTimeout, `no valid attestation within ${backend.settings.attestationTimeoutS} s`);
+    deadlinePassed = true;
+    closeIfLate();
   }, backend.settings.attestationTimeoutS * 1000);
   timer.unref();
 
@@ -117,10 +124,17 @@ function serve(backend: Backend, ws: WebSocket, authenticated: () => void): void
       return refuse(new AttestationError('rate_limited', `too many frames: at most ${FRAME_BURST} at once and one every ${1 / FRAMES_PER_SECOND} s after that`));
     }
     // Frames are handled one at a time, so each is checked against the nonce the previous answer issued.
-    queue = queue.then(() => handle(data, isBinary)).catch((error: unknown) => {
-      backend.log.error({ err: error }, 'agent frame handling failed');
-      closeWith(1011, 'internal error');
-    });
+    pending++;
+    queue = queue
+      .then(() => handle(data, isBinary))
+      .catch((error: unknown) => {
+        backend.log.error({ err: error }, 'agent frame handling failed');
+        closeWith(1011, 'internal error');
+      })
+      .finally(() => {
+        pending--;
+        closeIfLate(); // a retryable refusal after the deadline (database_unavailable, rate_limited) ends the wait here
+      });
   });
 
   const handle = async (data: RawData, isBinary: boolean) => {

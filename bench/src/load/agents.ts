@@ -306,12 +306,15 @@ export async function ingestLoad(
     }
   };
 
-  // Connect everyone first (each gets its challenge), so the ramp does not compete with reports;
-  // a connection must report within 30 s of its upgrade, so the ramp has to be quicker than that.
+  // Connect everyone first, so the ramp does not compete with the window's reports. Each reports
+  // once as soon as it has its challenge, as the agent does: the server closes a stream that has
+  // not attested within 30 s of its upgrade (4408), and a ramp of thousands can take longer.
   const connected: SimAgent[] = [];
   await eachLimited(agents, params.connectConcurrency, async (agent) => {
     try {
       await agent.connect(params.url, params.localAddress);
+      const { frame } = await agent.attest();
+      if (frame.type !== 'result') throw new Error(`first report refused: ${frame.code ?? frame.type}`);
       connected.push(agent);
     } catch (error) {
       connectFailures++;
