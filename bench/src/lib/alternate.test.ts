@@ -37,4 +37,19 @@ describe('alternate', () => {
     expect(result.ratios).toEqual([60 / 50, 120 / 150]);
     expect(result.median).toBe(1);
   });
+
+  it('measures one uncounted target window first when asked to warm up', async () => {
+    const order: string[] = [];
+    let b = 0;
+    let t = 0;
+    const result = await alternate(
+      1,
+      { baseline: async () => (order.push(`B${++b}`), 100), target: async () => (order.push(`T${++t}`), 10 * t), warmUp: true },
+      { baseline: (x) => x, target: (x) => x },
+    );
+    expect(order).toEqual(['T1', 'B1', 'T2', 'B2']);
+    expect(result.warmUp).toBe(10);
+    expect(result.targets).toEqual([20]);
+    expect(result.ratios).toEqual([0.2]);
+  });
 });

@@ -84,10 +84,10 @@ export async function complianceScenario(ctx: RunContext): Promise<ScenarioRepor
       bodyBytes.postern = await answerBytes(dep.server.url);
       bodyBytes.koa = await answerBytes(koaServer.url);
       const koaTarget = { kind: 'bare-koa' as const, url: koaServer.url, pid: koaServer.pid, dbPids: () => [] };
-      // Saturated: bare Koa and the compliance API alternated, K P K P … K (lib/alternate.ts).
+      // Saturated: bare Koa and the compliance API alternated, (P) K P K P … K (lib/alternate.ts).
       paired = await alternate(
         ctx.sizes.authz.pairs,
-        { baseline: () => measureCompliance(ctx, koaTarget, { key, deviceIds }), target: () => measureCompliance(ctx, postern, { key, deviceIds }) },
+        { baseline: () => measureCompliance(ctx, koaTarget, { key, deviceIds }), target: () => measureCompliance(ctx, postern, { key, deviceIds }), warmUp: true },
         { baseline: (f) => f.perSecond, target: (f) => f.perSecond },
       );
       ctx.log(`compliance: against the bare Koa windows around each: ${paired.ratios.map((r) => `${r.toFixed(2)}×`).join(', ')}`);
@@ -131,7 +131,7 @@ export async function complianceScenario(ctx: RunContext): Promise<ScenarioRepor
     ],
     notes: [
       ...contentionNote(runs.map((f) => ({ label: label(f), otherPercent: f.otherPercent }))),
-      `Saturated, the compliance API and bare Koa are measured in alternating windows, K P K P … K (${ctx.sizes.authz.pairs} of the compliance API): each compliance window's ratio divides it by the mean of the bare Koa windows on either side, so the machine's drift over the run moves both sides of it; the figure kept is the median ratio. The detail table lists the median pair first, then every other window.`,
+      `Saturated, the compliance API and bare Koa are measured in alternating windows, K P K P … K (${ctx.sizes.authz.pairs} of the compliance API): each compliance window's ratio divides it by the mean of the bare Koa windows on either side, so the machine's drift over the run moves both sides of it; the figure kept is the median ratio. One compliance window before them is not counted (the JIT's warm-up). The detail table lists the median pair first, then every other window.`,
       'Devices are seeded with a standing and never report here: every answer is a 200 with the seeded verdict, read from the decision cache; a 401 would mean the gateway key was refused.',
       'Both servers get the same requests from the same client in its own process: saturated with autocannon, half load with a paced keep-alive client (one request every 1/rate s). Latency is client-side, per request, at full precision.',
       '"At the server": the bound of the bucket of `postern_http_request_duration_seconds` (1, 2.5, 5 ms …) under which 99 % of the window\'s requests were answered, from when the server began each request to when it had written the answer. What the client measures beyond it is waiting: in the client, in the kernel, for a core, and in the server\'s queue before it began the request.',
