@@ -5,10 +5,11 @@
  * measured once, minutes away from the figure it divides, carries that drift into the ratio.
  * Each target window is divided by the mean of the baseline windows on either side of it; the
  * figure kept is the median of those ratios, and every ratio is reported beside it. With
- * `warmUp`, one target window runs first and is not counted: in runs C and D the first
- * saturated forward-auth window after the bench's warm-up pass cost 7–35 % more server CPU per
- * request than the two after it (the JIT still optimising the route), which put that one window
- * at 0.60–0.81× of their rate.
+ * `warmUp`, one target window runs first and is not counted, so no counted window pays for the
+ * JIT's first optimisation of a route under full load. (In runs C and D the first window cost
+ * 7–35 % more server CPU per request than the two after it; in run E, with this, the first
+ * counted window was still the slowest of two deployments out of three: the rest of that is the
+ * machine's drift, which the alternation is for.)
  */
 
 export interface Alternated<B, T> {

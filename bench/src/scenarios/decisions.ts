@@ -154,7 +154,7 @@ export async function decisionsScenario(ctx: RunContext): Promise<ScenarioReport
     ],
     notes: [
       ...(verify.cpuPercent < 90 ? [`The ES256 baseline got only ${fmt(verify.cpuPercent)} % of its core: it is understated.`] : []),
-      `Saturated forward-auth is measured in ${ctx.sizes.authz.pairs} windows per replay record, each between two windows of the one-core ES256 verify baseline (B T B T … B); each window's ratio divides it by the mean of the verify windows on either side, so the machine's drift over the minutes of the run moves both sides of it. The figure kept is the median ratio. One saturated window before them is not counted (the JIT still optimising: such a first window cost up to 35 % more CPU per request).`,
+      `Saturated forward-auth is measured in ${ctx.sizes.authz.pairs} windows per replay record, each between two windows of the one-core ES256 verify baseline (B T B T … B); each window's ratio divides it by the mean of the verify windows on either side, so the machine's drift over the minutes of the run moves both sides of it. The figure kept is the median ratio. One saturated window before them is not counted (the JIT's first optimisation of the route under full load).`,
       ...contentionNote(windows),
       '403 answers are decisions too: 20 % of the simulated fleet is noncompliant by design (Windows with the public firewall profile off, unencrypted Linux). A 401 would mean a proof or token was refused.',
       'Replay record in memory: the server runs with POSTERN_DPOP_NONCE=replica; the generator asks once for its nonce and signs it into every proof. In the database: nonces off, every proof id is spent in PostgreSQL (batched, commit with fsync).',
