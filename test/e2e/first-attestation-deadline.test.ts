@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@postern/shared';
 import { FakeDevice } from '@postern/testkit/fake-device';
 import { ServerProcess } from '@postern/testkit/server-process';
@@ -19,6 +19,10 @@ describe('the first attestation of a stream near its deadline, on postgresql', (
     server = await ServerProcess.start('postgresql', { POSTERN_ATTESTATION_TIMEOUT_S: String(DEADLINE_S) });
     admin = new pg.Client({ connectionString: server.db.databaseUrl });
     await admin.connect();
+  });
+  // A test that failed while holding the lock must not leave it to the next one (outside a transaction this only warns).
+  afterEach(async () => {
+    await admin.query('rollback');
   });
   afterAll(async () => {
     await admin?.end();
